@@ -1,0 +1,78 @@
+package engine
+
+import "time"
+
+// EventType names what happened.
+type EventType string
+
+const (
+	EvSessionStart EventType = "session.start"
+	EvStepEnter    EventType = "step.enter"
+	EvCommand      EventType = "command"
+	EvOutput       EventType = "output"
+	EvResult       EventType = "result"
+	EvPoll         EventType = "wait.poll"
+	EvDecision     EventType = "decision"
+	EvAnswer       EventType = "answer"
+	EvConfirm      EventType = "confirm"
+	EvDecline      EventType = "decline"
+	EvManualDone   EventType = "manual.done"
+	EvOverride     EventType = "override"
+	EvBack         EventType = "back"
+	EvNote         EventType = "note"
+	EvCollect      EventType = "collect"
+	EvSimulated    EventType = "simulated"
+	EvError        EventType = "error"
+	EvSessionEnd   EventType = "session.end"
+)
+
+// Event is one thing that happened in a session. It is flat and JSON-ready:
+// the journal, the transcript, `--output jsonl` and the UI all consume it.
+type Event struct {
+	Seq   int       `json:"seq"`
+	Time  time.Time `json:"time"`
+	Type  EventType `json:"type"`
+	Step  string    `json:"step,omitempty"`
+	Visit int       `json:"visit,omitempty"` // index into the session history (1-based)
+	Host  string    `json:"host,omitempty"`
+
+	Runbook string              `json:"runbook,omitempty"` // session.start
+	SHA256  string              `json:"sha256,omitempty"`  // session.start
+	Targets map[string][]string `json:"targets,omitempty"` // session.start
+	Params  map[string]string   `json:"params,omitempty"`  // session.start (secrets masked)
+
+	Command string `json:"command,omitempty"` // command, collect (cmd items)
+	Edited  bool   `json:"edited,omitempty"`
+	Sudo    bool   `json:"sudo,omitempty"`
+
+	Stream string `json:"stream,omitempty"` // output: stdout | stderr
+	Data   string `json:"data,omitempty"`   // output
+
+	Exit     *int              `json:"exit,omitempty"`
+	Signal   string            `json:"signal,omitempty"`
+	TimedOut bool              `json:"timed_out,omitempty"`
+	Duration float64           `json:"duration,omitempty"` // seconds
+	Captures map[string]string `json:"captures,omitempty"`
+
+	Poll      int  `json:"poll,omitempty"`
+	Satisfied bool `json:"satisfied,omitempty"`
+
+	Next    string `json:"next,omitempty"`    // decision, override
+	Expr    string `json:"expr,omitempty"`    // decision: the expression that decided
+	By      string `json:"by,omitempty"`      // decision/answer: auto | operator | override | on_error | flag
+	Explain string `json:"explain,omitempty"` // decision: one line for people
+
+	Answer string            `json:"answer,omitempty"`
+	Inputs map[string]string `json:"inputs,omitempty"`
+	Reason string            `json:"reason,omitempty"`
+	Text   string            `json:"text,omitempty"` // note
+
+	Path   string `json:"path,omitempty"`   // collect: remote path
+	Bytes  int64  `json:"bytes,omitempty"`  // collect
+	Status string `json:"status,omitempty"` // collect: ok, truncated, error, skipped...
+
+	Error string `json:"error,omitempty"`
+
+	Outcome Outcome `json:"outcome,omitempty"`
+	Message string  `json:"message,omitempty"`
+}

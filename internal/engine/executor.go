@@ -1,0 +1,124 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"strings"
+	"time"
+)
+
+// Host is one concrete machine a target role is bound to.
+type Host struct {
+	Role string `json:"role"`
+	// Name is the host as the operator gave it: "local", "user@host[:port]",
+	// or an ssh_config alias. Executors resolve it.
+	Name string `json:"name"`
+}
+
+func (h Host) String() string { return h.Name }
+
+// IsLocal reports whether the host is this machine.
+func (h Host) IsLocal() bool { return h.Name == "local" }
+
+// Address is the host part of Name: no user, no port.
+func (h Host) Address() string {
+	s := h.Name
+	if i := strings.LastIndexByte(s, '@'); i >= 0 {
+		s = s[i+1:]
+	}
+	if strings.HasPrefix(s, "[") {
+		if j := strings.IndexByte(s, ']'); j > 0 {
+			return s[1:j]
+		}
+	}
+	if i := strings.LastIndexByte(s, ':'); i >= 0 && strings.Count(s, ":") == 1 {
+		s = s[:i]
+	}
+	return s
+}
+
+// User is the user part of Name, if any.
+func (h Host) User() string {
+	if i := strings.LastIndexByte(h.Name, '@'); i >= 0 {
+		return h.Name[:i]
+	}
+	return ""
+}
+
+// CommandRequest is one command to run on one host.
+type CommandRequest struct {
+	Step    string        // for logs and transcripts
+	Script  string        // shell script; executors run it with `sh -c`
+	Sudo    bool          // run through `sudo -n`
+	Timeout time.Duration // 0: no limit beyond the context
+	Stdin   []byte        // e.g. a sudo password; never logged
+}
+
+// CommandResult is how a command that ran ended. A Go error from Run means
+// the transport failed instead and there is no result.
+type CommandResult struct {
+	Exit     int           `json:"exit"`             // exit status; -1 when there is none
+	Signal   string        `json:"signal,omitempty"` // set when killed by a signal, e.g. "KILL"
+	TimedOut bool          `json:"timed_out,omitempty"`
+	Duration time.Duration `json:"duration"`
+}
+
+// FetchRequest asks for files by glob, for collect steps.
+type FetchRequest struct {
+	Step     string
+	Globs    []string
+	Since    time.Duration // only files modified within this window (remote clock)
+	MaxBytes int64         // per file; larger files deliver only their tail
+	Sudo     bool
+}
+
+// RemoteFile describes one matched file. Path is the remote name, untrusted.
+type RemoteFile struct {
+	Path    string      `json:"path"`
+	Size    int64       `json:"size"`
+	ModTime time.Time   `json:"mtime"`
+	Mode    fs.FileMode `json:"mode"`
+	Link    string      `json:"link,omitempty"`   // symlink target: recorded, never followed
+	Offset  int64       `json:"offset,omitempty"` // > 0 when only the tail from Offset is delivered
+}
+
+// Truncated reports whether only the file's tail is delivered.
+func (f RemoteFile) Truncated() bool { return f.Offset > 0 }
+
+// Collector receives what collect steps gather. Bundles implement it.
+type Collector interface {
+	// File receives one matched file; r yields its bytes (the tail when f.Truncated()).
+	File(ctx context.Context, h Host, step string, f RemoteFile, r io.Reader) error
+	// Skipped records a matched file that was not read, and why.
+	Skipped(h Host, step string, f RemoteFile, status, reason string)
+	// Command returns where one collected command's output goes.
+	Command(h Host, step, cmd string) CommandSink
+}
+
+// CommandSink receives a collected command's output, then how it ended.
+type CommandSink interface {
+	io.Writer
+	Close(res CommandResult, err error) error
+}
+
+// Executor runs commands and fetches files on hosts. Exit codes are data;
+// errors are transport failures (dial, auth, host key, lost connection).
+type Executor interface {
+	Run(ctx context.Context, h Host, req CommandRequest, stdout, stderr io.Writer) (CommandResult, error)
+	Fetch(ctx context.Context, h Host, req FetchRequest, c Collector) error
+}
+
+// ErrNotSupported is returned by executors that cannot do what is asked.
+var ErrNotSupported = errors.New("not supported by this executor")
+
+// TransportError wraps an executor failure with the host it happened on.
+type TransportError struct {
+	Host Host
+	Err  error
+}
+
+func (e *TransportError) Error() string { return fmt.Sprintf("%s: %v", e.Host, e.Err) }
+func (e *TransportError) Unwrap() error { return e.Err }

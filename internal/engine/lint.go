@@ -1,0 +1,398 @@
+package engine
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/ast"
+)
+
+// Lint checks a loaded runbook as a whole and returns every problem at once,
+// sorted by position: routes to missing steps, unreachable steps, dead ends,
+// expressions and templates that do not compile or name unknown things,
+// undeclared targets and params, and unsafe fixes.
+func Lint(rb *Runbook) Diagnostics {
+	l := &linter{rb: rb, file: rb.File}
+	l.routes()
+	l.graph()
+	for _, st := range rb.Steps {
+		l.step(st)
+	}
+	for _, p := range rb.Params {
+		if p.HasDefault && strings.Contains(p.Default, "{{") {
+			env := Env{"params": l.paramsEnv(), "targets": l.targetsEnv()}
+			if _, err := ParseTemplate(p.Default, env); err != nil {
+				l.errf(p.Pos, "", "param %s default: %v", p.Name, err)
+			}
+		} else if p.HasDefault {
+			if _, err := p.Validate(p.Default); err != nil {
+				l.errf(p.Pos, "", "param default is invalid: %v", err)
+			}
+		}
+	}
+	return l.ds.sorted()
+}
+
+type linter struct {
+	rb   *Runbook
+	file string
+	diagList
+}
+
+func (l *linter) at(p Pos) Pos {
+	if p.File == "" {
+		p.File = l.file
+	}
+	return p
+}
+
+func (l *linter) errf(p Pos, hint, format string, args ...any) {
+	l.diagList.errf(l.at(p), hint, format, args...)
+}
+
+func (l *linter) warnf(p Pos, hint, format string, args ...any) {
+	l.diagList.warnf(l.at(p), hint, format, args...)
+}
+
+func (l *linter) stepHint(name string) string {
+	var ids []string
+	for _, s := range l.rb.Steps {
+		ids = append(ids, s.ID)
+	}
+	if c := closest(name, ids); c != "" {
+		return fmt.Sprintf("did you mean %q?", c)
+	}
+	return "no step has this id or ref"
+}
+
+func (l *linter) routes() {
+	check := func(target string, p Pos, what string) {
+		if target != "" && l.rb.Step(target) == nil {
+			l.errf(p, l.stepHint(target), "%s %q: no such step", what, target)
+		}
+	}
+	for _, st := range l.rb.Steps {
+		for _, b := range st.Branches {
+			check(b.Goto, b.GotoPos, "goto")
+		}
+		for _, c := range st.Choices {
+			check(c.Goto, c.Pos, "choice "+c.Answer+" leads to")
+		}
+		check(st.Else, st.ElsePos, "else")
+		check(st.Next, st.NextPos, "next")
+		check(st.OnError, st.OnErrorPos, "on_error")
+	}
+}
+
+// graph reports unreachable steps and steps from which no end can be reached.
+func (l *linter) graph() {
+	steps := l.rb.Steps
+	if len(steps) == 0 {
+		return
+	}
+	next := map[string][]string{}
+	prev := map[string][]string{}
+	for _, st := range steps {
+		for _, r := range st.Routes() {
+			if t := l.rb.Step(r); t != nil {
+				next[st.ID] = append(next[st.ID], t.ID)
+				prev[t.ID] = append(prev[t.ID], st.ID)
+			}
+		}
+	}
+	reach := walk(steps[0].ID, next)
+	var ends []string
+	for _, st := range steps {
+		if st.Kind == KindEnd {
+			ends = append(ends, st.ID)
+		}
+	}
+	toEnd := map[string]bool{}
+	for _, e := range ends {
+		for id := range walk(e, prev) {
+			toEnd[id] = true
+		}
+	}
+	if len(ends) == 0 {
+		l.errf(l.rb.Pos, "add a step with `end: resolved` (or escalated, aborted)", "runbook has no end step")
+	}
+	for _, st := range steps {
+		if !reach[st.ID] {
+			l.errf(st.IDPos, "route to it from an earlier step, or remove it", "step %q is unreachable from the first step %q", st.ID, steps[0].ID)
+			continue
+		}
+		if len(ends) > 0 && !toEnd[st.ID] {
+			l.errf(st.IDPos, "every path must be able to finish: add a route towards an end step", "no end step can be reached from step %q", st.ID)
+		}
+	}
+}
+
+func walk(start string, edges map[string][]string) map[string]bool {
+	seen := map[string]bool{start: true}
+	queue := []string{start}
+	for len(queue) > 0 {
+		cur := queue[0]
+		queue = queue[1:]
+		for _, n := range edges[cur] {
+			if !seen[n] {
+				seen[n] = true
+				queue = append(queue, n)
+			}
+		}
+	}
+	return seen
+}
+
+func (l *linter) step(st *Step) {
+	for _, c := range st.Capture {
+		if contains(builtinNames, c.Name) {
+			l.errf(c.Pos, "choose another name", "capture %q shadows the built-in name %q", c.Name, c.Name)
+		}
+	}
+	switch st.Kind {
+	case KindRun, KindFix, KindWait:
+		if len(st.Branches) > 0 && st.Else == "" && st.Next == "" {
+			l.errf(st.Pos, "add `else: STEP` for when no branch holds", "step %q has branches but no else", st.ID)
+		}
+		if len(st.Branches) == 0 && st.Else == "" && st.Next == "" && st.OnError == "" {
+			l.errf(st.Pos, "add `next: STEP`, or `branches` with `else`", "step %q has no route out", st.ID)
+		}
+		if st.Else != "" && st.Next != "" {
+			l.errf(st.NextPos, "use else with branches, next without", "step %q has both else and next", st.ID)
+		}
+		c := st.Command()
+		if c != nil {
+			l.target(c.On, c.OnPos)
+			l.template(st, c.Cmd, c.CmdPos, "command")
+		}
+		env := l.probeEnv(st)
+		for _, b := range st.Branches {
+			l.expr(st, b.If, b.IfPos, env, "if")
+		}
+		if st.Kind == KindWait && st.Wait != nil {
+			l.expr(st, st.Wait.Until, st.Wait.UntilPos, env, "until")
+		}
+		if st.Kind == KindFix && st.Fix.Destructive && strings.TrimSpace(st.Doc) == "" {
+			l.errf(st.Pos, "explain what it destroys and when it is safe in `doc:`", "destructive fix %q has no doc", st.ID)
+		}
+	case KindAsk:
+		if len(st.Choices) == 0 {
+			l.errf(st.Pos, "add `choices: {\"yes\": STEP, \"no\": STEP}`", "ask %q has no choices", st.ID)
+		}
+		if st.Auto == "" {
+			l.warnf(st.Pos, "add `auto: ANSWER`, or `auto: stop` when only a human can answer", "ask %q has no auto policy: --auto will stop here", st.ID)
+		} else if st.Auto != "stop" && !contains(choiceNames(st), st.Auto) {
+			env := l.baseEnv(st)
+			l.expr(st, st.Auto, st.AutoPos, env, "auto")
+		}
+	case KindManual:
+		if st.Next == "" && len(st.Choices) == 0 {
+			l.errf(st.Pos, "add `next: STEP`", "manual step %q has no route out", st.ID)
+		}
+		if st.Next != "" && len(st.Choices) > 0 {
+			l.errf(st.NextPos, "use choices or next", "manual step %q has both choices and next", st.ID)
+		}
+	case KindCollect:
+		for _, it := range st.Collect {
+			l.target(it.On, it.OnPos)
+			if it.Cmd != "" {
+				l.template(st, it.Cmd, it.Pos, "collect command")
+			}
+			for _, g := range it.Files {
+				if !strings.HasPrefix(g, "/") && !strings.HasPrefix(g, "~") {
+					l.errf(it.Pos, "remote globs are absolute, e.g. /var/log/app/*.log", "collect glob %q is not absolute", g)
+				}
+			}
+		}
+		if st.Next == "" {
+			l.errf(st.Pos, "add `next: STEP`", "collect step %q has no next", st.ID)
+		}
+	}
+}
+
+func (l *linter) target(name string, p Pos) {
+	if name != "" && l.rb.Target(name) == nil {
+		var names []string
+		for _, t := range l.rb.Targets {
+			names = append(names, t.Name)
+		}
+		hint := "declare it under `targets:`"
+		if c := closest(name, names); c != "" {
+			hint = fmt.Sprintf("did you mean %q?", c)
+		}
+		l.errf(p, hint, "unknown target %q", name)
+	}
+}
+
+func (l *linter) paramsEnv() map[string]any {
+	m := map[string]any{}
+	for _, p := range l.rb.Params {
+		if p.Type == ParamInt {
+			m[p.Name] = int64(0)
+		} else {
+			m[p.Name] = ""
+		}
+	}
+	return m
+}
+
+func (l *linter) targetsEnv() map[string]any {
+	m := map[string]any{}
+	for _, t := range l.rb.Targets {
+		m[t.Name] = map[string]any{"name": "", "address": "", "user": "", "hosts": []any{}, "addresses": []any{}}
+	}
+	return m
+}
+
+// baseEnv is what every expression at step st may name.
+func (l *linter) baseEnv(st *Step) Env {
+	steps := map[string]any{}
+	for _, x := range l.rb.Steps {
+		m := map[string]any{"exit": 0, "stdout": "", "stderr": "", "signal": "", "duration": 0.0, "results": []any{}, "answer": ""}
+		for _, c := range x.Capture {
+			m[c.Name] = ""
+		}
+		if x.Kind == KindWait {
+			m["satisfied"], m["polls"], m["elapsed"] = false, 0, 0.0
+		}
+		steps[x.ID] = m
+	}
+	input := map[string]any{}
+	if st.Kind == KindFix {
+		for _, in := range st.Fix.Input {
+			input[in.Name] = ""
+		}
+	}
+	return Env{
+		"params":  l.paramsEnv(),
+		"answers": map[string]any{},
+		"steps":   steps,
+		"targets": l.targetsEnv(),
+		"input":   input,
+	}
+}
+
+func (l *linter) probeEnv(st *Step) Env {
+	env := l.baseEnv(st)
+	env["exit"], env["stdout"], env["stderr"], env["signal"], env["duration"] = 0, "", "", "", 0.0
+	env["results"] = []map[string]any{{"host": "", "exit": 0, "stdout": "", "stderr": "", "signal": "", "error": ""}}
+	caps := map[string]any{}
+	for _, c := range st.Capture {
+		env[c.Name] = ""
+		caps[c.Name] = ""
+	}
+	env["captures"] = caps
+	if st.Kind == KindWait {
+		env["satisfied"], env["polls"], env["elapsed"] = false, 0, 0.0
+	}
+	return env
+}
+
+func (l *linter) expr(st *Step, src string, p Pos, env Env, what string) {
+	if strings.TrimSpace(src) == "" {
+		return
+	}
+	if _, err := CompileExpr(src, env); err != nil {
+		l.errf(p, exprHint(err), "%s: %v", what, err)
+		return
+	}
+	l.refs(src, p, env, what)
+}
+
+func (l *linter) template(st *Step, src string, p Pos, what string) {
+	env := l.baseEnv(st)
+	if _, err := ParseTemplate(src, env); err != nil {
+		l.errf(p, exprHint(err), "%s: %v", what, err)
+		return
+	}
+	rest := src
+	for {
+		i := strings.Index(rest, "{{")
+		if i < 0 {
+			return
+		}
+		j := strings.Index(rest[i:], "}}")
+		if j < 0 {
+			return
+		}
+		l.refs(strings.TrimSpace(rest[i+2:i+j]), p, env, what)
+		rest = rest[i+j+2:]
+	}
+}
+
+func exprHint(err error) string {
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "unknown name"):
+		return "names: exit, stdout, stderr, duration, this step's captures, params, answers, steps, targets, input, results"
+	case strings.Contains(msg, "mismatched types"), strings.Contains(msg, "invalid operation"):
+		return `captures are strings: convert with int(x), float(x), percent(x) or bytes(x)`
+	}
+	return ""
+}
+
+// refs checks constant keys into the session maps: params.x, steps["id"],
+// steps["id"].capture, input.x, targets.x. expr cannot check map keys itself.
+func (l *linter) refs(src string, p Pos, env Env, what string) {
+	tree, err := expr.Compile(src, append([]expr.Option{expr.AllowUndefinedVariables()}, exprOptions()...)...)
+	if err != nil {
+		return
+	}
+	v := &keyVisitor{}
+	node := tree.Node()
+	ast.Walk(&node, v)
+	for _, r := range v.refs {
+		root, _ := env[r.root].(map[string]any)
+		if root == nil {
+			continue
+		}
+		inner, ok := root[r.key]
+		if !ok {
+			switch r.root {
+			case "steps":
+				l.errf(p, l.stepHint(r.key), "%s: steps[%q]: no such step", what, r.key)
+			case "params":
+				l.errf(p, "declare it under `params:`", "%s: unknown param %q", what, r.key)
+			case "input":
+				l.errf(p, "declare it under the fix's `input:`", "%s: unknown input %q", what, r.key)
+			case "targets":
+				l.errf(p, "declare it under `targets:`", "%s: unknown target %q", what, r.key)
+			}
+			continue
+		}
+		if r.sub == "" {
+			continue
+		}
+		if m, ok := inner.(map[string]any); ok {
+			if _, ok := m[r.sub]; !ok {
+				l.errf(p, "capture it in that step with `capture:`", "%s: %s[%q] has no value %q", what, r.root, r.key, r.sub)
+			}
+		}
+	}
+}
+
+type keyRef struct{ root, key, sub string }
+
+type keyVisitor struct{ refs []keyRef }
+
+func (v *keyVisitor) Visit(n *ast.Node) {
+	m, ok := (*n).(*ast.MemberNode)
+	if !ok {
+		return
+	}
+	prop, ok := m.Property.(*ast.StringNode)
+	if !ok {
+		return
+	}
+	switch inner := m.Node.(type) {
+	case *ast.IdentifierNode:
+		v.refs = append(v.refs, keyRef{root: inner.Value, key: prop.Value})
+	case *ast.MemberNode:
+		id, ok1 := inner.Node.(*ast.IdentifierNode)
+		key, ok2 := inner.Property.(*ast.StringNode)
+		if ok1 && ok2 {
+			v.refs = append(v.refs, keyRef{root: id.Value, key: key.Value, sub: prop.Value})
+		}
+	}
+}

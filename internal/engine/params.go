@@ -1,0 +1,120 @@
+package engine
+
+import (
+	"fmt"
+	"net/netip"
+	"path"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+var hostnameRE = regexp.MustCompile(`^([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$`)
+
+// Validate checks a value against the param's type and constraints and
+// returns it converted (int params become int64, everything else a string).
+func (p *Param) Validate(v string) (any, error) {
+	if strings.ContainsAny(v, "\x00\n\r") {
+		return nil, fmt.Errorf("%s: NUL and line breaks are not allowed", p.Name)
+	}
+	switch p.Type {
+	case ParamString, "":
+		if p.Pattern != "" {
+			re, err := regexp.Compile(`^(?:` + p.Pattern + `)$`)
+			if err != nil {
+				return nil, fmt.Errorf("%s: bad pattern: %w", p.Name, err)
+			}
+			if !re.MatchString(v) {
+				return nil, fmt.Errorf("%s: %q does not match %s", p.Name, v, p.Pattern)
+			}
+		}
+		return v, nil
+	case ParamInt:
+		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %q is not an integer", p.Name, v)
+		}
+		if p.Min != nil && n < *p.Min {
+			return nil, fmt.Errorf("%s: %d is below the minimum %d", p.Name, n, *p.Min)
+		}
+		if p.Max != nil && n > *p.Max {
+			return nil, fmt.Errorf("%s: %d is above the maximum %d", p.Name, n, *p.Max)
+		}
+		return n, nil
+	case ParamIP:
+		a, err := netip.ParseAddr(v)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %q is not an IP address", p.Name, v)
+		}
+		return a.String(), nil
+	case ParamHost:
+		if _, err := netip.ParseAddr(v); err == nil {
+			return v, nil
+		}
+		if len(v) > 253 || !hostnameRE.MatchString(v) {
+			return nil, fmt.Errorf("%s: %q is not a host name or IP address", p.Name, v)
+		}
+		return v, nil
+	case ParamPath:
+		if !strings.HasPrefix(v, "/") {
+			return nil, fmt.Errorf("%s: %q must be an absolute path", p.Name, v)
+		}
+		for _, part := range strings.Split(v, "/") {
+			if part == ".." {
+				return nil, fmt.Errorf("%s: %q must not contain '..'", p.Name, v)
+			}
+		}
+		clean := path.Clean(v)
+		if p.Under != "" {
+			under := path.Clean(p.Under)
+			if clean == under || !strings.HasPrefix(clean, strings.TrimSuffix(under, "/")+"/") {
+				return nil, fmt.Errorf("%s: %q must be inside %s", p.Name, v, under)
+			}
+		}
+		return clean, nil
+	case ParamEnum:
+		if !contains(p.Values, v) {
+			return nil, fmt.Errorf("%s: %q is not one of %s", p.Name, v, strings.Join(p.Values, ", "))
+		}
+		return v, nil
+	case ParamDuration:
+		if _, err := ParseDuration(v); err != nil {
+			return nil, fmt.Errorf("%s: %w", p.Name, err)
+		}
+		return v, nil
+	}
+	return nil, fmt.Errorf("%s: unknown type %q", p.Name, p.Type)
+}
+
+// Describe is a short human hint of what the param accepts.
+func (p *Param) Describe() string {
+	switch p.Type {
+	case ParamInt:
+		s := "an integer"
+		if p.Min != nil && p.Max != nil {
+			s += fmt.Sprintf(" from %d to %d", *p.Min, *p.Max)
+		} else if p.Min != nil {
+			s += fmt.Sprintf(" ≥ %d", *p.Min)
+		} else if p.Max != nil {
+			s += fmt.Sprintf(" ≤ %d", *p.Max)
+		}
+		return s
+	case ParamIP:
+		return "an IP address"
+	case ParamHost:
+		return "a host name or IP address"
+	case ParamPath:
+		if p.Under != "" {
+			return "a path inside " + p.Under
+		}
+		return "an absolute path"
+	case ParamEnum:
+		return "one of " + strings.Join(p.Values, ", ")
+	case ParamDuration:
+		return "a duration such as 30s or 10m"
+	}
+	if p.Pattern != "" {
+		return "text matching " + p.Pattern
+	}
+	return "text"
+}

@@ -1,0 +1,1441 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// PromptKind says what a session waits for.
+type PromptKind string
+
+const (
+	// PromptRun: a probe (run, wait, collect) is ready; Proceed runs it. Only in step mode.
+	PromptRun PromptKind = "run"
+	// PromptDecided: a probe ran and a route was chosen; Proceed follows it,
+	// Override picks another. Only in step mode.
+	PromptDecided PromptKind = "decided"
+	// PromptAsk: a question only a human can answer; Answer.
+	PromptAsk PromptKind = "ask"
+	// PromptConfirm: a fix waits for explicit confirmation; Confirm or Decline.
+	PromptConfirm PromptKind = "confirm"
+	// PromptManual: instructions for the operator; Done (or Answer when it has choices).
+	PromptManual PromptKind = "manual"
+	// PromptError: the transport failed and the step has no on_error; Retry, Back or give up.
+	PromptError PromptKind = "error"
+	// PromptEnd: the session reached an end step.
+	PromptEnd PromptKind = "end"
+)
+
+// Prompt is what the session needs from its driver before it can go on.
+type Prompt struct {
+	Kind     PromptKind
+	Step     *Step
+	Hosts    []Host
+	Command  string    // rendered command as shown to people (secrets masked)
+	Choices  []string  // ask / manual with choices
+	Decision *Decision // decided
+	Inputs   []*Param  // confirm: values the operator must supply
+	Err      error     // error
+	Outcome  Outcome   // end
+	Message  string    // end
+}
+
+// Decision is the route a session took out of a step, and why.
+type Decision struct {
+	Next    string `json:"next"`
+	Expr    string `json:"expr,omitempty"` // the branch expression that held, or else/next/choice
+	By      string `json:"by"`             // auto | operator | override | on_error
+	Reason  string `json:"reason,omitempty"`
+	Explain string `json:"explain"`
+}
+
+// HostResult is what one host's probe produced.
+type HostResult struct {
+	Host     string            `json:"host"`
+	Exit     int               `json:"exit"`
+	Signal   string            `json:"signal,omitempty"`
+	TimedOut bool              `json:"timed_out,omitempty"`
+	Stdout   string            `json:"stdout,omitempty"` // tail, bounded
+	Stderr   string            `json:"stderr,omitempty"` // tail, bounded
+	Duration time.Duration     `json:"duration"`
+	Captures map[string]string `json:"captures,omitempty"`
+	Err      string            `json:"error,omitempty"` // transport failure
+}
+
+// Visit is one pass through a step.
+type Visit struct {
+	N         int          `json:"n"`
+	Step      string       `json:"step"`
+	Started   time.Time    `json:"started"`
+	Ended     time.Time    `json:"ended,omitzero"`
+	Command   string       `json:"command,omitempty"`
+	Edited    bool         `json:"edited,omitempty"`
+	Results   []HostResult `json:"results,omitempty"`
+	Polls     int          `json:"polls,omitempty"`
+	Satisfied *bool        `json:"satisfied,omitempty"`
+	Answer    string       `json:"answer,omitempty"`
+	Decision  *Decision    `json:"decision,omitempty"`
+	Notes     []string     `json:"notes,omitempty"`
+	Simulated bool         `json:"simulated,omitempty"`
+	Error     string       `json:"error,omitempty"`
+}
+
+// Clock lets tests run wait steps without sleeping.
+type Clock interface {
+	Now() time.Time
+	Sleep(ctx context.Context, d time.Duration) error
+}
+
+type realClock struct{}
+
+func (realClock) Now() time.Time { return time.Now() }
+func (realClock) Sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Options configure a Session.
+type Options struct {
+	Executor Executor
+	// Targets binds each role to one or more hosts.
+	Targets map[string][]Host
+	// Params are raw values from the command line or the operator; they are
+	// validated against their declared types. Missing params fall back to
+	// their defaults; NewSession fails with MissingParamsError otherwise.
+	Params map[string]string
+	// StepMode pauses before every probe and after every automatic decision
+	// (PromptRun, PromptDecided), so an operator can run, re-run, edit or
+	// override. The unattended driver leaves it off.
+	StepMode bool
+	// DryRun runs only read-only probes; fixes and collects are simulated.
+	DryRun bool
+	// Collector receives collected files and command outputs; nil discards them.
+	Collector Collector
+	// OnEvent observes every event, synchronously, in order.
+	OnEvent func(Event)
+	// Clock defaults to the real one.
+	Clock Clock
+	// MaxOutput bounds the stdout/stderr tail kept per host for expressions and
+	// display (default 1 MiB). The full output still flows through events.
+	MaxOutput int
+	// MaxVisits bounds how often one step may be entered (default 50), so a
+	// loop in a runbook cannot spin forever unattended.
+	MaxVisits int
+	// StartAt begins at this step (id or ref) instead of the first.
+	StartAt string
+	// Now is the session start time (default: Clock.Now()).
+	Now time.Time
+}
+
+// MissingParamsError lists params that have neither a value nor a default.
+type MissingParamsError struct{ Params []*Param }
+
+func (e *MissingParamsError) Error() string {
+	names := make([]string, len(e.Params))
+	for i, p := range e.Params {
+		names[i] = p.Name
+	}
+	return "missing params: " + strings.Join(names, ", ") + " (pass --param NAME=VALUE)"
+}
+
+// ErrEnded is returned when a session that has ended is asked to do more.
+var ErrEnded = errors.New("session has ended")
+
+// ErrNoPrompt is returned when an answer arrives that no prompt asked for.
+var ErrNoPrompt = errors.New("no such prompt pending")
+
+// Session walks one runbook. It is not safe for concurrent use: one driver
+// goroutine calls its methods. OnEvent calls are serialised, but may come
+// from the executor goroutines of a multi-host probe.
+type Session struct {
+	rb   *Runbook
+	opts Options
+
+	params  map[string]any
+	secrets []string
+	answers map[string]string
+	steps   map[string]map[string]any // per-step env: captures, exit, stdout, answer
+	inputs  map[string]any
+	history []*Visit
+	visits  map[string]int
+
+	cur      *Step
+	visit    *Visit
+	approved bool // step mode: PromptRun accepted
+	pending  *Prompt
+	edited   string // operator-edited command for the pending probe or fix
+	ended    bool
+	outcome  Outcome
+	message  string
+	seq      int
+	emitMu   sync.Mutex
+	compiled map[string]*Program
+	started  time.Time
+}
+
+// NewSession validates params and bindings and positions the session at the
+// first step (or Options.StartAt). Nothing runs until Advance.
+func NewSession(rb *Runbook, opts Options) (*Session, error) {
+	if opts.Clock == nil {
+		opts.Clock = realClock{}
+	}
+	if opts.MaxOutput <= 0 {
+		opts.MaxOutput = 1 << 20
+	}
+	if opts.MaxVisits <= 0 {
+		opts.MaxVisits = 50
+	}
+	if opts.Now.IsZero() {
+		opts.Now = opts.Clock.Now()
+	}
+	s := &Session{
+		rb: rb, opts: opts,
+		answers:  map[string]string{},
+		steps:    map[string]map[string]any{},
+		inputs:   map[string]any{},
+		visits:   map[string]int{},
+		compiled: map[string]*Program{},
+		started:  opts.Now,
+	}
+	for _, t := range rb.Targets {
+		hs := opts.Targets[t.Name]
+		if len(hs) == 0 && s.usesTarget(t.Name) {
+			return nil, fmt.Errorf("target %q is not bound (pass --target %s=HOST)", t.Name, t.Name)
+		}
+		if len(hs) > 1 && !t.Group {
+			return nil, fmt.Errorf("target %q takes one host, got %d (declare it `group: true` for several)", t.Name, len(hs))
+		}
+	}
+	for role := range opts.Targets {
+		if rb.Target(role) == nil {
+			return nil, fmt.Errorf("unknown target %q (this runbook declares: %s)", role, strings.Join(targetNames(rb), ", "))
+		}
+	}
+	params, secrets, err := ResolveParams(rb, opts.Params, opts.Targets)
+	if err != nil {
+		return nil, err
+	}
+	s.params, s.secrets = params, secrets
+	start := rb.Steps[0]
+	if opts.StartAt != "" {
+		if start = rb.Step(opts.StartAt); start == nil {
+			return nil, fmt.Errorf("--start-at %q: no such step", opts.StartAt)
+		}
+	}
+	s.cur = start
+	return s, nil
+}
+
+func targetNames(rb *Runbook) []string {
+	var out []string
+	for _, t := range rb.Targets {
+		out = append(out, t.Name)
+	}
+	return out
+}
+
+func (s *Session) usesTarget(name string) bool {
+	for _, st := range s.rb.Steps {
+		if c := st.Command(); c != nil && c.On == name {
+			return true
+		}
+		for _, c := range st.Collect {
+			if c.On == name {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// ResolveParams validates given values and fills defaults (defaults may be
+// templates over targets and earlier params). It returns the typed values and
+// the secret values to mask.
+func ResolveParams(rb *Runbook, given map[string]string, targets map[string][]Host) (map[string]any, []string, error) {
+	for name := range given {
+		if rb.Param(name) == nil {
+			return nil, nil, fmt.Errorf("unknown param %q", name)
+		}
+	}
+	out := map[string]any{}
+	var secrets []string
+	var missing []*Param
+	var errs []error
+	for _, p := range rb.Params {
+		raw, ok := given[p.Name]
+		if !ok && p.HasDefault {
+			env := Env{"params": out, "targets": targetsEnv(rb, targets)}
+			t, err := ParseTemplate(p.Default, env)
+			if err == nil {
+				raw, err = t.RenderRaw(env)
+			}
+			if err != nil {
+				errs = append(errs, fmt.Errorf("param %s: default: %w", p.Name, err))
+				continue
+			}
+			ok = true
+		}
+		if !ok {
+			missing = append(missing, p)
+			continue
+		}
+		v, err := p.Validate(raw)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		out[p.Name] = v
+		if p.Secret && raw != "" {
+			secrets = append(secrets, raw)
+		}
+	}
+	if len(errs) > 0 {
+		return nil, nil, fmt.Errorf("invalid params: %w", errors.Join(errs...))
+	}
+	if len(missing) > 0 {
+		return nil, nil, &MissingParamsError{Params: missing}
+	}
+	return out, secrets, nil
+}
+
+func targetsEnv(rb *Runbook, targets map[string][]Host) map[string]any {
+	out := map[string]any{}
+	for _, t := range rb.Targets {
+		hs := targets[t.Name]
+		var names, addrs []any
+		for _, h := range hs {
+			names = append(names, h.Name)
+			addrs = append(addrs, h.Address())
+		}
+		m := map[string]any{"name": "", "address": "", "user": "", "hosts": names, "addresses": addrs}
+		if len(hs) > 0 {
+			m["name"], m["address"], m["user"] = hs[0].Name, hs[0].Address(), hs[0].User()
+		}
+		out[t.Name] = m
+	}
+	return out
+}
+
+// Runbook returns the runbook being walked.
+func (s *Session) Runbook() *Runbook { return s.rb }
+
+// Current returns the step the session is at.
+func (s *Session) Current() *Step { return s.cur }
+
+// Pending returns the prompt waiting for an answer, or nil.
+func (s *Session) Pending() *Prompt { return s.pending }
+
+// History returns every visit so far, in order.
+func (s *Session) History() []*Visit { return s.history }
+
+// Answers returns the answers given so far, by step id.
+func (s *Session) Answers() map[string]string { return s.answers }
+
+// Ended reports whether the session reached an end, and how.
+func (s *Session) Ended() (bool, Outcome, string) { return s.ended, s.outcome, s.message }
+
+// Targets returns the bound hosts by role.
+func (s *Session) Targets() map[string][]Host { return s.opts.Targets }
+
+// Params returns the resolved params with secret values masked.
+func (s *Session) Params() map[string]string {
+	out := map[string]string{}
+	for _, p := range s.rb.Params {
+		if v, ok := s.params[p.Name]; ok {
+			out[p.Name] = toString(v)
+			if p.Secret {
+				out[p.Name] = "******"
+			}
+		}
+	}
+	return out
+}
+
+// Secrets returns the secret param values, for redaction.
+func (s *Session) Secrets() []string { return s.secrets }
+
+// Start emits session.start. Drivers call it once before the first Advance
+// (Advance calls it if they did not).
+func (s *Session) Start() {
+	if s.seq > 0 {
+		return
+	}
+	tg := map[string][]string{}
+	for role, hs := range s.opts.Targets {
+		for _, h := range hs {
+			tg[role] = append(tg[role], h.Name)
+		}
+	}
+	s.emit(Event{Type: EvSessionStart, Runbook: s.rb.ID, SHA256: s.rb.SHA256, Targets: tg, Params: s.Params()})
+}
+
+func (s *Session) emit(e Event) {
+	s.emitMu.Lock()
+	defer s.emitMu.Unlock()
+	s.seq++
+	e.Seq = s.seq
+	if e.Time.IsZero() {
+		e.Time = s.opts.Clock.Now()
+	}
+	if e.Visit == 0 && s.visit != nil && e.Step == s.visit.Step {
+		e.Visit = s.visit.N
+	}
+	e.Data = s.mask(e.Data)
+	e.Command = s.mask(e.Command)
+	e.Text = s.mask(e.Text)
+	if s.opts.OnEvent != nil {
+		s.opts.OnEvent(e)
+	}
+}
+
+func (s *Session) mask(v string) string {
+	for _, sec := range s.secrets {
+		if sec != "" && strings.Contains(v, sec) {
+			v = strings.ReplaceAll(v, sec, "******")
+		}
+	}
+	return v
+}
+
+// Advance runs automatic work until the session needs its driver: a prompt,
+// or an end. It returns the pending prompt. Errors are for the driver
+// (cancelled context, runbook bugs such as a loop); transport failures
+// become PromptError or route through on_error.
+func (s *Session) Advance(ctx context.Context) (*Prompt, error) {
+	s.Start()
+	for range 100000 {
+		if s.pending != nil {
+			return s.pending, nil
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if err := s.step(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return nil, fmt.Errorf("runbook %s: too many automatic steps without a prompt", s.rb.ID)
+}
+
+// step does the next piece of work on the current step.
+func (s *Session) step(ctx context.Context) error {
+	st := s.cur
+	if s.visit == nil || s.visit.Step != st.ID || !s.visit.Ended.IsZero() {
+		if err := s.enter(st); err != nil {
+			return err
+		}
+	}
+	switch st.Kind {
+	case KindEnd:
+		s.finish(st.End, st.Message)
+		return nil
+	case KindAsk:
+		s.pending = &Prompt{Kind: PromptAsk, Step: st, Choices: choiceNames(st)}
+		return nil
+	case KindManual:
+		s.pending = &Prompt{Kind: PromptManual, Step: st, Choices: choiceNames(st)}
+		return nil
+	case KindFix:
+		if !s.approved {
+			cmd, err := s.display(st, st.Fix)
+			if err != nil {
+				return s.fail(st, err)
+			}
+			s.pending = &Prompt{Kind: PromptConfirm, Step: st, Hosts: s.hosts(st.Fix.On), Command: cmd, Inputs: st.Fix.Input}
+			return nil
+		}
+		if s.opts.DryRun {
+			return s.simulate(ctx, st)
+		}
+		return s.execute(ctx, st, st.Fix)
+	case KindRun, KindWait, KindCollect:
+		if s.opts.StepMode && !s.approved {
+			p := &Prompt{Kind: PromptRun, Step: st}
+			if c := st.Command(); c != nil {
+				p.Hosts = s.hosts(c.On)
+				cmd, err := s.display(st, c)
+				if err != nil {
+					return s.fail(st, err)
+				}
+				p.Command = cmd
+			} else {
+				p.Hosts = s.collectHosts(st)
+			}
+			s.pending = p
+			return nil
+		}
+		switch st.Kind {
+		case KindRun:
+			return s.execute(ctx, st, st.Run)
+		case KindWait:
+			return s.wait(ctx, st)
+		default:
+			if s.opts.DryRun {
+				return s.simulate(ctx, st)
+			}
+			return s.collect(ctx, st)
+		}
+	}
+	return fmt.Errorf("step %s: unknown kind %q", st.ID, st.Kind)
+}
+
+func choiceNames(st *Step) []string {
+	out := make([]string, len(st.Choices))
+	for i, c := range st.Choices {
+		out[i] = c.Answer
+	}
+	return out
+}
+
+func (s *Session) enter(st *Step) error {
+	s.visits[st.ID]++
+	if s.visits[st.ID] > s.opts.MaxVisits {
+		return fmt.Errorf("step %s entered %d times: the runbook loops (raise the limit or fix the route)", st.ID, s.visits[st.ID]-1)
+	}
+	v := &Visit{N: len(s.history) + 1, Step: st.ID, Started: s.opts.Clock.Now()}
+	s.history = append(s.history, v)
+	s.visit = v
+	s.approved = false
+	s.edited = ""
+	s.emit(Event{Type: EvStepEnter, Step: st.ID, Visit: v.N})
+	return nil
+}
+
+func (s *Session) finish(o Outcome, msg string) {
+	s.ended, s.outcome, s.message = true, o, msg
+	s.visit.Ended = s.opts.Clock.Now()
+	s.pending = &Prompt{Kind: PromptEnd, Step: s.cur, Outcome: o, Message: msg}
+	s.emit(Event{Type: EvSessionEnd, Step: s.cur.ID, Outcome: o, Message: msg})
+}
+
+// Abort ends the session as aborted (the operator quit, or automation gave up).
+func (s *Session) Abort(reason string) {
+	if s.ended {
+		return
+	}
+	if s.visit == nil {
+		s.Start()
+		_ = s.enter(s.cur)
+	}
+	s.finish(OutcomeAborted, reason)
+}
+
+// fail reports a runbook bug found while running (bad template value and such).
+func (s *Session) fail(st *Step, err error) error {
+	s.visit.Error = err.Error()
+	s.emit(Event{Type: EvError, Step: st.ID, Error: err.Error()})
+	s.pending = &Prompt{Kind: PromptError, Step: st, Err: err}
+	return nil
+}
+
+func (s *Session) hosts(role string) []Host { return s.opts.Targets[role] }
+
+func (s *Session) collectHosts(st *Step) []Host {
+	seen := map[string]bool{}
+	var out []Host
+	for _, c := range st.Collect {
+		for _, h := range s.hosts(c.On) {
+			if !seen[h.Name] {
+				seen[h.Name] = true
+				out = append(out, h)
+			}
+		}
+	}
+	return out
+}
+
+// env is what expressions and templates see at step st.
+func (s *Session) env(st *Step) Env {
+	steps := make(map[string]any, len(s.rb.Steps))
+	for _, x := range s.rb.Steps {
+		if m, ok := s.steps[x.ID]; ok {
+			steps[x.ID] = m
+		} else {
+			steps[x.ID] = map[string]any{}
+		}
+	}
+	answers := make(map[string]any, len(s.answers))
+	for k, v := range s.answers {
+		answers[k] = v
+	}
+	return Env{
+		"params":  s.params,
+		"answers": answers,
+		"steps":   steps,
+		"targets": targetsEnv(s.rb, s.opts.Targets),
+		"input":   s.inputs,
+	}
+}
+
+func (s *Session) render(st *Step, c *Command) (string, error) {
+	if s.edited != "" {
+		return s.edited, nil
+	}
+	env := s.env(st)
+	t, err := ParseTemplate(c.Cmd, env)
+	if err != nil {
+		return "", fmt.Errorf("step %s: command: %w", st.ID, err)
+	}
+	return t.Render(env)
+}
+
+func (s *Session) display(st *Step, c *Command) (string, error) {
+	if st.Kind == KindFix && len(c.Input) > 0 && len(s.inputs) == 0 {
+		return c.Cmd, nil // inputs not given yet: show the template
+	}
+	cmd, err := s.render(st, c)
+	return s.mask(cmd), err
+}
+
+// tailWriter keeps the last max bytes written to it and forwards everything.
+type tailWriter struct {
+	max  int
+	buf  []byte
+	fwd  func(p []byte)
+	full int64
+}
+
+func (w *tailWriter) Write(p []byte) (int, error) {
+	w.full += int64(len(p))
+	if w.fwd != nil {
+		w.fwd(p)
+	}
+	w.buf = append(w.buf, p...)
+	if len(w.buf) > w.max {
+		w.buf = append(w.buf[:0], w.buf[len(w.buf)-w.max:]...)
+	}
+	return len(p), nil
+}
+
+// probe runs a command on every host of its role, concurrently, and returns
+// results in host order. Transport errors are in HostResult.Err.
+func (s *Session) probe(ctx context.Context, st *Step, c *Command) ([]HostResult, bool) {
+	cmd, err := s.render(st, c)
+	if err != nil {
+		_ = s.fail(st, err)
+		return nil, false
+	}
+	s.visit.Command, s.visit.Edited = s.mask(cmd), s.edited != ""
+	hosts := s.hosts(c.On)
+	results := make([]HostResult, len(hosts))
+	var wg sync.WaitGroup
+	for i, h := range hosts {
+		s.emit(Event{Type: EvCommand, Step: st.ID, Host: h.Name, Command: cmd, Edited: s.edited != "", Sudo: c.Sudo})
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i] = s.runOne(ctx, st, h, CommandRequest{Step: st.ID, Script: cmd, Sudo: c.Sudo, Timeout: c.Timeout})
+		}()
+	}
+	wg.Wait()
+	return results, true
+}
+
+func (s *Session) runOne(ctx context.Context, st *Step, h Host, req CommandRequest) HostResult {
+	out := &tailWriter{max: s.opts.MaxOutput, fwd: func(p []byte) {
+		s.emit(Event{Type: EvOutput, Step: st.ID, Host: h.Name, Stream: "stdout", Data: string(p)})
+	}}
+	errw := &tailWriter{max: s.opts.MaxOutput, fwd: func(p []byte) {
+		s.emit(Event{Type: EvOutput, Step: st.ID, Host: h.Name, Stream: "stderr", Data: string(p)})
+	}}
+	res, err := s.opts.Executor.Run(ctx, h, req, out, errw)
+	hr := HostResult{Host: h.Name, Exit: res.Exit, Signal: res.Signal, TimedOut: res.TimedOut, Duration: res.Duration,
+		Stdout: s.mask(string(out.buf)), Stderr: s.mask(string(errw.buf))}
+	if err != nil {
+		hr.Err = err.Error()
+		hr.Exit = -1
+	}
+	hr.Captures = captures(st.Capture, string(out.buf))
+	e := Event{Type: EvResult, Step: st.ID, Host: h.Name, Signal: res.Signal, TimedOut: res.TimedOut,
+		Duration: res.Duration.Seconds(), Captures: hr.Captures, Error: hr.Err}
+	if err == nil {
+		exit := res.Exit
+		e.Exit = &exit
+	}
+	s.emit(e)
+	return hr
+}
+
+// captures applies each pattern to stdout: named groups become values of
+// their own, otherwise group 1 is the value. No match gives "".
+func captures(cs []*Capture, stdout string) map[string]string {
+	if len(cs) == 0 {
+		return nil
+	}
+	out := map[string]string{}
+	for _, c := range cs {
+		re, err := regexp.Compile(c.Pattern)
+		if err != nil {
+			continue
+		}
+		m := re.FindStringSubmatch(stdout)
+		out[c.Name] = ""
+		if m == nil {
+			continue
+		}
+		names := re.SubexpNames()
+		named := false
+		for i, n := range names {
+			if n != "" && i < len(m) {
+				out[n] = m[i]
+				named = true
+			}
+		}
+		if len(m) > 1 {
+			out[c.Name] = m[1]
+		}
+		_ = named
+	}
+	return out
+}
+
+// resultEnv is the probe part of an expression env. For group targets exit
+// is the largest exit code (0 only when every host succeeded), stdout and
+// stderr are concatenated, and captures come from the first host that has them.
+func resultEnv(env Env, results []HostResult, st *Step) {
+	exit := 0
+	var stdout, stderr strings.Builder
+	caps := map[string]any{}
+	for _, c := range st.Capture {
+		caps[c.Name] = ""
+	}
+	list := make([]any, len(results))
+	var dur time.Duration
+	signal := ""
+	for i, r := range results {
+		if r.Exit > exit || r.Exit < 0 && exit == 0 {
+			exit = r.Exit
+		}
+		if r.Signal != "" {
+			signal = r.Signal
+		}
+		stdout.WriteString(r.Stdout)
+		stderr.WriteString(r.Stderr)
+		dur = max(dur, r.Duration)
+		m := map[string]any{"host": r.Host, "exit": r.Exit, "stdout": r.Stdout, "stderr": r.Stderr, "signal": r.Signal, "error": r.Err}
+		for k, v := range r.Captures {
+			m[k] = v
+			if cur, ok := caps[k]; !ok || cur == "" {
+				caps[k] = v
+			}
+		}
+		list[i] = m
+	}
+	env["exit"] = exit
+	env["stdout"] = stdout.String()
+	env["stderr"] = stderr.String()
+	env["signal"] = signal
+	env["duration"] = dur.Seconds()
+	env["results"] = list
+	env["captures"] = caps
+	for k, v := range caps {
+		env[k] = v
+	}
+}
+
+func (s *Session) record(st *Step, results []HostResult, extra map[string]any) {
+	s.visit.Results = results
+	m := map[string]any{}
+	env := Env{}
+	resultEnv(env, results, st)
+	for _, k := range []string{"exit", "stdout", "stderr", "signal", "duration", "results"} {
+		m[k] = env[k]
+	}
+	for k, v := range env["captures"].(map[string]any) {
+		m[k] = v
+	}
+	for k, v := range extra {
+		m[k] = v
+	}
+	s.steps[st.ID] = m
+}
+
+func (s *Session) execute(ctx context.Context, st *Step, c *Command) error {
+	results, ok := s.probe(ctx, st, c)
+	if !ok {
+		return nil
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.record(st, results, nil)
+	if errs := transportErrors(results); errs != "" {
+		return s.transportFailure(st, errs)
+	}
+	env := s.env(st)
+	resultEnv(env, results, st)
+	return s.decide(st, env)
+}
+
+func transportErrors(results []HostResult) string {
+	var errs []string
+	for _, r := range results {
+		if r.Err != "" {
+			errs = append(errs, r.Host+": "+r.Err)
+		}
+	}
+	return strings.Join(errs, "; ")
+}
+
+func (s *Session) transportFailure(st *Step, msg string) error {
+	s.visit.Error = msg
+	s.emit(Event{Type: EvError, Step: st.ID, Error: msg})
+	if st.OnError != "" {
+		s.route(st, &Decision{Next: st.OnError, Expr: "on_error", By: "on_error", Explain: "transport failure → " + s.label(st.OnError)})
+		return nil
+	}
+	s.pending = &Prompt{Kind: PromptError, Step: st, Err: errors.New(msg)}
+	return nil
+}
+
+// decide picks the route out of a probe step and, unless in step mode,
+// follows it.
+func (s *Session) decide(st *Step, env Env) error {
+	d, err := s.choose(st, env)
+	if err != nil {
+		return s.fail(st, err)
+	}
+	s.visit.Decision = d
+	s.emit(Event{Type: EvDecision, Step: st.ID, Next: d.Next, Expr: d.Expr, By: d.By, Explain: d.Explain})
+	if s.opts.StepMode {
+		s.pending = &Prompt{Kind: PromptDecided, Step: st, Decision: d, Hosts: s.promptHosts(st)}
+		return nil
+	}
+	s.moveTo(d.Next)
+	return nil
+}
+
+func (s *Session) promptHosts(st *Step) []Host {
+	if c := st.Command(); c != nil {
+		return s.hosts(c.On)
+	}
+	return s.collectHosts(st)
+}
+
+func (s *Session) choose(st *Step, env Env) (*Decision, error) {
+	facts := s.facts(st, env)
+	var notes []string
+	for i, b := range st.Branches {
+		p, err := s.program(b.If, env)
+		if err == nil {
+			var ok bool
+			ok, err = p.EvalBool(env)
+			if ok {
+				return &Decision{Next: b.Goto, Expr: b.If, By: "auto", Explain: explain(facts, b.If, s.label(b.Goto))}, nil
+			}
+		}
+		if err != nil {
+			notes = append(notes, fmt.Sprintf("branch %d: %v", i+1, err))
+		}
+	}
+	switch {
+	case st.Else != "":
+		why := "else"
+		if len(notes) > 0 {
+			why += " (" + strings.Join(notes, "; ") + ")"
+		}
+		return &Decision{Next: st.Else, Expr: "else", By: "auto", Explain: explain(facts, why, s.label(st.Else))}, nil
+	case st.Next != "":
+		return &Decision{Next: st.Next, Expr: "next", By: "auto", Explain: explain(facts, "next", s.label(st.Next))}, nil
+	}
+	msg := "no branch matched and the step has no else"
+	if len(notes) > 0 {
+		msg += ": " + strings.Join(notes, "; ")
+	}
+	return nil, fmt.Errorf("step %s: %s", st.ID, msg)
+}
+
+func (s *Session) program(src string, env Env) (*Program, error) {
+	if p, ok := s.compiled[src]; ok {
+		return p, nil
+	}
+	// Compile without type information: the runtime env is authoritative and
+	// values such as captures are dynamic.
+	p, err := CompileExpr(src, env)
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// facts renders the values a decision was made on: "exit 0, used=93".
+func (s *Session) facts(st *Step, env Env) string {
+	var parts []string
+	if _, ok := env["exit"]; ok && st.Kind != KindWait {
+		parts = append(parts, fmt.Sprintf("exit %v", env["exit"]))
+	}
+	if st.Kind == KindWait {
+		parts = append(parts, fmt.Sprintf("%v after %v polls", map[bool]string{true: "satisfied", false: "not satisfied"}[env["satisfied"] == true], env["polls"]))
+	}
+	for _, c := range st.Capture {
+		v := toString(env[c.Name])
+		if len(v) > 24 {
+			v = v[:21] + "..."
+		}
+		parts = append(parts, c.Name+"="+strconv.Quote(v)[1:len(strconv.Quote(v))-1])
+	}
+	return strings.Join(parts, ", ")
+}
+
+func explain(facts, why, target string) string {
+	if facts == "" {
+		return why + " → " + target
+	}
+	return facts + ": " + why + " → " + target
+}
+
+func (s *Session) label(id string) string {
+	if st := s.rb.Step(id); st != nil {
+		return st.Label()
+	}
+	return id
+}
+
+func (s *Session) route(st *Step, d *Decision) {
+	s.visit.Decision = d
+	s.emit(Event{Type: EvDecision, Step: st.ID, Next: d.Next, Expr: d.Expr, By: d.By, Explain: d.Explain, Reason: d.Reason})
+	s.moveTo(d.Next)
+}
+
+func (s *Session) moveTo(id string) {
+	s.visit.Ended = s.opts.Clock.Now()
+	s.pending = nil
+	s.approved = false
+	s.edited = ""
+	if next := s.rb.Step(id); next != nil {
+		s.cur = next
+	}
+}
+
+func (s *Session) wait(ctx context.Context, st *Step) error {
+	w := st.Wait
+	start := s.opts.Clock.Now()
+	until, err := s.program(w.Until, s.waitEnv(st, nil, 0, 0))
+	if err != nil {
+		return s.fail(st, fmt.Errorf("step %s: until: %w", st.ID, err))
+	}
+	var results []HostResult
+	satisfied := false
+	polls := 0
+	maxPolls := int(w.Timeout/w.Every) + 2
+	if s.opts.DryRun {
+		maxPolls = 1
+	}
+	for polls < maxPolls {
+		polls++
+		var ok bool
+		results, ok = s.probe(ctx, st, w.Run)
+		if !ok {
+			return nil
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if errs := transportErrors(results); errs != "" {
+			s.record(st, results, nil)
+			return s.transportFailure(st, errs)
+		}
+		elapsed := s.opts.Clock.Now().Sub(start)
+		env := s.waitEnv(st, results, polls, elapsed)
+		satisfied, err = until.EvalBool(env)
+		if err != nil {
+			satisfied = false
+		}
+		s.emit(Event{Type: EvPoll, Step: st.ID, Poll: polls, Satisfied: satisfied, Duration: elapsed.Seconds()})
+		if satisfied || elapsed+w.Every > w.Timeout || s.opts.DryRun {
+			break
+		}
+		if err := s.opts.Clock.Sleep(ctx, w.Every); err != nil {
+			return err
+		}
+	}
+	elapsed := s.opts.Clock.Now().Sub(start)
+	s.visit.Polls, s.visit.Satisfied = polls, &satisfied
+	s.record(st, results, map[string]any{"satisfied": satisfied, "polls": polls, "elapsed": elapsed.Seconds()})
+	env := s.waitEnv(st, results, polls, elapsed)
+	env["satisfied"] = satisfied
+	if len(st.Branches) == 0 && st.Else == "" && st.Next != "" {
+		return s.decide(st, env)
+	}
+	return s.decide(st, env)
+}
+
+func (s *Session) waitEnv(st *Step, results []HostResult, polls int, elapsed time.Duration) Env {
+	env := s.env(st)
+	resultEnv(env, results, st)
+	env["polls"] = polls
+	env["elapsed"] = elapsed.Seconds()
+	env["satisfied"] = false
+	return env
+}
+
+func (s *Session) collect(ctx context.Context, st *Step) error {
+	col := s.opts.Collector
+	if col == nil {
+		col = discardCollector{}
+	}
+	col = &countingCollector{Collector: col, s: s}
+	for _, item := range st.Collect {
+		for _, h := range s.hosts(item.On) {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			ictx, cancel := ctx, context.CancelFunc(func() {})
+			if item.Timeout > 0 {
+				ictx, cancel = context.WithTimeout(ctx, item.Timeout)
+			}
+			if len(item.Files) > 0 {
+				err := s.opts.Executor.Fetch(ictx, h, FetchRequest{Step: st.ID, Globs: item.Files, Since: item.Since, MaxBytes: item.MaxBytes, Sudo: item.Sudo}, col)
+				if err != nil {
+					s.emit(Event{Type: EvCollect, Step: st.ID, Host: h.Name, Path: strings.Join(item.Files, " "), Status: "error", Error: err.Error()})
+				}
+			} else {
+				cmd, err := s.renderCollect(st, item)
+				if err != nil {
+					cancel()
+					return s.fail(st, err)
+				}
+				sink := col.Command(h, st.ID, cmd)
+				res, err := s.opts.Executor.Run(ictx, h, CommandRequest{Step: st.ID, Script: cmd, Sudo: item.Sudo, Timeout: item.Timeout}, sink, sink)
+				if cerr := sink.Close(res, err); cerr != nil && err == nil {
+					err = cerr
+				}
+				status := "ok"
+				e := Event{Type: EvCollect, Step: st.ID, Host: h.Name, Command: cmd}
+				if err != nil {
+					status, e.Error = "error", err.Error()
+					if errors.Is(ictx.Err(), context.DeadlineExceeded) {
+						status = "timeout"
+					}
+				} else {
+					exit := res.Exit
+					e.Exit = &exit
+				}
+				e.Status = status
+				s.emit(e)
+			}
+			cancel()
+		}
+	}
+	s.visit.Ended = s.opts.Clock.Now()
+	d := &Decision{Next: st.Next, Expr: "next", By: "auto", Explain: "collected → " + s.label(st.Next)}
+	if st.Next == "" {
+		return s.fail(st, fmt.Errorf("step %s: collect has no next", st.ID))
+	}
+	s.visit.Decision = d
+	s.emit(Event{Type: EvDecision, Step: st.ID, Next: d.Next, Expr: d.Expr, By: d.By, Explain: d.Explain})
+	s.moveTo(d.Next)
+	return nil
+}
+
+func (s *Session) renderCollect(st *Step, item *CollectItem) (string, error) {
+	env := s.env(st)
+	t, err := ParseTemplate(item.Cmd, env)
+	if err != nil {
+		return "", fmt.Errorf("step %s: collect: %w", st.ID, err)
+	}
+	return t.Render(env)
+}
+
+// simulate records what a fix or collect would do, without doing it (dry run).
+func (s *Session) simulate(ctx context.Context, st *Step) error {
+	s.visit.Simulated = true
+	var what string
+	switch st.Kind {
+	case KindFix:
+		cmd, err := s.render(st, st.Fix)
+		if err != nil {
+			return s.fail(st, err)
+		}
+		what = "would run on " + st.Fix.On + ": " + cmd
+	case KindCollect:
+		var parts []string
+		for _, it := range st.Collect {
+			if len(it.Files) > 0 {
+				parts = append(parts, "files "+strings.Join(it.Files, " ")+" from "+it.On)
+			} else {
+				parts = append(parts, "output of `"+it.Cmd+"` on "+it.On)
+			}
+		}
+		what = "would collect " + strings.Join(parts, "; ")
+	}
+	s.emit(Event{Type: EvSimulated, Step: st.ID, Text: what})
+	next := st.Next
+	expr := "next"
+	if next == "" {
+		next, expr = st.Else, "else"
+	}
+	if next == "" && len(st.Branches) > 0 {
+		next, expr = st.Branches[0].Goto, st.Branches[0].If
+	}
+	d := &Decision{Next: next, Expr: expr, By: "auto", Explain: "simulated (dry run) → " + s.label(next)}
+	s.visit.Decision = d
+	s.emit(Event{Type: EvDecision, Step: st.ID, Next: d.Next, Expr: d.Expr, By: d.By, Explain: d.Explain})
+	s.moveTo(next)
+	return nil
+}
+
+// --- driver API -----------------------------------------------------------
+
+// Proceed accepts a PromptRun (run the probe) or a PromptDecided (follow the route).
+func (s *Session) Proceed() error {
+	p := s.pending
+	if p == nil || (p.Kind != PromptRun && p.Kind != PromptDecided) {
+		return ErrNoPrompt
+	}
+	s.pending = nil
+	if p.Kind == PromptRun {
+		s.approved = true
+		return nil
+	}
+	s.moveTo(p.Decision.Next)
+	return nil
+}
+
+// Rerun runs the current probe again (PromptDecided or PromptError): a new visit of the same step.
+func (s *Session) Rerun() error {
+	p := s.pending
+	if p == nil || (p.Kind != PromptDecided && p.Kind != PromptError) {
+		return ErrNoPrompt
+	}
+	if s.ended {
+		return ErrEnded
+	}
+	edited := s.edited
+	s.visit.Ended = s.opts.Clock.Now()
+	s.pending = nil
+	if err := s.enter(s.cur); err != nil {
+		return err
+	}
+	s.edited = edited
+	if s.cur.Kind != KindFix {
+		s.approved = true
+	}
+	return nil
+}
+
+// Retry is Rerun for a transport failure.
+func (s *Session) Retry() error { return s.Rerun() }
+
+// EditCommand replaces the command of the pending probe or fix. The edit is
+// recorded; the text is used as typed (the operator is the author now).
+func (s *Session) EditCommand(cmd string) error {
+	p := s.pending
+	if p == nil || (p.Kind != PromptRun && p.Kind != PromptConfirm && p.Kind != PromptDecided) || s.cur.Command() == nil {
+		return ErrNoPrompt
+	}
+	if strings.TrimSpace(cmd) == "" {
+		return errors.New("empty command")
+	}
+	s.edited = cmd
+	p.Command = s.mask(cmd)
+	return nil
+}
+
+// Answer answers a PromptAsk, or a PromptManual that has choices.
+func (s *Session) Answer(choice, by string) error {
+	p := s.pending
+	if p == nil || (p.Kind != PromptAsk && p.Kind != PromptManual) {
+		return ErrNoPrompt
+	}
+	st := s.cur
+	var c *Choice
+	for _, x := range st.Choices {
+		if strings.EqualFold(x.Answer, choice) {
+			c = x
+		}
+	}
+	if c == nil {
+		return fmt.Errorf("%q is not an answer to %s (choices: %s)", choice, st.ID, strings.Join(choiceNames(st), ", "))
+	}
+	if by == "" {
+		by = "operator"
+	}
+	s.answers[st.ID] = c.Answer
+	s.visit.Answer = c.Answer
+	s.steps[st.ID] = map[string]any{"answer": c.Answer}
+	s.emit(Event{Type: EvAnswer, Step: st.ID, Answer: c.Answer, By: by})
+	s.route(st, &Decision{Next: c.Goto, Expr: "choice " + c.Answer, By: by, Explain: fmt.Sprintf("answered %q → %s", c.Answer, s.label(c.Goto))})
+	return nil
+}
+
+// Done confirms a PromptManual without choices.
+func (s *Session) Done(by string) error {
+	p := s.pending
+	if p == nil || p.Kind != PromptManual {
+		return ErrNoPrompt
+	}
+	if len(s.cur.Choices) > 0 {
+		return fmt.Errorf("step %s asks for an answer: %s", s.cur.ID, strings.Join(choiceNames(s.cur), ", "))
+	}
+	if by == "" {
+		by = "operator"
+	}
+	st := s.cur
+	s.emit(Event{Type: EvManualDone, Step: st.ID, By: by})
+	if st.Next == "" {
+		return s.fail(st, fmt.Errorf("step %s: manual step has no next", st.ID))
+	}
+	s.route(st, &Decision{Next: st.Next, Expr: "next", By: by, Explain: "done → " + s.label(st.Next)})
+	return nil
+}
+
+// Confirm approves a pending fix, with values for its inputs. The fix runs on
+// the next Advance.
+func (s *Session) Confirm(inputs map[string]string, by string) error {
+	p := s.pending
+	if p == nil || p.Kind != PromptConfirm {
+		return ErrNoPrompt
+	}
+	st := s.cur
+	vals := map[string]any{}
+	var errs []error
+	for _, in := range st.Fix.Input {
+		raw, ok := inputs[in.Name]
+		if !ok && in.HasDefault {
+			raw, ok = in.Default, true
+		}
+		if !ok {
+			errs = append(errs, fmt.Errorf("%s: required (%s)", in.Name, in.Describe()))
+			continue
+		}
+		v, err := in.Validate(raw)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		vals[in.Name] = v
+	}
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	s.inputs = vals
+	if by == "" {
+		by = "operator"
+	}
+	shown := map[string]string{}
+	for k, v := range vals {
+		shown[k] = toString(v)
+	}
+	cmd, err := s.render(st, st.Fix)
+	if err != nil {
+		s.inputs = map[string]any{}
+		return err
+	}
+	s.emit(Event{Type: EvConfirm, Step: st.ID, Inputs: shown, By: by, Command: cmd})
+	s.pending = nil
+	s.approved = true
+	return nil
+}
+
+// Decline refuses a pending fix. The session stays at the step: the driver
+// may go back, override the route, or end the session.
+func (s *Session) Decline(reason, by string) error {
+	p := s.pending
+	if p == nil || p.Kind != PromptConfirm {
+		return ErrNoPrompt
+	}
+	s.emit(Event{Type: EvDecline, Step: s.cur.ID, Reason: reason, By: by})
+	return nil
+}
+
+// Override replaces the route out of the current step with another of its
+// declared routes (or any step), recording the operator's reason.
+func (s *Session) Override(to, reason string) error {
+	if s.ended {
+		return ErrEnded
+	}
+	if strings.TrimSpace(reason) == "" {
+		return errors.New("an override needs a reason")
+	}
+	target := s.rb.Step(to)
+	if target == nil {
+		return fmt.Errorf("no step %q", to)
+	}
+	st := s.cur
+	if s.visit == nil || s.visit.Step != st.ID {
+		return ErrNoPrompt
+	}
+	from := ""
+	if s.visit.Decision != nil {
+		from = s.visit.Decision.Next
+	}
+	s.emit(Event{Type: EvOverride, Step: st.ID, Next: target.ID, Reason: reason, By: "operator", Text: from})
+	s.pending = nil
+	s.route(st, &Decision{Next: target.ID, Expr: "override", By: "override", Reason: reason,
+		Explain: fmt.Sprintf("overridden (%s) → %s", reason, target.Label())})
+	return nil
+}
+
+// Back returns to an earlier step on the path taken. The visit history is
+// kept: going back is itself recorded, and the step is entered afresh.
+func (s *Session) Back(to string) error {
+	if s.ended {
+		return ErrEnded
+	}
+	target := s.rb.Step(to)
+	if target == nil {
+		return fmt.Errorf("no step %q", to)
+	}
+	onPath := false
+	for _, v := range s.history {
+		if v.Step == target.ID {
+			onPath = true
+		}
+	}
+	if !onPath {
+		return fmt.Errorf("step %s is not on the path taken", target.ID)
+	}
+	if s.visit != nil && s.visit.Ended.IsZero() {
+		s.visit.Ended = s.opts.Clock.Now()
+	}
+	s.emit(Event{Type: EvBack, Step: target.ID, Text: s.cur.ID})
+	s.pending = nil
+	s.approved = false
+	s.edited = ""
+	s.cur = target
+	s.visit = nil
+	return nil
+}
+
+// PathSteps lists the distinct steps visited, in first-visit order (for `b`).
+func (s *Session) PathSteps() []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, v := range s.history {
+		if !seen[v.Step] {
+			seen[v.Step] = true
+			out = append(out, v.Step)
+		}
+	}
+	return out
+}
+
+// Note attaches a note to the current step.
+func (s *Session) Note(text string) error {
+	text = strings.TrimSpace(text)
+	if text == "" {
+		return errors.New("empty note")
+	}
+	if s.visit == nil {
+		s.Start()
+		if err := s.enter(s.cur); err != nil {
+			return err
+		}
+	}
+	s.visit.Notes = append(s.visit.Notes, text)
+	s.emit(Event{Type: EvNote, Step: s.visit.Step, Text: text})
+	return nil
+}
+
+// Notes returns every note by step, in order.
+func (s *Session) Notes() []Event {
+	var out []Event
+	for _, v := range s.history {
+		for _, n := range v.Notes {
+			out = append(out, Event{Step: v.Step, Visit: v.N, Text: n})
+		}
+	}
+	return out
+}
+
+// AutoAnswer is the answer an ask step's `auto` policy gives: a fixed choice,
+// an expression over earlier results that yields a choice, or "stop" (needs
+// a human, ok=false).
+func (s *Session) AutoAnswer(st *Step) (choice string, ok bool, err error) {
+	a := strings.TrimSpace(st.Auto)
+	switch {
+	case a == "" || a == "stop":
+		return "", false, nil
+	}
+	for _, c := range st.Choices {
+		if c.Answer == a {
+			return a, true, nil
+		}
+	}
+	v, err := EvalExpr(a, s.env(st))
+	if err != nil {
+		return "", false, fmt.Errorf("step %s: auto: %w", st.ID, err)
+	}
+	got := toString(v)
+	if got == "stop" {
+		return "", false, nil
+	}
+	return got, true, nil
+}
+
+// discardCollector drops collected data (no bundle being written).
+type discardCollector struct{}
+
+func (discardCollector) File(ctx context.Context, h Host, step string, f RemoteFile, r io.Reader) error {
+	_, err := io.Copy(io.Discard, r)
+	return err
+}
+func (discardCollector) Skipped(Host, string, RemoteFile, string, string) {}
+func (discardCollector) Command(Host, string, string) CommandSink         { return discardSink{} }
+
+type discardSink struct{}
+
+func (discardSink) Write(p []byte) (int, error)      { return len(p), nil }
+func (discardSink) Close(CommandResult, error) error { return nil }
+
+// countingCollector emits a collect event per file so drivers show progress.
+type countingCollector struct {
+	Collector
+	s *Session
+}
+
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+func (c *countingCollector) File(ctx context.Context, h Host, step string, f RemoteFile, r io.Reader) error {
+	cr := &countingReader{r: r}
+	err := c.Collector.File(ctx, h, step, f, cr)
+	status := "ok"
+	if f.Truncated() {
+		status = "truncated"
+	}
+	e := Event{Type: EvCollect, Step: step, Host: h.Name, Path: f.Path, Bytes: cr.n, Status: status}
+	if err != nil {
+		e.Status, e.Error = "error", err.Error()
+	}
+	c.s.emit(e)
+	return err
+}
+
+func (c *countingCollector) Skipped(h Host, step string, f RemoteFile, status, reason string) {
+	c.Collector.Skipped(h, step, f, status, reason)
+	c.s.emit(Event{Type: EvCollect, Step: step, Host: h.Name, Path: f.Path, Status: status, Error: reason})
+}
+
+// SortedKeys is a small helper for deterministic output of maps.
+func SortedKeys[M ~map[string]V, V any](m M) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
