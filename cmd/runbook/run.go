@@ -32,8 +32,13 @@ type runOptions struct {
 
 	stdin          io.Reader
 	stdout, stderr io.Writer
-	// remote runs steps on hosts other than `local` (the SSH transport).
+	// remote runs steps on hosts other than `local`. When nil, newRemote
+	// builds the SSH transport from sshOpts; demo sets it to its simulated fleet.
 	remote engine.Executor
+
+	ssh    sshOptions    // run_ssh.go
+	ui     uiOptions     // run_tui.go
+	bundle bundleOptions // run_bundle.go
 }
 
 func newRunCmd() *cobra.Command {
@@ -79,6 +84,9 @@ Exit codes:
 	f.StringArrayVar(&o.assume, "assume-done", nil, "treat a manual step as done in --auto (repeatable)")
 	f.StringVarP(&o.output, "output", "o", "text", "result format for --auto: text, json or jsonl")
 	f.StringVar(&o.startAt, "start-at", "", "start at this step (id or ref) instead of the first")
+	addSSHFlags(f, &o.ssh)
+	addUIFlags(f, &o.ui)
+	addBundleFlags(f, &o.bundle)
 	return cmd
 }
 
@@ -170,13 +178,22 @@ func runRun(ctx context.Context, o *runOptions) error {
 	for _, s := range o.assume {
 		pol.AssumeDone[s] = true
 	}
+	remote := o.remote
+	if remote == nil {
+		r, closeRemote, err := newRemote(ctx, o)
+		if err != nil {
+			return err
+		}
+		defer closeRemote()
+		remote = r
+	}
 	var events []func(engine.Event)
 	if o.output == "jsonl" {
 		enc := json.NewEncoder(o.stdout)
 		events = append(events, func(e engine.Event) { _ = enc.Encode(e) })
 	}
-	s, err := engine.NewSession(rb, engine.Options{
-		Executor: router{local: ssh.Local{}, remote: o.remote},
+	sopts := engine.Options{
+		Executor: router{local: ssh.Local{}, remote: remote},
 		Targets:  targets,
 		Params:   params,
 		DryRun:   o.dryRun,
@@ -186,7 +203,11 @@ func runRun(ctx context.Context, o *runOptions) error {
 				f(e)
 			}
 		},
-	})
+	}
+	if !o.auto && isTerminal(o.stdin, o.stdout) {
+		return runInteractive(ctx, o, rb, sopts)
+	}
+	s, err := engine.NewSession(rb, sopts)
 	if err != nil {
 		return usageErr("%v", err)
 	}
