@@ -66,25 +66,10 @@ func expandPaths(paths []string) ([]string, error) {
 	return files, nil
 }
 
-// lintFile loads and lints one file; loader errors come back as diagnostics.
+// lintFile checks one file: structural and graph problems come back
+// together (engine.Check), so one run names every problem.
 func lintFile(path string) (*engine.Runbook, engine.Diagnostics) {
-	rb, err := engine.LoadFile(path)
-	if err != nil {
-		var ds engine.Diagnostics
-		if ok := asDiagnostics(err, &ds); ok {
-			return nil, ds
-		}
-		return nil, engine.Diagnostics{{Pos: engine.Pos{File: path, Line: 1, Col: 1}, Severity: engine.SevError, Message: err.Error()}}
-	}
-	return rb, engine.Lint(rb)
-}
-
-func asDiagnostics(err error, out *engine.Diagnostics) bool {
-	ds, ok := err.(engine.Diagnostics)
-	if ok {
-		*out = ds
-	}
-	return ok
+	return engine.CheckFile(path)
 }
 
 func runLint(cmd *cobra.Command, o *lintOptions) error {

@@ -1,7 +1,10 @@
 package engine
 
 import (
+	"bytes"
 	"fmt"
+	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/expr-lang/expr"
@@ -13,21 +16,38 @@ import (
 // expressions and templates that do not compile or name unknown things,
 // undeclared targets and params, and unsafe fixes.
 func Lint(rb *Runbook) Diagnostics {
-	l := &linter{rb: rb, file: rb.File}
+	return lint(rb, nil)
+}
+
+// lint is Lint over a possibly half-loaded runbook (see Check): info names
+// the damaged parts, whose absence must not be reported as graph problems.
+func lint(rb *Runbook, info *loadInfo) Diagnostics {
+	if info == nil {
+		info = &loadInfo{}
+	}
+	l := &linter{rb: rb, file: rb.File, info: info, broken: map[*Step]bool{}}
 	l.routes()
 	l.graph()
 	for _, st := range rb.Steps {
 		l.step(st)
 	}
 	for _, p := range rb.Params {
-		if p.HasDefault && strings.Contains(p.Default, "{{") {
+		dp := p.DefaultPos
+		if dp.Line == 0 {
+			dp = p.Pos
+		}
+		switch {
+		case !p.HasDefault:
+		case !contains(paramTypes, p.Type), p.Type == ParamEnum && len(p.Values) == 0:
+			// the loader reported the param itself; its default cannot be judged
+		case strings.Contains(p.Default, "{{"):
 			env := Env{"params": l.paramsEnv(), "targets": l.targetsEnv()}
 			if _, err := ParseTemplate(p.Default, env); err != nil {
-				l.errf(p.Pos, "", "param %s default: %v", p.Name, err)
+				l.errf(dp, "", "param %s default: %v", p.Name, err)
 			}
-		} else if p.HasDefault {
+		default:
 			if _, err := p.Validate(p.Default); err != nil {
-				l.errf(p.Pos, "", "param default is invalid: %v", err)
+				l.errf(dp, p.Describe(), "param default is invalid: %v", err)
 			}
 		}
 	}
@@ -37,6 +57,11 @@ func Lint(rb *Runbook) Diagnostics {
 type linter struct {
 	rb   *Runbook
 	file string
+	info *loadInfo
+	// broken are steps whose way out is itself an error (a dangling or
+	// missing route). The graph checks treat them as able to finish and skip
+	// reachability, so one mistake is reported once, not echoed.
+	broken map[*Step]bool
 	diagList
 }
 
@@ -48,7 +73,13 @@ func (l *linter) at(p Pos) Pos {
 }
 
 func (l *linter) errf(p Pos, hint, format string, args ...any) {
-	l.diagList.errf(l.at(p), hint, format, args...)
+	d := Diagnostic{Pos: l.at(p), Severity: SevError, Message: fmt.Sprintf(format, args...), Hint: hint}
+	for _, x := range l.ds {
+		if x == d {
+			return // one expression can name the same bad key twice (steps["x"], steps["x"].y)
+		}
+	}
+	l.ds = append(l.ds, d)
 }
 
 func (l *linter) warnf(p Pos, hint, format string, args ...any) {
@@ -67,12 +98,17 @@ func (l *linter) stepHint(name string) string {
 }
 
 func (l *linter) routes() {
+	var st *Step
 	check := func(target string, p Pos, what string) {
 		if target != "" && l.rb.Step(target) == nil {
 			l.errf(p, l.stepHint(target), "%s %q: no such step", what, target)
+			l.broken[st] = true
 		}
 	}
-	for _, st := range l.rb.Steps {
+	for _, st = range l.rb.Steps {
+		if !hasRouteOut(st) {
+			l.broken[st] = true
+		}
 		for _, b := range st.Branches {
 			check(b.Goto, b.GotoPos, "goto")
 		}
@@ -88,7 +124,7 @@ func (l *linter) routes() {
 // graph reports unreachable steps and steps from which no end can be reached.
 func (l *linter) graph() {
 	steps := l.rb.Steps
-	if len(steps) == 0 {
+	if len(steps) == 0 || steps[0].ID == "" {
 		return
 	}
 	next := map[string][]string{}
@@ -102,9 +138,15 @@ func (l *linter) graph() {
 		}
 	}
 	reach := walk(steps[0].ID, next)
+	// A damaged step may have lost its routes: count it as able to finish,
+	// so its predecessors are not blamed for what the loader already reported.
 	var ends []string
+	realEnds := 0
 	for _, st := range steps {
 		if st.Kind == KindEnd {
+			realEnds++
+		}
+		if st.Kind == KindEnd || l.info.damaged[st] || l.broken[st] {
 			ends = append(ends, st.ID)
 		}
 	}
@@ -114,11 +156,17 @@ func (l *linter) graph() {
 			toEnd[id] = true
 		}
 	}
-	if len(ends) == 0 {
+	if realEnds == 0 {
 		l.errf(l.rb.Pos, "add a step with `end: resolved` (or escalated, aborted)", "runbook has no end step")
 	}
 	for _, st := range steps {
+		if st.ID == "" || l.info.damaged[st] || l.broken[st] {
+			continue
+		}
 		if !reach[st.ID] {
+			if l.info.stepsDamaged || len(l.broken) > 0 {
+				continue // it may be reached through what failed to load
+			}
 			l.errf(st.IDPos, "route to it from an earlier step, or remove it", "step %q is unreachable from the first step %q", st.ID, steps[0].ID)
 			continue
 		}
@@ -126,6 +174,22 @@ func (l *linter) graph() {
 			l.errf(st.IDPos, "every path must be able to finish: add a route towards an end step", "no end step can be reached from step %q", st.ID)
 		}
 	}
+}
+
+// hasRouteOut reports whether a step that must lead somewhere declares a
+// route. Steps of no (or two) kinds were reported by the loader.
+func hasRouteOut(st *Step) bool {
+	switch st.Kind {
+	case KindEnd, "":
+		return true
+	case KindAsk:
+		return len(st.Choices) > 0
+	case KindManual:
+		return st.Next != "" || len(st.Choices) > 0
+	case KindCollect:
+		return st.Next != ""
+	}
+	return len(st.Branches) > 0 || st.Else != "" || st.Next != "" || st.OnError != ""
 }
 
 func walk(start string, edges map[string][]string) map[string]bool {
@@ -294,10 +358,37 @@ func (l *linter) expr(st *Step, src string, p Pos, env Env, what string) {
 		return
 	}
 	if _, err := CompileExpr(src, env); err != nil {
-		l.errf(p, exprHint(err), "%s: %v", what, err)
+		p, msg := l.exprErrPos(p, src, err.Error())
+		l.errf(p, exprHint(err), "%s: %s", what, msg)
 		return
 	}
 	l.refs(src, p, env, what)
+}
+
+var exprPosRE = regexp.MustCompile(`^(.*) \(1:(\d+)\)$`)
+
+// exprErrPos moves an expr error's "(1:COL)" into the file position when the
+// expression sits on one line of the source, so the column is exact.
+func (l *linter) exprErrPos(p Pos, src, msg string) (Pos, string) {
+	m := exprPosRE.FindStringSubmatch(msg)
+	if m == nil || strings.ContainsAny(src, "\n\\") || p.Line < 1 {
+		return p, msg
+	}
+	col, _ := strconv.Atoi(m[2])
+	lines := bytes.Split(l.rb.Raw, []byte("\n"))
+	if p.Line > len(lines) || p.Col < 1 || p.Col > len(lines[p.Line-1]) {
+		return p, msg
+	}
+	line := lines[p.Line-1][p.Col-1:]
+	off := 0
+	if len(line) > 0 && (line[0] == '"' || line[0] == '\'') {
+		off = 1
+	}
+	if !bytes.HasPrefix(line[off:], []byte(src)) {
+		return p, msg // written in a form we cannot map (escapes, folding)
+	}
+	p.Col += off + col - 1
+	return p, m[1]
 }
 
 func (l *linter) template(st *Step, src string, p Pos, what string) {

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -28,34 +29,97 @@ func LoadFile(path string) (*Runbook, error) {
 // Load parses a runbook. Structural problems (bad YAML, unknown keys, wrong
 // types, missing required keys, duplicate ids) are returned together as
 // Diagnostics, each with file:line:col. Graph and expression checks live in
-// Lint.
+// Lint. Load never returns a runbook that has structural errors.
 func Load(name string, data []byte) (*Runbook, error) {
-	l := &loader{file: name}
-	f, err := parser.ParseBytes(data, 0)
+	rb, ds, _ := load(name, data)
+	if ds.HasErrors() {
+		return nil, ds.sorted()
+	}
+	return rb, nil
+}
+
+// Check loads leniently and lints what it can, so that one pass reports
+// every problem: a misspelt key and a dangling goto come back together.
+// Parts that fail to load are skipped; graph findings that would only echo a
+// structural error (a step unreachable because the branch that led to it was
+// misspelt) are left out. The runbook is returned only when there are no
+// errors (warnings allowed), so callers cannot walk a half-loaded one.
+func Check(name string, data []byte) (*Runbook, Diagnostics) {
+	rb, ds, info := load(name, data)
+	if rb == nil {
+		return nil, ds.sorted()
+	}
+	ds = append(ds, lint(rb, info)...)
+	ds = ds.sorted()
+	if ds.HasErrors() {
+		return nil, ds
+	}
+	return rb, ds
+}
+
+// CheckFile reads a file and checks it. See Check.
+func CheckFile(path string) (*Runbook, Diagnostics) {
+	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, Diagnostics{l.syntaxDiag(err)}
+		return nil, Diagnostics{{Pos: Pos{File: path, Line: 1, Col: 1}, Severity: SevError, Message: "cannot read runbook: " + err.Error()}}
+	}
+	return Check(path, data)
+}
+
+// loadInfo tells lint which parts of a leniently loaded runbook are damaged.
+type loadInfo struct {
+	damaged      map[*Step]bool // steps with structural errors of their own
+	stepsDamaged bool           // the step list lost entries or routes
+}
+
+// load parses as much as it can. rb is nil only when there is nothing to
+// lint (YAML syntax error, empty document).
+func load(name string, data []byte) (*Runbook, Diagnostics, *loadInfo) {
+	l := &loader{file: name, info: &loadInfo{damaged: map[*Step]bool{}}}
+	if i := bytes.IndexByte(data, 0); i >= 0 {
+		line := 1 + bytes.Count(data[:i], []byte("\n"))
+		col := 1 + i - (bytes.LastIndexByte(data[:i], '\n') + 1)
+		return nil, Diagnostics{{Pos: Pos{File: name, Line: line, Col: col}, Severity: SevError,
+			Message: "runbook contains a NUL byte", Hint: "runbooks are UTF-8 text"}}, l.info
+	}
+	f, err := parseYAML(data)
+	if err != nil {
+		return nil, Diagnostics{l.syntaxDiag(err)}, l.info
 	}
 	if len(f.Docs) == 0 || f.Docs[0].Body == nil {
 		return nil, Diagnostics{{Pos: Pos{File: name, Line: 1, Col: 1}, Severity: SevError,
-			Message: "empty runbook", Hint: "start with `runbook: 1`, an id, a title and steps"}}
+			Message: "empty runbook", Hint: "start with `runbook: 1`, an id, a title and steps"}}, l.info
 	}
-	if len(f.Docs) > 1 {
+	if len(f.Docs) > 1 && f.Docs[1].Body != nil {
 		l.errf(l.pos(f.Docs[1].Body), "keep one runbook per file", "more than one YAML document")
 	}
 	rb := l.runbook(f.Docs[0].Body)
-	if len(l.ds) > 0 {
-		return nil, l.ds.sorted()
-	}
 	normalizeRoutes(rb)
 	rb.File = name
 	rb.Raw = data
 	sum := sha256.Sum256(data)
 	rb.SHA256 = hex.EncodeToString(sum[:])
-	return rb, nil
+	return rb, l.ds, l.info
+}
+
+// parseYAML wraps the parser: it has panicked on odd input before, and a
+// runbook file must never crash the tool.
+func parseYAML(data []byte) (f *ast.File, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			f, err = nil, fmt.Errorf("YAML parser failed: %v", r)
+		}
+	}()
+	return parser.ParseBytes(data, 0)
 }
 
 type loader struct {
-	file string
+	file   string
+	info   *loadInfo
+	inStep bool // loading a step: dropped parts may have been routes
+	// suggested collects the keys offered as "did you mean", so a missing
+	// required key that was merely misspelt is reported once, not twice.
+	suggested []string
 	diagList
 }
 
@@ -73,6 +137,18 @@ func (l *loader) syntaxDiag(err error) Diagnostic {
 }
 
 func (l *loader) pos(n ast.Node) Pos {
+	// A block mapping's own token is the first key's ':'; people look for
+	// the first key. Flow mappings keep their '{'.
+	switch m := n.(type) {
+	case *ast.MappingNode:
+		if !m.IsFlowStyle && len(m.Values) > 0 && m.Values[0].Key != nil {
+			return l.pos(m.Values[0].Key)
+		}
+	case *ast.MappingValueNode:
+		if m.Key != nil {
+			return l.pos(m.Key)
+		}
+	}
 	if n == nil || n.GetToken() == nil {
 		return Pos{File: l.file, Line: 1, Col: 1}
 	}
@@ -115,6 +191,7 @@ func (l *loader) mapping(n ast.Node, what string, allowed []string) ([]field, bo
 		return nil, true
 	default:
 		l.errf(l.pos(n), "", "%s must be a mapping, got %s", what, describe(n))
+		l.lossy()
 		return nil, false
 	}
 	seen := map[string]bool{}
@@ -124,6 +201,7 @@ func (l *loader) mapping(n ast.Node, what string, allowed []string) ([]field, bo
 		kp := l.pos(mv.Key)
 		if seen[key] {
 			l.errf(kp, "remove one of them", "duplicate key %q in %s", key, what)
+			l.lossy()
 			continue
 		}
 		seen[key] = true
@@ -131,8 +209,10 @@ func (l *loader) mapping(n ast.Node, what string, allowed []string) ([]field, bo
 			hint := "allowed keys: " + strings.Join(allowed, ", ")
 			if s := closest(key, allowed); s != "" {
 				hint = fmt.Sprintf("did you mean %q?", s)
+				l.suggested = append(l.suggested, s)
 			}
 			l.errf(kp, hint, "unknown key %q in %s", key, what)
+			l.lossy()
 			continue
 		}
 		out = append(out, field{key: key, keyPos: kp, val: mv.Value})
@@ -188,9 +268,23 @@ func scalarString(n ast.Node) string {
 func (l *loader) str(f field, what string) string {
 	if !isScalar(f.val) {
 		l.errf(l.pos(f.val), "", "%s must be a string, got %s", what, describe(f.val))
+		l.lossy()
 		return ""
 	}
-	return scalarString(f.val)
+	v := scalarString(f.val)
+	if strings.ContainsRune(v, 0) {
+		l.errf(l.pos(f.val), "remove the \\0 escape", "%s contains a NUL character", what)
+		return strings.ReplaceAll(v, "\x00", "")
+	}
+	return v
+}
+
+// lossy notes that part of the step being loaded was dropped, so graph
+// findings about what it might have routed to are not trustworthy.
+func (l *loader) lossy() {
+	if l.inStep {
+		l.info.stepsDamaged = true
+	}
 }
 
 func (l *loader) boolean(f field, what string) bool {
@@ -256,6 +350,7 @@ func (l *loader) sequence(n ast.Node, what string) []ast.Node {
 		return nil
 	default:
 		l.errf(l.pos(n), "", "%s must be a list, got %s", what, describe(n))
+		l.lossy()
 		return nil
 	}
 }
@@ -271,10 +366,12 @@ var (
 
 func (l *loader) runbook(root ast.Node) *Runbook {
 	rb := &Runbook{Pos: l.pos(root)}
+	l.suggested = nil
 	fields, ok := l.mapping(root, "the runbook", topKeys)
 	if !ok {
 		return rb
 	}
+	misspelt := l.suggested // top-level keys only: nested mappings come later
 	have := map[string]field{}
 	for _, f := range fields {
 		have[f.key] = f
@@ -307,7 +404,7 @@ func (l *loader) runbook(root ast.Node) *Runbook {
 		}
 	}
 	for _, k := range []string{"runbook", "id", "title", "steps"} {
-		if _, ok := have[k]; !ok {
+		if _, ok := have[k]; !ok && !contains(misspelt, k) {
 			l.errf(rb.Pos, "", "missing required key %q", k)
 		}
 	}
@@ -362,7 +459,7 @@ func (l *loader) params(n ast.Node, what string) []*Param {
 			case "prompt":
 				p.Prompt = l.str(g, "prompt")
 			case "default":
-				p.Default, p.HasDefault = l.str(g, "default"), true
+				p.Default, p.HasDefault, p.DefaultPos = l.str(g, "default"), true, l.pos(g.val)
 			case "pattern":
 				p.Pattern = l.str(g, "pattern")
 				if _, err := regexp.Compile(p.Pattern); err != nil {
@@ -425,9 +522,16 @@ func (l *loader) steps(n ast.Node) []*Step {
 	ids := map[string]Pos{}
 	refs := map[string]Pos{}
 	for _, item := range l.sequence(n, "steps") {
+		before := len(l.ds)
+		l.inStep = true
 		s := l.step(item)
+		l.inStep = false
 		if s == nil {
+			l.info.stepsDamaged = true
 			continue
+		}
+		if len(l.ds) > before {
+			l.info.damaged[s] = true
 		}
 		if s.ID != "" {
 			if p, dup := ids[s.ID]; dup {
@@ -686,6 +790,7 @@ func (l *loader) branches(n ast.Node) []*Branch {
 		}
 		if b.Goto == "" {
 			l.errf(b.Pos, "", "branch needs `goto`")
+			l.lossy()
 		}
 		out = append(out, b)
 	}
@@ -699,6 +804,7 @@ func (l *loader) choices(n ast.Node) []*Choice {
 		c := &Choice{Answer: f.key, Goto: l.str(f, "choice target"), Pos: l.pos(f.val)}
 		if c.Goto == "" {
 			l.errf(f.keyPos, "", "choice %q leads nowhere", c.Answer)
+			l.lossy()
 		}
 		out = append(out, c)
 	}

@@ -64,6 +64,7 @@ type Param struct {
 	Values      []string
 	Secret      bool
 	Pos         Pos
+	DefaultPos  Pos
 }
 
 // StepKind says what a step does. Exactly one per step.
