@@ -1,0 +1,224 @@
+package ssh
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	gossh "golang.org/x/crypto/ssh"
+
+	"github.com/runbook-dev/runbook/internal/engine"
+)
+
+// Client is the SSH executor: it runs steps and fetches files on remote
+// hosts over pooled connections. Safe for concurrent use.
+type Client struct {
+	cfg                Config
+	sshcfg             sshConfigs
+	hk                 *hostKeys
+	explicitKnownHosts bool
+
+	mu        sync.Mutex
+	hkByFiles map[string]*hostKeys
+
+	pool   pool
+	closed bool // under pool.mu
+}
+
+var _ engine.Executor = (*Client)(nil)
+
+// New builds a Client. It reads ssh_config and known_hosts now, so a broken
+// file is reported before the first step.
+func New(cfg Config) (*Client, error) {
+	cfg.defaults()
+	c := &Client{cfg: cfg, hkByFiles: map[string]*hostKeys{}, pool: pool{conns: map[string]*poolEntry{}}}
+	var err error
+	if c.sshcfg, err = loadSSHConfigs(&c.cfg); err != nil {
+		return nil, err
+	}
+	files := cfg.KnownHosts
+	c.explicitKnownHosts = len(files) > 0
+	if len(files) == 0 {
+		if home, err := os.UserHomeDir(); err == nil {
+			files = append(files, filepath.Join(home, ".ssh", "known_hosts"))
+		}
+		files = append(files, "/etc/ssh/ssh_known_hosts")
+	}
+	if c.hk, err = newHostKeys(files); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Close closes every pooled connection.
+func (c *Client) Close() error {
+	c.pool.mu.Lock()
+	c.closed = true
+	entries := c.pool.conns
+	c.pool.conns = map[string]*poolEntry{}
+	c.pool.mu.Unlock()
+	for _, e := range entries {
+		<-e.ready
+		if e.cn != nil {
+			e.cn.fail(errors.New("ssh client closed"))
+		}
+	}
+	return nil
+}
+
+// Run implements engine.Executor: `sh -c SCRIPT` on the host, output
+// streamed to stdout and stderr as it arrives. A non-zero exit or a signal
+// is a result; a Go error is a transport failure (*engine.TransportError
+// wrapping the typed errors of this package).
+func (c *Client) Run(ctx context.Context, h engine.Host, req engine.CommandRequest, stdout, stderr io.Writer) (engine.CommandResult, error) {
+	var pass []byte
+	if req.Sudo && len(req.Stdin) > 0 {
+		pass = req.Stdin
+	}
+	res, err := c.run(ctx, h, req, pass, stdout, stderr)
+	var spe *SudoPasswordError
+	if errors.As(err, &spe) && c.cfg.SudoPassword != nil {
+		p, perr := c.cfg.SudoPassword(h.Name)
+		if perr != nil {
+			return res, &engine.TransportError{Host: h, Err: fmt.Errorf("sudo password: %w", perr)}
+		}
+		res, err = c.run(ctx, h, req, p, stdout, stderr)
+	}
+	if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+		err = &engine.TransportError{Host: h, Err: err}
+	}
+	return res, err
+}
+
+// sudoNeedsPassword is what `sudo -n` prints when the account needs a
+// password (sudo's own message; there is no exit code for it).
+var sudoNeedsPassword = []byte("sudo: a password is required")
+
+func (c *Client) run(ctx context.Context, h engine.Host, req engine.CommandRequest, sudoPass []byte, stdout, stderr io.Writer) (engine.CommandResult, error) {
+	fail := engine.CommandResult{Exit: -1}
+	// The remote timeout(1) ends the command; the local deadline is the
+	// backstop for hosts without it.
+	rctx := ctx
+	if req.Timeout > 0 {
+		var cancel context.CancelFunc
+		rctx, cancel = context.WithTimeout(ctx, req.Timeout+c.cfg.KillAfter+2*time.Second)
+		defer cancel()
+	}
+	cn, sess, release, err := c.session(rctx, h.Name)
+	if err != nil {
+		return fail, err
+	}
+	defer release()
+	defer sess.Close()
+
+	rc := RemoteCommand{Script: req.Script, Sudo: req.Sudo, Timeout: req.Timeout, KillAfter: c.cfg.KillAfter}
+	var sniff *headWriter
+	if req.Sudo {
+		sniff = &headWriter{max: 256}
+		stderr = io.MultiWriter(stderr, sniff)
+	}
+	switch {
+	case req.Sudo && len(sudoPass) > 0:
+		// The password is sudo -S's first line of stdin, never argv.
+		rc.SudoStdin = true
+		sess.Stdin = bytes.NewReader(append(bytes.TrimRight(append([]byte{}, sudoPass...), "\n"), '\n'))
+	case len(req.Stdin) > 0:
+		sess.Stdin = bytes.NewReader(req.Stdin)
+	}
+	sess.Stdout, sess.Stderr = stdout, stderr
+	start := time.Now()
+	if err := sess.Start(rc.String()); err != nil {
+		return fail, fmt.Errorf("start command: %w", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- sess.Wait() }()
+	var werr error
+	select {
+	case werr = <-done:
+	case <-rctx.Done():
+		c.kill(sess, done)
+		res := engine.CommandResult{Exit: -1, Signal: "TERM", Duration: time.Since(start)}
+		if ctx.Err() == nil {
+			// Our backstop deadline: the host has no timeout(1).
+			res.TimedOut = true
+			return res, nil
+		}
+		return res, ctx.Err()
+	}
+	res := engine.CommandResult{Duration: time.Since(start)}
+	var ee *gossh.ExitError
+	var missing *gossh.ExitMissingError
+	switch {
+	case werr == nil:
+	case errors.As(werr, &ee):
+		if ee.Signal() != "" {
+			res.Exit, res.Signal = -1, ee.Signal()
+		} else {
+			res.Exit = ee.ExitStatus()
+		}
+	case errors.As(werr, &missing):
+		if derr := cn.deadErr(); derr != nil {
+			return fail, derr
+		}
+		return fail, ErrNoExitStatus
+	default:
+		if derr := cn.deadErr(); derr != nil {
+			return fail, derr
+		}
+		return fail, fmt.Errorf("%w: %v", ErrConnectionLost, werr)
+	}
+	if req.Timeout > 0 && res.Duration >= req.Timeout && (res.Exit == 124 || res.Exit == 137) {
+		// timeout(1)'s statuses for TERM and, after -k, KILL.
+		res.TimedOut = true
+		if res.Exit == 137 {
+			res.Signal = "KILL"
+		}
+	}
+	if sniff != nil && res.Exit == 1 && len(sudoPass) == 0 && bytes.Contains(sniff.buf, sudoNeedsPassword) {
+		return res, &SudoPasswordError{Host: h.Name}
+	}
+	return res, nil
+}
+
+// kill ends a cancelled command: TERM (which timeout(1) forwards to the
+// whole process group), a short grace, KILL, then close the channel.
+func (c *Client) kill(sess *gossh.Session, done <-chan error) {
+	_ = sess.Signal(gossh.SIGTERM)
+	grace := time.NewTimer(time.Second)
+	defer grace.Stop()
+	select {
+	case <-done:
+		return
+	case <-grace.C:
+	}
+	_ = sess.Signal(gossh.SIGKILL)
+	sess.Close()
+	bound := time.NewTimer(2 * time.Second)
+	defer bound.Stop()
+	select {
+	case <-done:
+	case <-bound.C:
+	}
+}
+
+// headWriter keeps the first max bytes written to it.
+type headWriter struct {
+	mu  sync.Mutex
+	max int
+	buf []byte
+}
+
+func (w *headWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if n := w.max - len(w.buf); n > 0 {
+		w.buf = append(w.buf, p[:min(n, len(p))]...)
+	}
+	return len(p), nil
+}

@@ -1,0 +1,239 @@
+package ssh
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/pkg/sftp"
+	gossh "golang.org/x/crypto/ssh"
+)
+
+// conn is one pooled SSH connection (plus the jump host connections under
+// it). Sessions are capped by sem; dead closes when the connection is gone,
+// and the pool then dials a new one for the next step.
+type conn struct {
+	c       *Client
+	ep      *endpoint
+	client  *gossh.Client   // the target
+	clients []*gossh.Client // jump hosts first, target last
+	sem     chan struct{}
+	dead    chan struct{}
+
+	once sync.Once
+	mu   sync.Mutex
+	err  error // why it died
+	sftp *sftp.Client
+	// clock is the remote clock minus ours, measured once for `since`.
+	clock    time.Duration
+	clockSet bool
+}
+
+func newConn(c *Client, ep *endpoint, clients []*gossh.Client) *conn {
+	cn := &conn{
+		c: c, ep: ep, clients: clients, client: clients[len(clients)-1],
+		sem:  make(chan struct{}, c.cfg.MaxSessions),
+		dead: make(chan struct{}),
+	}
+	go func() {
+		err := cn.client.Wait()
+		if err == nil {
+			err = errors.New("closed by the server")
+		}
+		cn.fail(fmt.Errorf("%w: %v", ErrConnectionLost, err))
+	}()
+	go cn.keepalive(c.cfg.KeepaliveInterval, c.cfg.KeepaliveMax)
+	return cn
+}
+
+// fail marks the connection dead with err (the first reason wins) and
+// closes it, which ends every session and transfer on it.
+func (cn *conn) fail(err error) {
+	cn.once.Do(func() {
+		cn.mu.Lock()
+		cn.err = err
+		cn.mu.Unlock()
+		close(cn.dead)
+		for i := len(cn.clients) - 1; i >= 0; i-- {
+			cn.clients[i].Close()
+		}
+	})
+}
+
+func (cn *conn) isDead() bool {
+	select {
+	case <-cn.dead:
+		return true
+	default:
+		return false
+	}
+}
+
+// deadErr is why the connection died, or nil.
+func (cn *conn) deadErr() error {
+	if !cn.isDead() {
+		return nil
+	}
+	cn.mu.Lock()
+	defer cn.mu.Unlock()
+	return cn.err
+}
+
+// keepalive sends keepalive@openssh.com every interval; a request still
+// unanswered at the next tick is a miss, and max misses in a row declare
+// the host dead. Any reply (even "unsupported") proves it alive.
+func (cn *conn) keepalive(interval time.Duration, max int) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	var pending chan error
+	misses := 0
+	for {
+		select {
+		case <-cn.dead:
+			return
+		case <-t.C:
+		}
+		if pending != nil {
+			select {
+			case err := <-pending:
+				pending = nil
+				if err != nil {
+					cn.fail(fmt.Errorf("%w: keepalive: %v", ErrConnectionLost, err))
+					return
+				}
+				misses = 0
+			default:
+				misses++
+				if misses >= max {
+					cn.fail(fmt.Errorf("%w (%d missed, every %s)", ErrHostDead, misses, interval))
+					return
+				}
+				continue
+			}
+		}
+		ch := make(chan error, 1)
+		go func() {
+			_, _, err := cn.client.SendRequest("keepalive@openssh.com", true, nil)
+			ch <- err
+		}()
+		pending = ch
+	}
+}
+
+// acquire takes one of the connection's session slots, queueing behind
+// others when all are busy.
+func (cn *conn) acquire(ctx context.Context) (func(), error) {
+	select {
+	case cn.sem <- struct{}{}:
+		var once sync.Once
+		return func() { once.Do(func() { <-cn.sem }) }, nil
+	case <-cn.dead:
+		return nil, cn.deadErr()
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// pool holds one connection per host name.
+type pool struct {
+	mu    sync.Mutex
+	conns map[string]*poolEntry
+}
+
+type poolEntry struct {
+	ready chan struct{}
+	cn    *conn
+	err   error
+}
+
+// get returns the live connection for name, dialling when there is none or
+// the last one broke. Concurrent callers share one dial.
+func (c *Client) get(ctx context.Context, name string) (*conn, error) {
+	for range 3 {
+		c.pool.mu.Lock()
+		if c.closed {
+			c.pool.mu.Unlock()
+			return nil, errors.New("ssh client closed")
+		}
+		e := c.pool.conns[name]
+		if e == nil {
+			e = &poolEntry{ready: make(chan struct{})}
+			c.pool.conns[name] = e
+			c.pool.mu.Unlock()
+			e.cn, e.err = c.dialName(ctx, name)
+			close(e.ready)
+			if e.err != nil {
+				c.pool.mu.Lock()
+				if c.pool.conns[name] == e {
+					delete(c.pool.conns, name)
+				}
+				c.pool.mu.Unlock()
+			}
+			return e.cn, e.err
+		}
+		c.pool.mu.Unlock()
+		select {
+		case <-e.ready:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		if e.err != nil {
+			if errors.Is(e.err, context.Canceled) || errors.Is(e.err, context.DeadlineExceeded) {
+				continue // another caller gave up; dial for ourselves
+			}
+			return nil, e.err
+		}
+		if !e.cn.isDead() {
+			return e.cn, nil
+		}
+		c.pool.mu.Lock()
+		if c.pool.conns[name] == e {
+			delete(c.pool.conns, name)
+		}
+		c.pool.mu.Unlock()
+	}
+	return nil, fmt.Errorf("connect to %s: connection keeps breaking", name)
+}
+
+func (c *Client) dialName(ctx context.Context, name string) (*conn, error) {
+	ep, err := c.resolve(name)
+	if err != nil {
+		return nil, err
+	}
+	return c.dial(ctx, ep)
+}
+
+// session opens a session on name's connection, re-dialling once when the
+// pooled connection turns out to be broken (nothing ran yet, so retrying
+// is safe).
+func (c *Client) session(ctx context.Context, name string) (*conn, *gossh.Session, func(), error) {
+	var lastErr error
+	for range 2 {
+		cn, err := c.get(ctx, name)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		release, err := cn.acquire(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, nil, nil, err
+			}
+			lastErr = err
+			continue
+		}
+		s, err := cn.client.NewSession()
+		if err == nil {
+			return cn, s, release, nil
+		}
+		release()
+		var oce *gossh.OpenChannelError
+		if errors.As(err, &oce) {
+			return nil, nil, nil, fmt.Errorf("open session: %w", err)
+		}
+		cn.fail(fmt.Errorf("%w: open session: %v", ErrConnectionLost, err))
+		lastErr = err
+	}
+	return nil, nil, nil, fmt.Errorf("open session: %w", lastErr)
+}

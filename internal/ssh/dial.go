@@ -1,0 +1,145 @@
+package ssh
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"time"
+
+	gossh "golang.org/x/crypto/ssh"
+)
+
+// dial connects to ep through its ProxyJump hops. Each hop is resolved
+// through ssh_config like a host of its own and its key is checked under its
+// own name, so a jump host cannot impersonate the target.
+func (c *Client) dial(ctx context.Context, ep *endpoint) (*conn, error) {
+	chain := make([]*endpoint, 0, len(ep.Jumps)+1)
+	for _, j := range ep.Jumps {
+		hop, err := c.resolve(j)
+		if err != nil {
+			return nil, fmt.Errorf("ProxyJump of %s: %w", ep.Alias, err)
+		}
+		chain = append(chain, hop)
+	}
+	chain = append(chain, ep)
+	var (
+		clients []*gossh.Client
+		via     []string
+		prev    *gossh.Client
+	)
+	for _, hop := range chain {
+		cl, err := c.dialHop(ctx, prev, hop)
+		if err != nil {
+			for i := len(clients) - 1; i >= 0; i-- {
+				clients[i].Close()
+			}
+			return nil, &DialError{Host: hop.String(), Via: strings.Join(via, " -> "), Err: err}
+		}
+		clients = append(clients, cl)
+		via = append(via, hop.String())
+		prev = cl
+	}
+	return newConn(c, ep, clients), nil
+}
+
+// dialHop opens one SSH connection, over TCP or through prev. The deadline
+// covers TCP connect, key exchange and authentication together: x/crypto's
+// ClientConfig.Timeout covers only the TCP connect, so a port that accepts
+// and never speaks SSH would otherwise hang forever.
+func (c *Client) dialHop(ctx context.Context, prev *gossh.Client, ep *endpoint) (*gossh.Client, error) {
+	timeout := c.cfg.HandshakeTimeout
+	if ep.ConnectTimeout > 0 {
+		timeout = ep.ConnectTimeout
+	}
+	hctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	var (
+		nc  net.Conn
+		err error
+	)
+	if prev == nil {
+		d := net.Dialer{KeepAlive: 15 * time.Second}
+		nc, err = d.DialContext(hctx, "tcp", ep.addr())
+	} else {
+		nc, err = prev.DialContext(hctx, "tcp", ep.addr())
+	}
+	if err != nil {
+		if ctx.Err() == nil && hctx.Err() != nil {
+			return nil, fmt.Errorf("%w: TCP connect did not finish within %s", ErrHandshakeTimeout, timeout)
+		}
+		return nil, err
+	}
+	if tc, ok := nc.(*net.TCPConn); ok {
+		_ = tc.SetNoDelay(true)
+	}
+	// Closing the socket is the only deadline that works for every conn
+	// type (channels through a jump host do not support SetDeadline).
+	stop := context.AfterFunc(hctx, func() { nc.Close() })
+
+	hk, err := c.hostKeysFor(ep)
+	if err != nil {
+		stop()
+		nc.Close()
+		return nil, err
+	}
+	plan := c.authFor(ep)
+	defer plan.close()
+	conf := &gossh.ClientConfig{
+		User:              ep.User,
+		Auth:              plan.methods,
+		HostKeyCallback:   hk.callback(c, ep.keyName(), effectivePolicy(c.cfg.HostKeyPolicy, ep.Strict)),
+		HostKeyAlgorithms: hk.algorithms(ep.keyName()),
+		Timeout:           timeout,
+	}
+	sc, chans, reqs, err := gossh.NewClientConn(nc, ep.addr(), conf)
+	if !stop() {
+		// The deadline or the caller's context closed the socket.
+		if sc != nil {
+			sc.Close()
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, fmt.Errorf("%w: no SSH handshake within %s (is this port an SSH server?)", ErrHandshakeTimeout, timeout)
+	}
+	if err != nil {
+		nc.Close()
+		var changed *HostKeyChangedError
+		var unknown *UnknownHostError
+		switch {
+		case errors.As(err, &changed):
+			return nil, changed
+		case errors.As(err, &unknown):
+			return nil, unknown
+		case errors.Is(err, ErrHostKeyRevoked):
+			return nil, err
+		case strings.Contains(err.Error(), "unable to authenticate"):
+			// x/crypto has no typed error for this; the text is its own.
+			return nil, &AuthError{User: ep.User, Host: ep.addr(), Tried: plan.offered, Notes: plan.notes, Err: err}
+		}
+		return nil, err
+	}
+	return gossh.NewClient(sc, chans, reqs), nil
+}
+
+// hostKeysFor picks the known_hosts files for ep: --known-hosts (Config)
+// wins, else ssh_config's UserKnownHostsFile, else the defaults.
+func (c *Client) hostKeysFor(ep *endpoint) (*hostKeys, error) {
+	if c.explicitKnownHosts || len(ep.KnownHosts) == 0 {
+		return c.hk, nil
+	}
+	key := strings.Join(ep.KnownHosts, "\x00")
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if hk := c.hkByFiles[key]; hk != nil {
+		return hk, nil
+	}
+	hk, err := newHostKeys(ep.KnownHosts)
+	if err != nil {
+		return nil, err
+	}
+	c.hkByFiles[key] = hk
+	return hk, nil
+}

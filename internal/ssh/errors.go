@@ -1,0 +1,106 @@
+package ssh
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Sentinel errors; the typed errors below wrap them so callers can use
+// errors.Is for the category and errors.As for the details.
+var (
+	// ErrHandshakeTimeout: TCP connected but no SSH handshake completed in time.
+	ErrHandshakeTimeout = errors.New("ssh handshake timed out")
+	// ErrHostDead: keepalives went unanswered; the host or the network vanished.
+	ErrHostDead = errors.New("host stopped answering keepalives")
+	// ErrConnectionLost: the connection broke while a command or transfer ran.
+	ErrConnectionLost = errors.New("connection lost")
+	// ErrNoExitStatus: the remote side closed the session without an exit status.
+	ErrNoExitStatus = errors.New("command ended without an exit status")
+	// ErrSudoPassword: `sudo -n` refused because the account needs a password.
+	ErrSudoPassword = errors.New("sudo needs a password")
+	// ErrPassphrase: an identity file is encrypted and nobody can type its passphrase.
+	ErrPassphrase = errors.New("identity file is encrypted and no passphrase prompt is available")
+	// ErrHostKeyChanged: the host offered a key different from known_hosts.
+	ErrHostKeyChanged = errors.New("REMOTE HOST IDENTIFICATION HAS CHANGED")
+	// ErrHostUnknown: the host is not in known_hosts and the policy refused it.
+	ErrHostUnknown = errors.New("host key is not known")
+	// ErrHostKeyRevoked: the host key is marked @revoked in known_hosts.
+	ErrHostKeyRevoked = errors.New("host key is revoked")
+)
+
+// HostKeyChangedError is the hard stop for a changed host key: no flag or
+// policy overrides it. It shows both fingerprints, as OpenSSH does.
+type HostKeyChangedError struct {
+	Host string   // the name the key was checked under
+	Got  string   // SHA256 fingerprint offered by the host
+	Want []string // fingerprints known_hosts holds, with file:line
+}
+
+func (e *HostKeyChangedError) Error() string {
+	return fmt.Sprintf("%v for %s: the host offered %s but known_hosts has %s; someone could be eavesdropping (man-in-the-middle), or the host key was replaced. Fix known_hosts by hand after checking with the host's owner",
+		ErrHostKeyChanged, e.Host, e.Got, strings.Join(e.Want, ", "))
+}
+func (e *HostKeyChangedError) Unwrap() error { return ErrHostKeyChanged }
+
+// UnknownHostError: the host is not in known_hosts and the policy (strict, or
+// ask answered no) refused to trust it.
+type UnknownHostError struct {
+	Host        string
+	KeyType     string
+	Fingerprint string
+	Policy      Policy
+}
+
+func (e *UnknownHostError) Error() string {
+	return fmt.Sprintf("%v for %s (%s key %s); host key policy %q refuses unknown hosts: add it to known_hosts (ssh-keyscan, after checking the fingerprint) or use --host-key-policy ask|accept-new",
+		ErrHostUnknown, e.Host, e.KeyType, e.Fingerprint, e.Policy)
+}
+func (e *UnknownHostError) Unwrap() error { return ErrHostUnknown }
+
+// DialError wraps a failure to reach a host (TCP, handshake, auth, host key)
+// with the hop it happened on.
+type DialError struct {
+	Host string // name as resolved (user@hostname:port)
+	Via  string // the jump host chain, empty when direct
+	Err  error
+}
+
+func (e *DialError) Error() string {
+	if e.Via != "" {
+		return fmt.Sprintf("connect to %s via %s: %v", e.Host, e.Via, e.Err)
+	}
+	return fmt.Sprintf("connect to %s: %v", e.Host, e.Err)
+}
+func (e *DialError) Unwrap() error { return e.Err }
+
+// AuthError: the server refused every method we offered.
+type AuthError struct {
+	User, Host string
+	Tried      []string // what was offered, e.g. "key /root/.ssh/id_ed25519", "agent key ..."
+	Notes      []string // why some identities could not be offered
+	Err        error
+}
+
+func (e *AuthError) Error() string {
+	msg := fmt.Sprintf("authentication as %s on %s failed", e.User, e.Host)
+	if len(e.Tried) > 0 {
+		msg += " (offered: " + strings.Join(e.Tried, "; ") + ")"
+	} else {
+		msg += " (no identities to offer: use -i, ssh-agent, or IdentityFile in ssh_config)"
+	}
+	for _, n := range e.Notes {
+		msg += "; " + n
+	}
+	return msg
+}
+func (e *AuthError) Unwrap() error { return e.Err }
+
+// SudoPasswordError: `sudo -n` needs a password on this host. The TUI asks
+// for it (Config.SudoPassword); --auto reports this error.
+type SudoPasswordError struct{ Host string }
+
+func (e *SudoPasswordError) Error() string {
+	return fmt.Sprintf("sudo on %s needs a password (sudo -n refused); run interactively to type it, or allow NOPASSWD for this command", e.Host)
+}
+func (e *SudoPasswordError) Unwrap() error { return ErrSudoPassword }

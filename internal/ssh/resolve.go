@@ -1,0 +1,220 @@
+package ssh
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/kevinburke/ssh_config"
+)
+
+// endpoint is one host resolved through Aliases and ssh_config: where to
+// dial, as whom, with which keys, through which jump hosts.
+type endpoint struct {
+	Alias          string // the host as named by the operator (ssh_config Host match)
+	User           string
+	HostName       string
+	Port           int
+	Identities     []string
+	IdentitiesOnly bool
+	Jumps          []string // ProxyJump hops, outermost first, unresolved
+	ConnectTimeout time.Duration
+	Strict         string   // ssh_config StrictHostKeyChecking, lowercased
+	KnownHosts     []string // ssh_config UserKnownHostsFile
+	HostKeyAlias   string
+}
+
+func (ep *endpoint) addr() string { return net.JoinHostPort(ep.HostName, strconv.Itoa(ep.Port)) }
+
+// keyName is the name the host key is checked and recorded under.
+func (ep *endpoint) keyName() string {
+	if ep.HostKeyAlias != "" {
+		return net.JoinHostPort(ep.HostKeyAlias, strconv.Itoa(ep.Port))
+	}
+	return ep.addr()
+}
+
+func (ep *endpoint) String() string { return ep.User + "@" + ep.addr() }
+
+// splitHostSpec parses [user@]host[:port] and [user@][v6]:port.
+func splitHostSpec(s string) (usr, host string, port int, err error) {
+	s = strings.TrimPrefix(s, "ssh://")
+	if i := strings.LastIndexByte(s, '@'); i >= 0 {
+		usr, s = s[:i], s[i+1:]
+	}
+	portStr := ""
+	switch {
+	case strings.HasPrefix(s, "["):
+		j := strings.IndexByte(s, ']')
+		if j < 0 {
+			return "", "", 0, fmt.Errorf("host %q: missing ]", s)
+		}
+		host, portStr = s[1:j], strings.TrimPrefix(s[j+1:], ":")
+	case strings.Count(s, ":") == 1:
+		host, portStr, _ = strings.Cut(s, ":")
+	default:
+		host = s
+	}
+	if host == "" {
+		return "", "", 0, errors.New("empty host name")
+	}
+	if strings.ContainsAny(host, " \t/\\\x00") || strings.HasPrefix(host, "-") {
+		return "", "", 0, fmt.Errorf("host %q: invalid characters", host)
+	}
+	if portStr != "" {
+		port, err = strconv.Atoi(portStr)
+		if err != nil || port <= 0 || port > 65535 {
+			return "", "", 0, fmt.Errorf("host %q: bad port %q", s, portStr)
+		}
+	}
+	return usr, host, port, nil
+}
+
+// sshConfigs is the parsed ssh_config, most specific file first.
+type sshConfigs []*ssh_config.Config
+
+func loadSSHConfigs(cfg *Config) (sshConfigs, error) {
+	if cfg.NoSSHConfig {
+		return nil, nil
+	}
+	var files []string
+	if cfg.SSHConfig != "" {
+		files = []string{cfg.SSHConfig}
+	} else {
+		if home, err := os.UserHomeDir(); err == nil {
+			files = append(files, filepath.Join(home, ".ssh", "config"))
+		}
+		files = append(files, "/etc/ssh/ssh_config")
+	}
+	var out sshConfigs
+	for i, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			if errors.Is(err, os.ErrNotExist) && (cfg.SSHConfig == "" || i > 0) {
+				continue
+			}
+			return nil, fmt.Errorf("read ssh_config %s: %w", f, err)
+		}
+		c, err := ssh_config.DecodeBytes(data)
+		if err != nil {
+			return nil, fmt.Errorf("parse ssh_config %s: %w", f, err)
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// get returns the first value for key, as OpenSSH does: the first file and
+// the first matching Host block win.
+func (cs sshConfigs) get(alias, key string) string {
+	for _, c := range cs {
+		v, err := c.Get(alias, key)
+		if err == nil && v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+func (cs sshConfigs) getAll(alias, key string) []string {
+	var out []string
+	for _, c := range cs {
+		v, err := c.GetAll(alias, key)
+		if err == nil {
+			out = append(out, v...)
+		}
+	}
+	return out
+}
+
+func localUser() string {
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		return u.Username
+	}
+	return os.Getenv("USER")
+}
+
+// expandTokens expands ~ and the ssh_config tokens that matter for file names.
+func expandTokens(s string, ep *endpoint) string {
+	home, _ := os.UserHomeDir()
+	if s == "~" || strings.HasPrefix(s, "~/") {
+		s = home + s[1:]
+	}
+	r := strings.NewReplacer("%%", "%", "%d", home, "%u", localUser(), "%h", ep.HostName,
+		"%r", ep.User, "%n", ep.Alias, "%p", strconv.Itoa(ep.Port))
+	return r.Replace(s)
+}
+
+// resolve turns a host as typed (user@host:port, or an ssh_config alias)
+// into an endpoint.
+func (c *Client) resolve(name string) (*endpoint, error) {
+	usr, host, port, err := splitHostSpec(name)
+	if err != nil {
+		return nil, fmt.Errorf("resolve host %q: %w", name, err)
+	}
+	ep := &endpoint{Alias: host, HostName: host}
+	cs := c.sshcfg
+	if a, ok := c.cfg.Aliases[host]; ok {
+		h, p, err := net.SplitHostPort(a)
+		if err != nil {
+			return nil, fmt.Errorf("resolve host %q: alias %q: %w", name, a, err)
+		}
+		ep.HostName = h
+		if port == 0 {
+			port, _ = strconv.Atoi(p)
+		}
+	} else if hn := cs.get(host, "HostName"); hn != "" {
+		ep.HostName = strings.ReplaceAll(hn, "%h", host)
+	}
+	if port == 0 {
+		if p := cs.get(host, "Port"); p != "" {
+			port, _ = strconv.Atoi(p)
+		}
+	}
+	if port == 0 {
+		port = 22
+	}
+	ep.Port = port
+	switch {
+	case usr != "":
+		ep.User = usr
+	case cs.get(host, "User") != "":
+		ep.User = cs.get(host, "User")
+	case c.cfg.User != "":
+		ep.User = c.cfg.User
+	default:
+		ep.User = localUser()
+	}
+	for _, f := range cs.getAll(host, "IdentityFile") {
+		ep.Identities = append(ep.Identities, expandTokens(f, ep))
+	}
+	ep.IdentitiesOnly = strings.EqualFold(cs.get(host, "IdentitiesOnly"), "yes")
+	if pj := cs.get(host, "ProxyJump"); pj != "" && !strings.EqualFold(pj, "none") {
+		for _, hop := range strings.Split(pj, ",") {
+			if hop = strings.TrimSpace(hop); hop != "" {
+				ep.Jumps = append(ep.Jumps, hop)
+			}
+		}
+	}
+	if ct := cs.get(host, "ConnectTimeout"); ct != "" {
+		if n, err := strconv.Atoi(ct); err == nil && n > 0 {
+			ep.ConnectTimeout = time.Duration(n) * time.Second
+		}
+	}
+	ep.Strict = strings.ToLower(cs.get(host, "StrictHostKeyChecking"))
+	if kh := cs.get(host, "UserKnownHostsFile"); kh != "" {
+		for _, f := range strings.Fields(kh) {
+			if f != "/dev/null" {
+				ep.KnownHosts = append(ep.KnownHosts, expandTokens(f, ep))
+			}
+		}
+	}
+	ep.HostKeyAlias = cs.get(host, "HostKeyAlias")
+	return ep, nil
+}
