@@ -86,6 +86,9 @@ type Visit struct {
 	Notes     []string     `json:"notes,omitempty"`
 	Simulated bool         `json:"simulated,omitempty"`
 	Error     string       `json:"error,omitempty"`
+	// Interrupted marks a visit whose work was cut off (the process died)
+	// and is offered again after a resume (restore.go).
+	Interrupted bool `json:"interrupted,omitempty"`
 }
 
 // Clock lets tests run wait steps without sleeping.
@@ -139,6 +142,12 @@ type Options struct {
 	StartAt string
 	// Now is the session start time (default: Clock.Now()).
 	Now time.Time
+	// Captures presets values earlier steps would have captured, by step id
+	// then name, for a session that starts mid-procedure (StartAt). See restore.go.
+	Captures map[string]map[string]string
+	// Resume replays a journaled session's events: position, history,
+	// answers and captures come back; nothing is re-run. See restore.go.
+	Resume []Event
 }
 
 // MissingParamsError lists params that have neither a value nor a default.
@@ -237,6 +246,9 @@ func NewSession(rb *Runbook, opts Options) (*Session, error) {
 		}
 	}
 	s.cur = start
+	if err := s.restore(opts); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 
