@@ -1,13 +1,9 @@
-// Package auto drives an engine.Session with nobody at the keyboard: asks are
-// answered by declared policy, fixes run only when allowed, manual steps stop
-// unless assumed done. It is the `--auto` driver.
 package auto
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 	"time"
 
@@ -18,15 +14,15 @@ import (
 type Outcome string
 
 const (
-	Resolved   Outcome = "resolved"
-	Escalated  Outcome = "escalated"
-	Aborted    Outcome = "aborted"
-	NeedsHuman Outcome = "needs-human"
-	Failed     Outcome = "failed"
+	Resolved    Outcome = "resolved"
+	Escalated   Outcome = "escalated"
+	Aborted     Outcome = "aborted"
+	NeedsHuman  Outcome = "needs-human"
+	Failed      Outcome = "failed"
 	Interrupted Outcome = "interrupted"
 )
 
-// Exit codes, documented in README and `runbook run --help`.
+// Exit codes, documented in README, `runbook run --help` and docs/automation.md.
 const (
 	ExitResolved    = 0
 	ExitFailure     = 1
@@ -56,71 +52,98 @@ func (o Outcome) ExitCode() int {
 
 // Policy is what the operator declared in advance.
 type Policy struct {
-	Answers          map[string]string            // step id or ref -> answer (--answer)
+	Answers          map[string]string            // step id or ref -> answer (--answer, --answers)
 	AllowFix         bool                         // --allow-fix
 	AllowDestructive bool                         // --allow-destructive
 	AssumeDone       map[string]bool              // manual steps (--assume-done)
-	Inputs           map[string]map[string]string // fix step -> input values
+	Inputs           map[string]map[string]string // fix step id or ref -> input values
+	// DryRun: the session simulates fixes, so they are confirmed without
+	// --allow-fix (nothing runs); they still need their inputs.
+	DryRun bool
 }
 
-// Result is the outcome of an unattended run.
+// Who answered, as recorded in events and the journal.
+const (
+	ByFlag   = "flag" // --answer, --answers, --assume-done, --allow-fix
+	ByPolicy = "auto" // the step's declared auto policy
+)
+
+// Result is the outcome of an unattended run: what `--output json` prints.
 type Result struct {
-	Outcome  Outcome      `json:"outcome"`
-	Runbook  string       `json:"runbook"`
-	Title    string       `json:"title"`
-	Message  string       `json:"message,omitempty"`
-	Path     []PathEntry  `json:"path"`
-	Started  time.Time    `json:"started"`
-	Ended    time.Time    `json:"ended"`
-	Duration float64      `json:"duration"`
-	Stopped  *Stop        `json:"stopped,omitempty"` // needs-human: where and why
-	Errors   []string     `json:"errors,omitempty"`
-	Bundle   string       `json:"bundle,omitempty"`
-	DryRun   bool         `json:"dry_run,omitempty"`
+	Outcome  Outcome     `json:"outcome"`
+	ExitCode int         `json:"exit_code"`
+	Runbook  string      `json:"runbook"`
+	Title    string      `json:"title"`
+	Session  string      `json:"session,omitempty"` // id for `runbook resume`
+	Journal  string      `json:"journal,omitempty"` // path of the session journal
+	Resumed  bool        `json:"resumed,omitempty"`
+	DryRun   bool        `json:"dry_run,omitempty"`
+	Message  string      `json:"message,omitempty"` // the end step's message
+	Path     []PathEntry `json:"path"`
+	Started  time.Time   `json:"started"`
+	Ended    time.Time   `json:"ended"`
+	Duration float64     `json:"duration"`          // seconds
+	Stopped  *Stop       `json:"stopped,omitempty"` // needs-human: where and why
+	Errors   []string    `json:"errors,omitempty"`
+	Bundle   string      `json:"bundle,omitempty"`
 }
 
 // Stop says where an unattended run needed a human.
 type Stop struct {
-	Step     string `json:"step"`
-	Ref      string `json:"ref,omitempty"`
-	Kind     string `json:"kind"`
-	Question string `json:"question"`
-	Reason   string `json:"reason"`
+	Step        string   `json:"step"`
+	Ref         string   `json:"ref,omitempty"`
+	Kind        string   `json:"kind"` // ask, manual, fix
+	Question    string   `json:"question"`
+	Choices     []string `json:"choices,omitempty"`
+	Reason      string   `json:"reason"`
+	Interrupted bool     `json:"interrupted,omitempty"` // the step was cut off in an earlier process
 }
 
-// PathEntry is one visit in the path taken.
+// PathEntry is one visit in the path taken, in visit order.
 type PathEntry struct {
-	Step      string              `json:"step"`
-	Ref       string              `json:"ref,omitempty"`
-	Title     string              `json:"title,omitempty"`
-	Kind      string              `json:"kind"`
-	Results   []engine.HostResult `json:"results,omitempty"`
-	Answer    string              `json:"answer,omitempty"`
-	Decision  *engine.Decision    `json:"decision,omitempty"`
-	Simulated bool                `json:"simulated,omitempty"`
-	Error     string              `json:"error,omitempty"`
+	Step        string              `json:"step"`
+	Ref         string              `json:"ref,omitempty"`
+	Title       string              `json:"title,omitempty"`
+	Kind        string              `json:"kind"`
+	Hosts       []string            `json:"hosts,omitempty"`
+	Command     string              `json:"command,omitempty"`
+	Results     []engine.HostResult `json:"results,omitempty"`
+	Answer      string              `json:"answer,omitempty"`
+	Decision    *engine.Decision    `json:"decision,omitempty"`
+	Simulated   bool                `json:"simulated,omitempty"`
+	Interrupted bool                `json:"interrupted,omitempty"`
+	Started     time.Time           `json:"started"`
+	Ended       time.Time           `json:"ended,omitzero"`
+	Duration    float64             `json:"duration"` // seconds
+	Notes       []string            `json:"notes,omitempty"`
+	Error       string              `json:"error,omitempty"`
 }
+
+// maxResultOutput bounds the stdout/stderr tail per host in a Result; the
+// full output is in the journal and the bundle.
+const maxResultOutput = 4096
 
 // Run walks the session to an end or to a point where a human is needed.
-// Progress lines go to progress (one per decision), if not nil.
-func Run(ctx context.Context, s *engine.Session, pol Policy, progress io.Writer) *Result {
+// It prints nothing: progress comes from events (Progress), the account is
+// the Result.
+func Run(ctx context.Context, s *engine.Session, pol Policy) *Result {
 	rb := s.Runbook()
 	res := &Result{Runbook: rb.ID, Title: rb.Title, Started: time.Now()}
 	defer func() {
 		res.Ended = time.Now()
 		res.Duration = res.Ended.Sub(res.Started).Seconds()
-		res.Path = path(s)
+		res.Path = Path(s)
+		res.ExitCode = res.Outcome.ExitCode()
 	}()
 	for range 100000 {
 		p, err := s.Advance(ctx)
 		if err != nil {
-			if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			if ctx.Err() != nil {
 				res.Outcome = Interrupted
-			} else {
-				res.Outcome = Failed
+				res.Errors = append(res.Errors, "interrupted: "+context.Cause(ctx).Error())
+				return res
 			}
-			res.Errors = append(res.Errors, err.Error())
-			return res
+			return fail(res, err)
 		}
 		st := p.Step
 		switch p.Kind {
@@ -134,104 +157,92 @@ func Run(ctx context.Context, s *engine.Session, pol Policy, progress io.Writer)
 			default:
 				res.Outcome = Aborted
 			}
-			progressf(progress, "end  %s: %s %s", label(st), p.Outcome, p.Message)
 			return res
 		case engine.PromptRun, engine.PromptDecided:
 			if err := s.Proceed(); err != nil {
 				return fail(res, err)
 			}
-		case engine.PromptAsk, engine.PromptManual:
-			answer, ok := lookup(pol.Answers, st)
-			by := "flag"
-			if !ok && p.Kind == engine.PromptAsk {
-				var err error
+		case engine.PromptAsk:
+			answer, by, ok := lookup(pol.Answers, st), ByFlag, true
+			if answer == "" {
 				answer, ok, err = s.AutoAnswer(st)
 				if err != nil {
 					return fail(res, err)
 				}
-				by = "auto"
-			}
-			if p.Kind == engine.PromptManual && len(st.Choices) == 0 {
-				if !pol.AssumeDone[st.ID] && !pol.AssumeDone[st.Ref] {
-					return needsHuman(res, s, st, "manual", st.Manual, "manual step: pass --assume-done "+st.ID+" once it is done")
-				}
-				if err := s.Done("flag"); err != nil {
-					return fail(res, err)
-				}
-				progressf(progress, "done %s (assumed)", label(st))
-				continue
+				by = ByPolicy
 			}
 			if !ok {
-				q := st.Ask
-				if q == "" {
-					q = st.Manual
+				reason := "the runbook says a human must decide (auto: stop)"
+				if strings.TrimSpace(st.Auto) == "" {
+					reason = "the step declares no auto answer"
 				}
-				return needsHuman(res, s, st, string(st.Kind), q, "answer with --answer "+st.ID+"=CHOICE ("+strings.Join(p.Choices, "|")+")")
+				return needsHuman(res, s, st, "ask", st.Ask, p.Choices,
+					reason+"; answer with --answer "+st.ID+"=CHOICE ("+strings.Join(p.Choices, "|")+")")
 			}
 			if err := s.Answer(answer, by); err != nil {
 				return fail(res, err)
 			}
-			progressf(progress, "ask  %s: %s (%s)", label(st), answer, by)
-		case engine.PromptConfirm:
-			if !pol.AllowFix {
-				return needsHuman(res, s, st, "fix", p.Command, "fix refused: pass --allow-fix to run it")
+		case engine.PromptManual:
+			answer := lookup(pol.Answers, st)
+			if len(st.Choices) > 0 {
+				if answer == "" {
+					return needsHuman(res, s, st, "manual", st.Manual, p.Choices,
+						"manual step with choices: answer with --answer "+st.ID+"=CHOICE ("+strings.Join(p.Choices, "|")+")")
+				}
+				if err := s.Answer(answer, ByFlag); err != nil {
+					return fail(res, err)
+				}
+				continue
 			}
-			if st.Fix.Destructive && !pol.AllowDestructive {
-				return needsHuman(res, s, st, "fix", p.Command, "destructive fix refused: pass --allow-fix --allow-destructive to run it")
+			if !pol.AssumeDone[st.ID] && !(st.Ref != "" && pol.AssumeDone[st.Ref]) && !strings.EqualFold(answer, "done") {
+				return needsHuman(res, s, st, "manual", st.Manual, nil,
+					"manual step: do it, then pass --assume-done "+st.ID)
+			}
+			if err := s.Done(ByFlag); err != nil {
+				return fail(res, err)
+			}
+		case engine.PromptConfirm:
+			note := ""
+			if s.Interrupted() {
+				note = " (it was interrupted in an earlier run and may have run in part: check before allowing it again)"
+			}
+			if !pol.AllowFix && !pol.DryRun {
+				reason := "fix refused: pass --allow-fix to run it" + note
+				_ = s.Decline(reason, ByPolicy)
+				return needsHuman(res, s, st, "fix", p.Command, nil, reason)
+			}
+			if st.Fix.Destructive && !pol.AllowDestructive && !pol.DryRun {
+				reason := "destructive fix refused: pass --allow-fix --allow-destructive to run it" + note
+				_ = s.Decline(reason, ByPolicy)
+				return needsHuman(res, s, st, "fix", p.Command, nil, reason)
 			}
 			inputs := pol.Inputs[st.ID]
-			if err := s.Confirm(inputs, "flag"); err != nil {
-				return needsHuman(res, s, st, "fix", p.Command, "fix needs inputs: "+err.Error())
+			if inputs == nil && st.Ref != "" {
+				inputs = pol.Inputs[st.Ref]
+			}
+			if err := s.Confirm(inputs, ByFlag); err != nil {
+				reason := "fix needs inputs (give them in an --answers file or with --input " + st.ID + ".NAME=VALUE): " + err.Error()
+				_ = s.Decline(reason, ByPolicy)
+				return needsHuman(res, s, st, "fix", p.Command, nil, reason)
 			}
 		case engine.PromptError:
-			res.Outcome = Failed
-			res.Errors = append(res.Errors, fmt.Sprintf("%s: %v", st.ID, p.Err))
-			progressf(progress, "FAIL %s: %v", label(st), p.Err)
-			return res
-		}
-		if h := s.History(); len(h) > 0 {
-			last := h[len(h)-1]
-			if last.Decision != nil && p.Kind != engine.PromptAsk && p.Kind != engine.PromptManual && !last.Ended.IsZero() {
-				progressf(progress, "%-4s %s: %s", kindTag(rb.Step(last.Step)), label(rb.Step(last.Step)), last.Decision.Explain)
-			}
+			return fail(res, fmt.Errorf("step %s: %v", st.ID, p.Err))
+		default:
+			return fail(res, fmt.Errorf("step %s: unexpected prompt %q", st.ID, p.Kind))
 		}
 	}
 	return fail(res, errors.New("too many prompts"))
 }
 
-func kindTag(st *engine.Step) string {
-	if st == nil {
-		return "?"
-	}
-	return string(st.Kind)
-}
-
-func lookup(m map[string]string, st *engine.Step) (string, bool) {
+// lookup finds an answer by step id, then by vendor ref.
+func lookup(m map[string]string, st *engine.Step) string {
 	if v, ok := m[st.ID]; ok {
-		return v, true
+		return v
 	}
 	if st.Ref != "" {
-		if v, ok := m[st.Ref]; ok {
-			return v, true
-		}
+		return m[st.Ref]
 	}
-	return "", false
-}
-
-func label(st *engine.Step) string {
-	if st == nil {
-		return "?"
-	}
-	if st.Ref != "" {
-		return st.Ref + " " + st.ID
-	}
-	return st.ID
-}
-
-func progressf(w io.Writer, format string, args ...any) {
-	if w != nil {
-		fmt.Fprintf(w, format+"\n", args...)
-	}
+	return ""
 }
 
 func fail(res *Result, err error) *Result {
@@ -240,22 +251,47 @@ func fail(res *Result, err error) *Result {
 	return res
 }
 
-func needsHuman(res *Result, s *engine.Session, st *engine.Step, kind, question, reason string) *Result {
+func needsHuman(res *Result, s *engine.Session, st *engine.Step, kind, question string, choices []string, reason string) *Result {
 	res.Outcome = NeedsHuman
-	res.Stopped = &Stop{Step: st.ID, Ref: st.Ref, Kind: kind, Question: question, Reason: reason}
+	res.Stopped = &Stop{Step: st.ID, Ref: st.Ref, Kind: kind, Question: strings.TrimSpace(question),
+		Choices: choices, Reason: reason, Interrupted: s.Interrupted()}
 	return res
 }
 
-func path(s *engine.Session) []PathEntry {
+// Path is the session's history as result entries, in visit order.
+func Path(s *engine.Session) []PathEntry {
 	rb := s.Runbook()
-	var out []PathEntry
+	out := []PathEntry{}
 	for _, v := range s.History() {
-		st := rb.Step(v.Step)
-		e := PathEntry{Step: v.Step, Results: v.Results, Answer: v.Answer, Decision: v.Decision, Simulated: v.Simulated, Error: v.Error}
-		if st != nil {
+		e := PathEntry{Step: v.Step, Command: v.Command, Answer: v.Answer, Decision: v.Decision,
+			Simulated: v.Simulated, Interrupted: v.Interrupted, Started: v.Started, Ended: v.Ended,
+			Notes: v.Notes, Error: v.Error}
+		if !v.Ended.IsZero() {
+			e.Duration = v.Ended.Sub(v.Started).Seconds()
+		}
+		for _, r := range v.Results {
+			r.Stdout, r.Stderr = tail(r.Stdout), tail(r.Stderr)
+			e.Results = append(e.Results, r)
+			e.Hosts = append(e.Hosts, r.Host)
+		}
+		if st := rb.Step(v.Step); st != nil {
 			e.Ref, e.Title, e.Kind = st.Ref, st.Title, string(st.Kind)
 		}
 		out = append(out, e)
 	}
 	return out
+}
+
+func tail(s string) string {
+	if len(s) <= maxResultOutput {
+		return s
+	}
+	s = s[len(s)-maxResultOutput:]
+	// Do not start in the middle of a UTF-8 sequence.
+	for i := 0; i < 4 && i < len(s); i++ {
+		if s[i]&0xC0 != 0x80 {
+			return s[i:]
+		}
+	}
+	return s
 }
