@@ -3,6 +3,7 @@ package engine
 import (
 	"fmt"
 	"math"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -83,6 +84,8 @@ func toString(v any) string {
 	}
 }
 
+var exprPosSuffix = regexp.MustCompile(` \(\d+:\d+\)$`)
+
 // Program is a compiled expression.
 type Program struct {
 	src string
@@ -125,7 +128,10 @@ func (p *Program) Eval(env Env) (v any, err error) {
 	}()
 	v, err = expr.Run(p.p, map[string]any(env))
 	if err != nil {
-		return nil, fmt.Errorf("expression %q: %w", p.src, cleanExprErr(err))
+		// expr's "(1:5)" points into the expression; at run time the
+		// expression is quoted whole, so the position is noise.
+		msg := exprPosSuffix.ReplaceAllString(cleanExprErr(err).Error(), "")
+		return nil, fmt.Errorf("expression %q: %s", p.src, msg)
 	}
 	return v, nil
 }

@@ -213,6 +213,11 @@ func (l *linter) step(st *Step) {
 		if contains(builtinNames, c.Name) {
 			l.errf(c.Pos, "choose another name", "capture %q shadows the built-in name %q", c.Name, c.Name)
 		}
+		for _, g := range groupNames(c) {
+			if contains(builtinNames, g) {
+				l.errf(c.Pos, "choose another name", "capture group %q shadows the built-in name %q", g, g)
+			}
+		}
 	}
 	switch st.Kind {
 	case KindRun, KindFix, KindWait:
@@ -275,6 +280,21 @@ func (l *linter) step(st *Step) {
 	}
 }
 
+// groupNames are a capture pattern's named groups: values of their own.
+func groupNames(c *Capture) []string {
+	re, err := regexp.Compile(c.Pattern)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, n := range re.SubexpNames() {
+		if n != "" {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
 func (l *linter) target(name string, p Pos) {
 	if name != "" && l.rb.Target(name) == nil {
 		var names []string
@@ -316,6 +336,9 @@ func (l *linter) baseEnv(st *Step) Env {
 		m := map[string]any{"exit": 0, "stdout": "", "stderr": "", "signal": "", "duration": 0.0, "results": []any{}, "answer": ""}
 		for _, c := range x.Capture {
 			m[c.Name] = ""
+			for _, g := range groupNames(c) {
+				m[g] = ""
+			}
 		}
 		if x.Kind == KindWait {
 			m["satisfied"], m["polls"], m["elapsed"] = false, 0, 0.0
@@ -345,6 +368,11 @@ func (l *linter) probeEnv(st *Step) Env {
 	for _, c := range st.Capture {
 		env[c.Name] = ""
 		caps[c.Name] = ""
+		for _, g := range groupNames(c) {
+			if !contains(builtinNames, g) {
+				env[g], caps[g] = "", ""
+			}
+		}
 	}
 	env["captures"] = caps
 	if st.Kind == KindWait {

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 )
 
 // PromptKind says what a session waits for.
@@ -406,12 +407,27 @@ func (s *Session) emit(e Event) {
 	if e.Visit == 0 && s.visit != nil && e.Step == s.visit.Step {
 		e.Visit = s.visit.N
 	}
-	e.Data = s.mask(e.Data)
-	e.Command = s.mask(e.Command)
-	e.Text = s.mask(e.Text)
+	// Every text an event carries may hold a secret (a probe can echo a
+	// token into a capture, an error can quote a command): mask them all.
+	for _, f := range []*string{&e.Data, &e.Command, &e.Text, &e.Explain, &e.Error, &e.Reason, &e.Message, &e.Path, &e.Expr} {
+		*f = s.mask(*f)
+	}
+	e.Captures = s.maskMap(e.Captures)
+	e.Inputs = s.maskMap(e.Inputs)
 	if s.opts.OnEvent != nil {
 		s.opts.OnEvent(e)
 	}
+}
+
+func (s *Session) maskMap(m map[string]string) map[string]string {
+	if len(m) == 0 || len(s.secrets) == 0 {
+		return m
+	}
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = s.mask(v)
+	}
+	return out
 }
 
 func (s *Session) mask(v string) string {
@@ -523,13 +539,16 @@ func (s *Session) enter(st *Step) error {
 	s.visit = v
 	s.approved = false
 	s.edited = ""
+	s.inputs = map[string]any{} // a fix's inputs belong to its own visit
 	s.emit(Event{Type: EvStepEnter, Step: st.ID, Visit: v.N})
 	return nil
 }
 
 func (s *Session) finish(o Outcome, msg string) {
 	s.ended, s.outcome, s.message = true, o, msg
-	s.visit.Ended = s.opts.Clock.Now()
+	if s.visit != nil { // nil after Back to a step that could not be entered again
+		s.visit.Ended = s.opts.Clock.Now()
+	}
 	s.pending = &Prompt{Kind: PromptEnd, Step: s.cur, Outcome: o, Message: msg}
 	s.emit(Event{Type: EvSessionEnd, Step: s.cur.ID, Outcome: o, Message: msg})
 }
@@ -548,7 +567,7 @@ func (s *Session) Abort(reason string) {
 
 // fail reports a runbook bug found while running (bad template value and such).
 func (s *Session) fail(st *Step, err error) error {
-	s.visit.Error = err.Error()
+	s.visit.Error = s.mask(err.Error())
 	s.emit(Event{Type: EvError, Step: st.ID, Error: err.Error()})
 	s.pending = &Prompt{Kind: PromptError, Step: st, Err: err}
 	return nil
@@ -671,7 +690,9 @@ func (s *Session) runOne(ctx context.Context, st *Step, h Host, req CommandReque
 		hr.Err = err.Error()
 		hr.Exit = -1
 	}
-	hr.Captures = captures(st.Capture, string(out.buf))
+	// Captures read the masked output, as stdout does: expressions decide on
+	// what the operator sees, and a secret a probe echoes never becomes a value.
+	hr.Captures = captures(st.Capture, hr.Stdout)
 	e := Event{Type: EvResult, Step: st.ID, Host: h.Name, Signal: res.Signal, TimedOut: res.TimedOut,
 		Duration: res.Duration.Seconds(), Captures: hr.Captures, Error: hr.Err}
 	if err == nil {
@@ -696,6 +717,11 @@ func captures(cs []*Capture, stdout string) map[string]string {
 		}
 		m := re.FindStringSubmatch(stdout)
 		out[c.Name] = ""
+		for _, n := range re.SubexpNames() {
+			if n != "" {
+				out[n] = "" // no match: named values exist, empty, so expressions still evaluate
+			}
+		}
 		if m == nil {
 			continue
 		}
@@ -804,7 +830,7 @@ func transportErrors(results []HostResult) string {
 }
 
 func (s *Session) transportFailure(st *Step, msg string) error {
-	s.visit.Error = msg
+	s.visit.Error = s.mask(msg)
 	s.emit(Event{Type: EvError, Step: st.ID, Error: msg})
 	if st.OnError != "" {
 		s.route(st, &Decision{Next: st.OnError, Expr: "on_error", By: "on_error", Explain: "transport failure → " + s.label(st.OnError)})
@@ -887,20 +913,60 @@ func (s *Session) program(src string, env Env) (*Program, error) {
 // facts renders the values a decision was made on: "exit 0, used=93".
 func (s *Session) facts(st *Step, env Env) string {
 	var parts []string
+	results, _ := env["results"].([]any)
+	// perHost appends " (h1 v1, h2 v2)" when the hosts of a group disagree:
+	// divergence is shown, not hidden behind the aggregate.
+	perHost := func(key string, show func(any) string) string {
+		if len(results) < 2 {
+			return ""
+		}
+		var vals []string
+		first, differ := "", false
+		for i, r := range results {
+			m, _ := r.(map[string]any)
+			v := show(m[key])
+			if i == 0 {
+				first = v
+			}
+			differ = differ || v != first
+			vals = append(vals, fmt.Sprintf("%v %s", m["host"], v))
+		}
+		if !differ {
+			return ""
+		}
+		return " (" + strings.Join(vals, ", ") + ")"
+	}
 	if _, ok := env["exit"]; ok && st.Kind != KindWait {
-		parts = append(parts, fmt.Sprintf("exit %v", env["exit"]))
+		parts = append(parts, fmt.Sprintf("exit %v", env["exit"])+perHost("exit", func(v any) string { return fmt.Sprint(v) }))
 	}
 	if st.Kind == KindWait {
 		parts = append(parts, fmt.Sprintf("%v after %v polls", map[bool]string{true: "satisfied", false: "not satisfied"}[env["satisfied"] == true], env["polls"]))
 	}
 	for _, c := range st.Capture {
-		v := toString(env[c.Name])
-		if len(v) > 24 {
-			v = v[:21] + "..."
-		}
-		parts = append(parts, c.Name+"="+strconv.Quote(v)[1:len(strconv.Quote(v))-1])
+		parts = append(parts, c.Name+"="+factValue(toString(env[c.Name]))+perHost(c.Name, func(v any) string { return factValue(toString(v)) }))
 	}
 	return strings.Join(parts, ", ")
+}
+
+// factValue shows a value in an Explain line: short plain words bare
+// (used=93), anything else quoted so that empty values, spaces, commas and
+// control characters cannot blur the line; long values are cut on a rune
+// boundary.
+func factValue(v string) string {
+	if r := []rune(v); len(r) > 24 {
+		v = string(r[:24]) + "…"
+	}
+	plain := v != ""
+	for _, r := range v {
+		if !unicode.IsLetter(r) && !unicode.IsDigit(r) && !strings.ContainsRune("._-/%+@", r) {
+			plain = false
+			break
+		}
+	}
+	if plain {
+		return v
+	}
+	return strconv.Quote(v)
 }
 
 func explain(facts, why, target string) string {
@@ -950,7 +1016,14 @@ func (s *Session) wait(ctx context.Context, st *Step) error {
 	for polls < maxPolls {
 		polls++
 		var ok bool
-		results, ok = s.probe(ctx, st, w.Run)
+		// A poll may not outlive the wait: without this a probe that hangs
+		// (and has no timeout of its own) holds an unattended run forever.
+		poll := *w.Run
+		left := max(w.Timeout-s.opts.Clock.Now().Sub(start), time.Second)
+		if poll.Timeout <= 0 || poll.Timeout > left {
+			poll.Timeout = left
+		}
+		results, ok = s.probe(ctx, st, &poll)
 		if !ok {
 			return nil
 		}
@@ -1172,6 +1245,9 @@ func (s *Session) Answer(choice, by string) error {
 		}
 	}
 	if c == nil {
+		if len(st.Choices) == 0 {
+			return fmt.Errorf("step %s takes no answer: confirm it is done", st.ID)
+		}
 		return fmt.Errorf("%q is not an answer to %s (choices: %s)", choice, st.ID, strings.Join(choiceNames(st), ", "))
 	}
 	if by == "" {
@@ -1236,6 +1312,13 @@ func (s *Session) Confirm(inputs map[string]string, by string) error {
 		return errors.Join(errs...)
 	}
 	s.inputs = vals
+	for _, in := range st.Fix.Input {
+		if v, ok := vals[in.Name]; ok && in.Secret {
+			if sv := toString(v); sv != "" && !contains(s.secrets, sv) {
+				s.secrets = append(s.secrets, sv)
+			}
+		}
+	}
 	if by == "" {
 		by = "operator"
 	}
