@@ -101,22 +101,35 @@ type Stop struct {
 
 // PathEntry is one visit in the path taken, in visit order.
 type PathEntry struct {
-	Step        string              `json:"step"`
-	Ref         string              `json:"ref,omitempty"`
-	Title       string              `json:"title,omitempty"`
-	Kind        string              `json:"kind"`
-	Hosts       []string            `json:"hosts,omitempty"`
-	Command     string              `json:"command,omitempty"`
-	Results     []engine.HostResult `json:"results,omitempty"`
-	Answer      string              `json:"answer,omitempty"`
-	Decision    *engine.Decision    `json:"decision,omitempty"`
-	Simulated   bool                `json:"simulated,omitempty"`
-	Interrupted bool                `json:"interrupted,omitempty"`
-	Started     time.Time           `json:"started"`
-	Ended       time.Time           `json:"ended,omitzero"`
-	Duration    float64             `json:"duration"` // seconds
-	Notes       []string            `json:"notes,omitempty"`
-	Error       string              `json:"error,omitempty"`
+	Step        string           `json:"step"`
+	Ref         string           `json:"ref,omitempty"`
+	Title       string           `json:"title,omitempty"`
+	Kind        string           `json:"kind"`
+	Hosts       []string         `json:"hosts,omitempty"`
+	Command     string           `json:"command,omitempty"`
+	Results     []HostResult     `json:"results,omitempty"`
+	Answer      string           `json:"answer,omitempty"`
+	Decision    *engine.Decision `json:"decision,omitempty"`
+	Simulated   bool             `json:"simulated,omitempty"`
+	Interrupted bool             `json:"interrupted,omitempty"`
+	Started     time.Time        `json:"started"`
+	Ended       time.Time        `json:"ended,omitzero"`
+	Duration    float64          `json:"duration"` // seconds
+	Notes       []string         `json:"notes,omitempty"`
+	Error       string           `json:"error,omitempty"`
+}
+
+// HostResult is what one host's command produced, as the Result reports it.
+type HostResult struct {
+	Host     string            `json:"host"`
+	Exit     int               `json:"exit"` // -1 when there is none (signal, timeout, transport error)
+	Signal   string            `json:"signal,omitempty"`
+	TimedOut bool              `json:"timed_out,omitempty"`
+	Duration float64           `json:"duration"`         // seconds
+	Stdout   string            `json:"stdout,omitempty"` // last 4 KiB
+	Stderr   string            `json:"stderr,omitempty"` // last 4 KiB
+	Captures map[string]string `json:"captures,omitempty"`
+	Error    string            `json:"error,omitempty"` // transport failure
 }
 
 // maxResultOutput bounds the stdout/stderr tail per host in a Result; the
@@ -270,8 +283,8 @@ func Path(s *engine.Session) []PathEntry {
 			e.Duration = v.Ended.Sub(v.Started).Seconds()
 		}
 		for _, r := range v.Results {
-			r.Stdout, r.Stderr = tail(r.Stdout), tail(r.Stderr)
-			e.Results = append(e.Results, r)
+			e.Results = append(e.Results, HostResult{Host: r.Host, Exit: r.Exit, Signal: r.Signal, TimedOut: r.TimedOut,
+				Duration: r.Duration.Seconds(), Stdout: tail(r.Stdout), Stderr: tail(r.Stderr), Captures: r.Captures, Error: r.Err})
 			e.Hosts = append(e.Hosts, r.Host)
 		}
 		if st := rb.Step(v.Step); st != nil {

@@ -1,0 +1,178 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/runbook-dev/runbook/internal/engine"
+	"github.com/runbook-dev/runbook/internal/journal"
+	"github.com/runbook-dev/runbook/internal/untrusted"
+)
+
+func init() {
+	extraCommands = append(extraCommands, newSessionsCmd, newResumeCmd)
+}
+
+func newSessionsCmd() *cobra.Command {
+	var output string
+	cmd := &cobra.Command{
+		Use:   "sessions",
+		Short: "List journaled sessions (to resume one)",
+		Long: `List the sessions journaled in $XDG_STATE_HOME/runbook/sessions, oldest
+first: id, runbook, start time, last step entered and state.
+
+States: running (a live runbook process holds it), ended OUTCOME (reached an
+end step), stopped OUTCOME (an unattended run stopped: needs-human, failed,
+interrupted), interrupted (the process died: crash, kill -9, lost laptop).
+Continue any that has not ended with runbook resume ID.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			sums, errs := journal.List(journal.Dir())
+			for _, err := range errs {
+				fmt.Fprintln(cmd.ErrOrStderr(), "runbook: warning:", err)
+			}
+			switch output {
+			case "json":
+				enc := json.NewEncoder(cmd.OutOrStdout())
+				enc.SetIndent("", "  ")
+				if sums == nil {
+					sums = []journal.Summary{}
+				}
+				return enc.Encode(sums)
+			case "text":
+			default:
+				return usageErr("--output must be text or json")
+			}
+			if len(sums) == 0 {
+				fmt.Fprintln(cmd.OutOrStdout(), "no sessions in", journal.Dir())
+				return nil
+			}
+			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 2, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tRUNBOOK\tSTARTED\tLAST STEP\tSTATE")
+			for _, s := range sums {
+				state := s.State
+				if s.Outcome != "" {
+					state += " " + s.Outcome
+				}
+				if s.DryRun {
+					state += " (dry run)"
+				}
+				clean := untrusted.SanitizeLine
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", clean(s.ID), clean(s.Runbook),
+					s.Started.Local().Format(time.DateTime), clean(s.LastStep), state)
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.Flags().StringVarP(&output, "output", "o", "text", "text or json")
+	return cmd
+}
+
+func newResumeCmd() *cobra.Command {
+	o := &runOptions{}
+	cmd := &cobra.Command{
+		Use:   "resume ID",
+		Short: "Continue a journaled session where it stopped",
+		Long: `Continue a session from its journal (see runbook sessions; a unique prefix
+of the id is enough). Position, history, answers, captures, params and
+targets come back; the runbook is the one that ran, as stored in the journal.
+
+Nothing that completed runs again: a fix whose result is journaled is done.
+A step that was cut off (the process died mid-step) is offered again and
+marked interrupted; a fix that was confirmed but has no result may have run
+in part, so it needs confirming again (in --auto: --allow-fix again).
+
+Secret params are never journaled: pass them again with --param.
+Flags are those of runbook run; --target overrides a journaled binding.
+
+` + exitCodesHelp,
+		Example: `  runbook sessions
+  runbook resume 20261128T043000Z-mrs-alm-45641-3f2a
+  runbook resume 20261128T0430 --auto --allow-fix --output json`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.stdin, o.stdout, o.stderr = cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr()
+			return runResume(cmd.Context(), o, args[0])
+		},
+	}
+	f := cmd.Flags()
+	addDriverFlags(f, o)
+	addSSHFlags(f, &o.ssh)
+	addUIFlags(f, &o.ui)
+	addBundleFlags(f, &o.bundle)
+	return cmd
+}
+
+func runResume(ctx context.Context, o *runOptions, id string) error {
+	if err := checkOutput(o); err != nil {
+		return err
+	}
+	path, err := journal.Resolve(journal.Dir(), id)
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	h, evs, err := journal.Read(path)
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	rb, err := engine.Load(h.File, []byte(h.Source))
+	if err != nil {
+		return usageErr("session %s: journaled runbook: %v", h.ID, err)
+	}
+	o.runbook, o.dryRun, o.startAt = h.Runbook, h.DryRun, h.StartAt
+	targets := map[string][]engine.Host{}
+	for role, names := range h.Targets {
+		for _, n := range names {
+			targets[role] = append(targets[role], engine.Host{Role: role, Name: n})
+		}
+	}
+	override, err := parseTargets(o.targets)
+	if err != nil {
+		return err
+	}
+	for role, hs := range override {
+		targets[role] = hs
+	}
+	params := map[string]string{}
+	for k, v := range h.Params {
+		params[k] = v
+	}
+	given, err := parseKV(o.params, "--param")
+	if err != nil {
+		return err
+	}
+	for k, v := range given {
+		params[k] = v
+	}
+	captures, err := parseStepKV(flatList(h.Captures), "journaled capture")
+	if err != nil {
+		return err
+	}
+	pol, err := buildPolicy(o, rb)
+	if err != nil {
+		return err
+	}
+	jw, err := journal.Append(path, journal.LastSeq(evs))
+	if errors.Is(err, journal.ErrLocked) {
+		return usageErr("session %s: %v", h.ID, err)
+	}
+	if err != nil {
+		return fmt.Errorf("resume session %s: %w", h.ID, err)
+	}
+	sopts := engine.Options{Targets: targets, Params: params, DryRun: h.DryRun, StartAt: h.StartAt, Captures: captures, Resume: evs}
+	return drive(ctx, o, rb, sopts, pol, jw, h.ID, true)
+}
+
+func flatList(m map[string]string) []string {
+	var out []string
+	for k, v := range m {
+		out = append(out, k+"="+v)
+	}
+	return out
+}
