@@ -1,0 +1,375 @@
+package bundle
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/runbook-dev/runbook/internal/engine"
+)
+
+// reportModel follows the (already redacted) events and keeps what a person
+// needs: the path with what each probe showed, answers and notes.
+type reportModel struct {
+	visits  []*visitRep
+	answers []string
+	notes   []string
+	errors  []string
+}
+
+type visitRep struct {
+	step  string
+	items []string
+	tails map[string]*tailLines // host -> last lines of output
+}
+
+// tailLines keeps the last few lines of a stream: "the lines that mattered"
+// are nearly always the last ones, and the full output is in the transcript.
+type tailLines struct {
+	lines   []string
+	partial string
+}
+
+const reportTail = 12
+
+func (t *tailLines) add(s string) {
+	s = t.partial + s
+	parts := strings.Split(s, "\n")
+	t.partial = parts[len(parts)-1]
+	for _, p := range parts[:len(parts)-1] {
+		t.lines = append(t.lines, p)
+		if len(t.lines) > reportTail {
+			t.lines = t.lines[1:]
+		}
+	}
+	if len(t.partial) > 4096 {
+		t.partial = t.partial[len(t.partial)-4096:]
+	}
+}
+
+func (t *tailLines) text() string {
+	l := t.lines
+	if t.partial != "" {
+		l = append(l[:len(l):len(l)], t.partial)
+	}
+	if len(l) > reportTail {
+		l = l[len(l)-reportTail:]
+	}
+	return strings.Join(l, "\n")
+}
+
+func (m *reportModel) cur() *visitRep {
+	if len(m.visits) == 0 {
+		m.visits = append(m.visits, &visitRep{tails: map[string]*tailLines{}})
+	}
+	return m.visits[len(m.visits)-1]
+}
+
+func (m *reportModel) add(e engine.Event) {
+	switch e.Type {
+	case engine.EvStepEnter:
+		m.visits = append(m.visits, &visitRep{step: e.Step, tails: map[string]*tailLines{}})
+	case engine.EvCommand:
+		m.cur().items = append(m.cur().items, fmt.Sprintf("- on `%s`: %s", inline(e.Host), code(e.Command)))
+	case engine.EvOutput:
+		v := m.cur()
+		t := v.tails[e.Host]
+		if t == nil {
+			t = &tailLines{}
+			v.tails[e.Host] = t
+		}
+		t.add(e.Data)
+	case engine.EvResult:
+		v := m.cur()
+		line := fmt.Sprintf("- `%s` ", inline(e.Host))
+		switch {
+		case e.TimedOut:
+			line += "timed out"
+		case e.Exit != nil:
+			line += fmt.Sprintf("exit %d", *e.Exit)
+		}
+		if e.Signal != "" {
+			line += " (signal " + inline(e.Signal) + ")"
+		}
+		if e.Duration > 0 {
+			line += fmt.Sprintf(" in %.1fs", e.Duration)
+		}
+		if e.Error != "" {
+			line += ": " + inline(e.Error)
+		}
+		if len(e.Captures) > 0 {
+			var cs []string
+			for _, k := range engine.SortedKeys(e.Captures) {
+				cs = append(cs, fmt.Sprintf("%s=%s", k, code(e.Captures[k])))
+			}
+			line += "; captured " + strings.Join(cs, ", ")
+		}
+		v.items = append(v.items, line)
+		if t := v.tails[e.Host]; t != nil {
+			if txt := t.text(); strings.TrimSpace(txt) != "" {
+				v.items = append(v.items, fence(txt, "  "))
+			}
+			delete(v.tails, e.Host)
+		}
+	case engine.EvPoll:
+		s := "not yet"
+		if e.Satisfied {
+			s = "satisfied"
+		}
+		m.cur().items = append(m.cur().items, fmt.Sprintf("- poll %d: %s", e.Poll, s))
+	case engine.EvDecision:
+		txt := e.Explain
+		if txt == "" {
+			txt = "→ " + e.Next
+		}
+		line := fmt.Sprintf("- decision (%s): %s", inline(e.By), inline(txt))
+		if e.Expr != "" && e.Expr != "next" {
+			line += " — " + code(e.Expr)
+		}
+		m.cur().items = append(m.cur().items, line)
+	case engine.EvAnswer:
+		m.cur().items = append(m.cur().items, fmt.Sprintf("- answer: **%s** (%s)", inline(e.Answer), inline(e.By)))
+		m.answers = append(m.answers, fmt.Sprintf("- %s: **%s** (%s)", inline(e.Step), inline(e.Answer), inline(e.By)))
+	case engine.EvConfirm:
+		m.cur().items = append(m.cur().items, fmt.Sprintf("- confirmed by %s", inline(e.By)))
+	case engine.EvDecline:
+		m.cur().items = append(m.cur().items, fmt.Sprintf("- declined by %s: %s", inline(e.By), inline(e.Reason)))
+	case engine.EvManualDone:
+		m.cur().items = append(m.cur().items, fmt.Sprintf("- done (%s)", inline(e.By)))
+	case engine.EvOverride:
+		m.cur().items = append(m.cur().items, fmt.Sprintf("- override → %s: %s", inline(e.Next), inline(e.Reason)))
+	case engine.EvBack:
+		m.cur().items = append(m.cur().items, fmt.Sprintf("- went back to %s", inline(e.Next+e.Step)))
+	case engine.EvNote:
+		m.notes = append(m.notes, fmt.Sprintf("- %s (%s): %s", e.Time.UTC().Format("15:04:05"), inline(e.Step), inline(e.Text)))
+	case engine.EvSimulated:
+		m.cur().items = append(m.cur().items, "- simulated (dry run): "+inline(e.Text+e.Command))
+	case engine.EvError:
+		m.cur().items = append(m.cur().items, "- error: "+inline(e.Error))
+		m.errors = append(m.errors, fmt.Sprintf("- %s: %s", inline(e.Step), inline(e.Error)))
+	}
+}
+
+// inline makes untrusted text safe for one line of markdown: no newlines,
+// control characters escaped, markdown punctuation that could restructure
+// the document neutralised.
+func inline(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || isBidi(r):
+			fmt.Fprintf(&b, `\u%04x`, r)
+		case strings.ContainsRune("`*_[]<|#", r):
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+func isBidi(r rune) bool {
+	return r >= 0x200b && r <= 0x200f || r >= 0x202a && r <= 0x202e || r >= 0x2066 && r <= 0x2069 || r == 0xfeff || r == 0x061c
+}
+
+// code renders text as inline code with a fence longer than any backtick run.
+func code(s string) string {
+	s = strings.ReplaceAll(s, "\n", `\n`)
+	var b strings.Builder
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || isBidi(r) {
+			fmt.Fprintf(&b, `\u%04x`, r)
+		} else {
+			b.WriteRune(r)
+		}
+	}
+	s = b.String()
+	ticks := "`"
+	for strings.Contains(s, ticks) {
+		ticks += "`"
+	}
+	return ticks + " " + s + " " + ticks
+}
+
+// fence renders a block of untrusted output as a code block that the
+// output cannot close.
+func fence(s, indent string) string {
+	ticks := "```"
+	for strings.Contains(s, ticks) {
+		ticks += "`"
+	}
+	var b strings.Builder
+	b.WriteString(indent + ticks + "text\n")
+	for _, l := range strings.Split(s, "\n") {
+		var lb strings.Builder
+		for _, r := range l {
+			if (r < 0x20 && r != '\t') || r == 0x7f || (r >= 0x80 && r < 0xa0) || isBidi(r) {
+				fmt.Fprintf(&lb, `\u%04x`, r)
+			} else {
+				lb.WriteRune(r)
+			}
+		}
+		b.WriteString(indent + lb.String() + "\n")
+	}
+	b.WriteString(indent + ticks)
+	return b.String()
+}
+
+// report renders report.md for a person.
+func (w *Writer) report(m *Manifest) []byte {
+	rb := w.opts.Runbook
+	t := &w.ev
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var b strings.Builder
+	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
+	p("# %s\n\n", inline(rb.Title))
+	p("- runbook: `%s` (sha256 %s)\n", inline(rb.ID), m.Runbook.SHA256)
+	if rb.Source != "" {
+		p("- source: %s\n", inline(rb.Source))
+	}
+	p("- started: %s, ended: %s\n", m.Started.Format("2006-01-02 15:04:05Z"), m.Ended.Format("2006-01-02 15:04:05Z"))
+	outcome := m.Outcome
+	if outcome == "" {
+		outcome = "(none)"
+	}
+	p("- outcome: **%s**", inline(outcome))
+	if m.Message != "" {
+		p(" — %s", inline(m.Message))
+	}
+	p("\n- bundle: **%s**", m.Status)
+	if len(m.Incomplete) > 0 {
+		p(" (%s)", inline(strings.Join(m.Incomplete, "; ")))
+	}
+	if !m.Redacted {
+		p(" — **UNREDACTED**")
+	}
+	p("\n")
+	for _, tg := range m.Targets {
+		p("- target %s: `%s`", inline(tg.Role), inline(tg.Name))
+		if tg.HostKey != "" {
+			p(" (host key %s)", inline(tg.HostKey))
+		}
+		if tg.ClockSkew != nil {
+			p(" (clock skew %+.1fs)", *tg.ClockSkew)
+		}
+		p("\n")
+	}
+
+	p("\n## Path taken\n\n")
+	if len(t.rep.visits) == 0 {
+		p("No step was entered.\n")
+	}
+	for i, v := range t.rep.visits {
+		title := v.step
+		if st := rb.Step(v.step); st != nil && v.step != "" {
+			title = st.Label() + " (`" + inline(st.ID) + "`)"
+			if st.Ref == "" {
+				title = inline(st.Name()) + " (`" + inline(st.ID) + "`)"
+			} else {
+				title = inline(st.Ref) + " " + inline(st.Name()) + " (`" + inline(st.ID) + "`)"
+			}
+		}
+		p("%d. %s\n", i+1, title)
+		for _, it := range v.items {
+			for _, l := range strings.Split(it, "\n") {
+				p("   %s\n", l)
+			}
+		}
+		// output of commands that never reported a result
+		for _, h := range engine.SortedKeys(v.tails) {
+			if txt := v.tails[h].text(); strings.TrimSpace(txt) != "" {
+				p("   - `%s` output (no result):\n", inline(h))
+				for _, l := range strings.Split(fence(txt, "  "), "\n") {
+					p("   %s\n", l)
+				}
+			}
+		}
+	}
+	if len(t.rep.answers) > 0 {
+		p("\n## Answers\n\n%s\n", strings.Join(t.rep.answers, "\n"))
+	}
+	if len(t.rep.notes) > 0 {
+		p("\n## Notes\n\n%s\n", strings.Join(t.rep.notes, "\n"))
+	}
+
+	var okItems, badItems []string
+	for _, e := range w.entries {
+		what := e.Path
+		if e.Kind == KindCommand {
+			what = e.Command
+		}
+		line := fmt.Sprintf("- %s `%s` %s %s", e.Kind, inline(e.Host), code(what), e.Status)
+		if e.Member != "" {
+			line += fmt.Sprintf(" → `%s` (%d bytes", inline(e.Member), e.BytesAfter)
+			if e.BytesBefore != e.BytesAfter {
+				line += fmt.Sprintf(" of %d", e.BytesBefore)
+			}
+			line += ")"
+		}
+		if e.Exit != nil {
+			line += fmt.Sprintf(", exit %d", *e.Exit)
+		}
+		if e.Error != "" {
+			line += ": " + inline(e.Error)
+		}
+		if e.Redaction != "" && e.Redaction != "applied" && e.Redaction != "disabled" {
+			line += " — **" + inline(e.Redaction) + "**"
+		}
+		if e.Status == StatusOK || e.Status == StatusTruncated {
+			okItems = append(okItems, line)
+		} else {
+			badItems = append(badItems, line)
+		}
+	}
+	p("\n## Collected\n\n")
+	if len(okItems) == 0 {
+		p("Nothing.\n")
+	} else {
+		p("%s\n", strings.Join(okItems, "\n"))
+	}
+	if len(badItems) > 0 {
+		p("\n## Not collected or failed\n\n%s\n", strings.Join(badItems, "\n"))
+	}
+	if len(t.rep.errors) > 0 {
+		p("\n## Errors\n\n%s\n", strings.Join(t.rep.errors, "\n"))
+	}
+	body := b.String()
+	if w.red != nil {
+		// Built from redacted parts; one more pass catches what a remote
+		// path or a runbook text might carry. The redaction summary below
+		// holds only rule names and counts, and is left out of the pass
+		// (a line like "key-value-secret: 2" would match its own rule).
+		body, _ = w.red.String(body)
+	}
+	b.Reset()
+	b.WriteString(body)
+	p("\n## Redaction\n\n")
+	if w.red == nil {
+		p("**Disabled (--no-redact): this bundle may contain secrets.**\n")
+	} else {
+		totals := map[string]int{}
+		for k, v := range w.redTotals {
+			totals[k] += v
+		}
+		for k, v := range t.hits.Totals {
+			totals[k] += v
+		}
+		if len(totals) == 0 {
+			p("Nothing matched a redaction rule.\n")
+		}
+		keys := engine.SortedKeys(totals)
+		sort.Strings(keys)
+		for _, k := range keys {
+			p("- %s: %d masked\n", inline(k), totals[k])
+		}
+		for _, g := range w.redGaps {
+			p("- `%s`: %s\n", inline(g.Member), inline(g.Reason))
+		}
+		p("\nDetails (file, line, rule, count; never the values) are in `%s`.\n", RedactionsName)
+	}
+	return []byte(b.String())
+}
