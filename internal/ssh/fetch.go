@@ -85,6 +85,15 @@ func (c *Client) sudoSFTP(ctx context.Context, h engine.Host, pass []byte) (*sft
 	}
 	sc, err := sftp.NewClientPipe(stdout, stdin, sftpOpts...)
 	if err != nil {
+		// Wait (bounded) for the exit so sudo's stderr is fully copied.
+		waited := make(chan struct{})
+		go func() { _ = sess.Wait(); close(waited) }()
+		t := time.NewTimer(2 * time.Second)
+		select {
+		case <-waited:
+		case <-t.C:
+		}
+		t.Stop()
 		cleanup()
 		errBuf.mu.Lock()
 		msg := string(errBuf.buf)

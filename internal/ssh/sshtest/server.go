@@ -80,8 +80,13 @@ type Options struct {
 	SudoPassword string
 	// MaxSessions per connection (default 10, as OpenSSH); more are refused.
 	MaxSessions int
-	// HostKey; generated (ed25519) when nil.
-	HostKey gossh.Signer
+	// HostKey; generated (ed25519) when nil. ExtraHostKeys are offered too
+	// (e.g. an ECDSA key, or a certificate signer).
+	HostKey       gossh.Signer
+	ExtraHostKeys []gossh.Signer
+	// AllowForwarding accepts direct-tcpip channels to loopback addresses,
+	// so the server can be a ProxyJump hop.
+	AllowForwarding bool
 	// Now is the host's clock for `date +%s` (default time.Now).
 	Now func() time.Time
 }
@@ -139,6 +144,9 @@ func NewServer(opts Options) (*Server, error) {
 		}
 	}
 	s.conf.AddHostKey(opts.HostKey)
+	for _, k := range opts.ExtraHostKeys {
+		s.conf.AddHostKey(k)
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("sshtest: listen: %w", err)
@@ -293,22 +301,33 @@ func (s *Server) serveConn(nc net.Conn) {
 	}
 	defer sc.Close()
 	go gossh.DiscardRequests(reqs) // keepalives get "failure", as OpenSSH answers unknown requests
-	var open atomic.Int64
+	// Session slots. OpenSSH handles a channel close before the next open
+	// on the same connection; our goroutines may see them in the other
+	// order, so an open at the cap waits briefly for a slot before refusal.
+	slots := make(chan struct{}, s.opts.MaxSessions)
 	var wg sync.WaitGroup
 	for nch := range chans {
+		if nch.ChannelType() == "direct-tcpip" && s.opts.AllowForwarding {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				s.forward(nch)
+			}()
+			continue
+		}
 		if nch.ChannelType() != "session" {
 			nch.Reject(gossh.UnknownChannelType, "only session channels")
 			continue
 		}
-		if open.Load() >= int64(s.opts.MaxSessions) {
+		if !s.takeSlot(slots) {
 			nch.Reject(gossh.Prohibited, "too many sessions (MaxSessions "+strconv.Itoa(s.opts.MaxSessions)+")")
 			continue
 		}
 		ch, creqs, err := nch.Accept()
 		if err != nil {
+			<-slots
 			continue
 		}
-		open.Add(1)
 		n := s.sessions.Add(1)
 		for {
 			p := s.peakSessions.Load()
@@ -319,11 +338,27 @@ func (s *Server) serveConn(nc net.Conn) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			defer func() { open.Add(-1); s.sessions.Add(-1) }()
+			defer func() { s.sessions.Add(-1); <-slots }()
 			s.serveSession(sc, nc, ch, creqs)
 		}()
 	}
 	wg.Wait()
+}
+
+func (s *Server) takeSlot(slots chan struct{}) bool {
+	select {
+	case slots <- struct{}{}:
+		return true
+	default:
+	}
+	t := time.NewTimer(500 * time.Millisecond)
+	defer t.Stop()
+	select {
+	case slots <- struct{}{}:
+		return true
+	case <-t.C:
+		return false
+	}
 }
 
 type exitStatusMsg struct{ Status uint32 }
@@ -525,4 +560,44 @@ func readLine(r io.Reader) (string, io.Reader, error) {
 		b = append(b, one[0])
 	}
 	return "", r, errors.New("line too long")
+}
+
+// forward serves a direct-tcpip channel (ssh -J) to a loopback address.
+func (s *Server) forward(nch gossh.NewChannel) {
+	var m struct {
+		Host     string
+		Port     uint32
+		OrigHost string
+		OrigPort uint32
+	}
+	if err := gossh.Unmarshal(nch.ExtraData(), &m); err != nil {
+		nch.Reject(gossh.ConnectionFailed, "bad direct-tcpip request")
+		return
+	}
+	ip := net.ParseIP(m.Host)
+	if m.Host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		nch.Reject(gossh.Prohibited, "sshtest forwards to loopback only")
+		return
+	}
+	tc, err := net.Dial("tcp", net.JoinHostPort(m.Host, strconv.Itoa(int(m.Port))))
+	if err != nil {
+		nch.Reject(gossh.ConnectionFailed, err.Error())
+		return
+	}
+	ch, reqs, err := nch.Accept()
+	if err != nil {
+		tc.Close()
+		return
+	}
+	go gossh.DiscardRequests(reqs)
+	done := make(chan struct{}, 2)
+	go func() { _, _ = io.Copy(tc, ch); tc.(*net.TCPConn).CloseWrite(); done <- struct{}{} }()
+	go func() { _, _ = io.Copy(ch, tc); ch.CloseWrite(); done <- struct{}{} }()
+	select {
+	case <-done:
+		<-done
+	case <-s.closed:
+	}
+	ch.Close()
+	tc.Close()
 }

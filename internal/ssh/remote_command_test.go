@@ -1,0 +1,75 @@
+package ssh
+
+import (
+	"testing"
+	"time"
+)
+
+func TestRemoteCommandRoundTrip(t *testing.T) {
+	scripts := []string{
+		"true",
+		"",
+		"df -P / | tail -1",
+		`echo 'it'"'"'s' "$HOME" \$x; printf '%s\n' a b`,
+		"line1\nline2\n\ttabbed",
+		"rm -rf -- '/srv/a b'",
+		`"; exec evil #`,
+	}
+	for _, s := range scripts {
+		for _, rc := range []RemoteCommand{
+			{Script: s},
+			{Script: s, Timeout: 30 * time.Second, KillAfter: 5 * time.Second},
+			{Script: s, Sudo: true},
+			{Script: s, Sudo: true, SudoStdin: true, Timeout: 1500 * time.Millisecond, KillAfter: 2 * time.Second},
+		} {
+			line := rc.String()
+			got, err := ParseRemoteCommand(line)
+			if err != nil {
+				t.Fatalf("parse %q: %v", line, err)
+			}
+			want := rc
+			want.Timeout = time.Duration(ceilSeconds(rc.Timeout)) * time.Second
+			if rc.Timeout == 0 {
+				want.KillAfter = 0
+			}
+			if got != want {
+				t.Errorf("round trip of %q:\n got %+v\nwant %+v", line, got, want)
+			}
+		}
+	}
+}
+
+func TestRemoteCommandShape(t *testing.T) {
+	got := RemoteCommand{Script: "echo $HOME; id", Sudo: true, Timeout: 20 * time.Second, KillAfter: 5 * time.Second}.String()
+	want := `sudo -n -- sh -c 'command -v timeout >/dev/null 2>&1 && exec timeout -k 5 20 "$@"; exec "$@"' runbook sh -c 'echo $HOME; id'`
+	if got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+	if got := (RemoteCommand{Script: "uptime"}).String(); got != "sh -c uptime" {
+		t.Errorf("plain: %s", got)
+	}
+}
+
+func TestSplitHostSpec(t *testing.T) {
+	for _, c := range []struct {
+		in         string
+		user, host string
+		port       int
+		bad        bool
+	}{
+		{in: "web-1", host: "web-1"},
+		{in: "root@10.0.0.5", user: "root", host: "10.0.0.5"},
+		{in: "root@10.0.0.5:2222", user: "root", host: "10.0.0.5", port: 2222},
+		{in: "[::1]:22", host: "::1", port: 22},
+		{in: "ops@[fe80::1]:2200", user: "ops", host: "fe80::1", port: 2200},
+		{in: "::1", host: "::1"},
+		{in: "-oProxyCommand=x", bad: true},
+		{in: "host:99999", bad: true},
+		{in: "a@", bad: true},
+	} {
+		u, h, p, err := splitHostSpec(c.in)
+		if (err != nil) != c.bad || (err == nil && (u != c.user || h != c.host || p != c.port)) {
+			t.Errorf("%q: got %q %q %d %v", c.in, u, h, p, err)
+		}
+	}
+}
