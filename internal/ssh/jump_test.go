@@ -26,7 +26,10 @@ func TestProxyJump(t *testing.T) {
 	defer jump.Close()
 	var user string
 	target, err := sshtest.NewServer(sshtest.Options{AuthorizedKeys: []gossh.PublicKey{key.PublicKey()},
-		Handler: func(r *sshtest.Request) *sshtest.Response { user = r.User; return &sshtest.Response{Stdout: "behind\n"} }})
+		Handler: func(r *sshtest.Request) *sshtest.Response {
+			user = r.User
+			return &sshtest.Response{Stdout: "behind\n"}
+		}})
 	if err != nil {
 		t.Fatal(err)
 	}
