@@ -398,6 +398,11 @@ func drive(ctx context.Context, o *runOptions, rb *engine.Runbook, sopts engine.
 		jsonl.SetEscapeHTML(false)
 		sinks = append(sinks, func(e engine.Event) { _ = jsonl.Encode(e) })
 	}
+	b, err := startBundle(ctx, o, rb, &sopts, &sinks) // run_bundle.go
+	if err != nil {
+		closeJournal(o, jw, nil)
+		return err
+	}
 	sopts.OnEvent = func(e engine.Event) {
 		for _, f := range sinks {
 			f(e)
@@ -405,6 +410,7 @@ func drive(ctx context.Context, o *runOptions, rb *engine.Runbook, sopts engine.
 	}
 	if interactive {
 		err := runInteractive(ctx, o, rb, sopts)
+		b.close(ctx, o, err)
 		closeJournal(o, jw, nil)
 		return err
 	}
@@ -413,10 +419,13 @@ func drive(ctx context.Context, o *runOptions, rb *engine.Runbook, sopts engine.
 	}
 	s, err := engine.NewSession(rb, sopts)
 	if err != nil {
+		b.close(ctx, o, err)
 		closeJournal(o, jw, nil)
 		return usageErr("%v", err)
 	}
+	b.sessionStarted(s)
 	res := auto.Run(ctx, s, pol)
+	b.finish(ctx, o, res)
 	res.DryRun, res.Resumed = sopts.DryRun, resumed
 	if jw != nil {
 		res.Session, res.Journal = id, jw.Path()

@@ -305,8 +305,8 @@ func (w *Writer) report(m *Manifest) []byte {
 		line := fmt.Sprintf("- %s `%s` %s %s", e.Kind, inline(e.Host), code(what), e.Status)
 		if e.Member != "" {
 			line += fmt.Sprintf(" → `%s` (%d bytes", inline(e.Member), e.BytesAfter)
-			if e.BytesBefore != e.BytesAfter {
-				line += fmt.Sprintf(" of %d", e.BytesBefore)
+			if e.Status == StatusTruncated {
+				line += fmt.Sprintf(", the tail of %d", e.BytesBefore)
 			}
 			line += ")"
 		}

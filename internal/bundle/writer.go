@@ -133,13 +133,9 @@ func New(opts Options) (*Writer, error) {
 	}
 	w := &Writer{opts: opts, start: opts.Now(), names: map[string]bool{}, redTotals: map[string]int{}, hosts: map[string]HostInfo{}}
 	if !opts.NoRedact {
-		rules := redact.DefaultRules()
-		for _, r := range opts.Runbook.Redact {
-			rules = append(rules, redact.Rule{Name: r.Name, Pattern: r.Pattern})
-		}
-		red, err := redact.New(rules, opts.Secrets)
+		red, err := newRedactor(opts)
 		if err != nil {
-			return nil, fmt.Errorf("bundle: %w", err)
+			return nil, err
 		}
 		w.red = red
 	}
@@ -190,6 +186,45 @@ func archivePath(p, id string, t time.Time, unredacted bool) (string, error) {
 		p = filepath.Join(filepath.Dir(p), base+"-UNREDACTED.tar.gz")
 	}
 	return p, nil
+}
+
+// Secrets returns the literal values being masked.
+func (w *Writer) Secrets() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([]string(nil), w.opts.Secrets...)
+}
+
+// SetSecrets replaces the literal secret values to mask. The session knows
+// them only once it exists, and it needs the Writer as its Collector, so
+// drivers call this right after engine.NewSession (before Advance).
+func (w *Writer) SetSecrets(secrets []string) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.ev.mu.Lock()
+	defer w.ev.mu.Unlock()
+	w.opts.Secrets = secrets
+	if w.red == nil {
+		return nil
+	}
+	red, err := newRedactor(w.opts)
+	if err != nil {
+		return err
+	}
+	w.red = red
+	return nil
+}
+
+func newRedactor(opts Options) (*redact.Redactor, error) {
+	rules := redact.DefaultRules()
+	for _, r := range opts.Runbook.Redact {
+		rules = append(rules, redact.Rule{Name: r.Name, Pattern: r.Pattern})
+	}
+	red, err := redact.New(rules, opts.Secrets)
+	if err != nil {
+		return nil, fmt.Errorf("bundle: %w", err)
+	}
+	return red, nil
 }
 
 // SetHost records what the transport knows about a host (host key
