@@ -73,7 +73,8 @@ func cmdExits(ts *testscript.TestScript, neg bool, args []string) {
 
 // json FILE PATH WANT checks one value in a JSON document (FILE may be
 // stdout). PATH is dot-separated keys and array indexes (path.0.step);
-// a final "#" is the length of an array or object. For JSON Lines, FILE
+// a final "length" is the length of an array or object ("#" would start a
+// comment in a script). For JSON Lines, FILE
 // may be "stdout:last" for the last line.
 func cmdJSON(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) != 3 {
@@ -101,7 +102,7 @@ func jsonPath(v any, path string) (string, error) {
 	for _, k := range strings.Split(path, ".") {
 		switch x := v.(type) {
 		case map[string]any:
-			if k == "#" {
+			if k == "length" {
 				return strconv.Itoa(len(x)), nil
 			}
 			var ok bool
@@ -109,7 +110,7 @@ func jsonPath(v any, path string) (string, error) {
 				return "<missing>", nil
 			}
 		case []any:
-			if k == "#" {
+			if k == "length" {
 				return strconv.Itoa(len(x)), nil
 			}
 			i, err := strconv.Atoi(k)
