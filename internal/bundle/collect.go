@@ -43,6 +43,20 @@ func isCompressed(name string, head []byte) bool {
 	return false
 }
 
+// copyBufs are 1 MiB: an SFTP reader turns one big Read into many
+// concurrent requests, so small buffers would serialise the transfer.
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, 1<<20); return &b }}
+
+func copyN(dst io.Writer, src io.Reader, n int64) error {
+	b := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(b)
+	k, err := io.CopyBuffer(dst, io.LimitReader(src, n), *b)
+	if err == nil && k < n {
+		err = io.ErrUnexpectedEOF
+	}
+	return err
+}
+
 type discard struct{}
 
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
@@ -211,8 +225,7 @@ func (w *Writer) file(ctx context.Context, e *Entry, f engine.RemoteFile, src io
 			e.Redaction = "disabled"
 		}
 		w.store(ctx, e, base, f.ModTime, n, compressed, status, func(m *memberWriter) error {
-			_, err := io.CopyN(m, r, n)
-			return err
+			return copyN(m, r, n)
 		})
 		if e.Member != "" && e.Redaction != "disabled" && e.Redaction != "" {
 			w.redGaps = append(w.redGaps, RedactionGap{Member: e.Member, Reason: e.Redaction})
@@ -272,8 +285,7 @@ func (w *Writer) file(ctx context.Context, e *Entry, f engine.RemoteFile, src io
 	in := res.In
 	w.store(ctx, e, base, f.ModTime, res.Out, false, status, func(m *memberWriter) error {
 		if !res.Changed() {
-			_, err := io.CopyN(m, rs, in)
-			return err
+			return copyN(m, rs, in)
 		}
 		_, err := w.red.Copy(m, io.LimitReader(rs, in), opt)
 		return err

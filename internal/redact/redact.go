@@ -204,7 +204,7 @@ type Options struct {
 	DropFirstLine bool
 }
 
-const chunkSize = 256 << 10
+const chunkSize = 1 << 20
 
 type state struct {
 	r       *Redactor

@@ -319,11 +319,35 @@ type tailReader struct {
 	ctx    context.Context
 	f      *sftp.File
 	off, n int64
+	start  int64 // first offset delivered; off+n stays the end
 	buf    *[]byte
 }
 
 func newTailReader(ctx context.Context, f *sftp.File, off, n int64) *tailReader {
-	return &tailReader{ctx: ctx, f: f, off: off, n: n}
+	return &tailReader{ctx: ctx, f: f, off: off, n: n, start: off}
+}
+
+// Seek moves within the delivered range (positions relative to its start).
+// The bundle reads a text file twice, counting its redacted size before it
+// writes the tar header, instead of keeping a temporary copy.
+func (r *tailReader) Seek(offset int64, whence int) (int64, error) {
+	end := r.off + r.n
+	var abs int64
+	switch whence {
+	case io.SeekStart:
+		abs = r.start + offset
+	case io.SeekCurrent:
+		abs = r.off + offset
+	case io.SeekEnd:
+		abs = end + offset
+	default:
+		return 0, fmt.Errorf("seek: bad whence %d", whence)
+	}
+	if abs < r.start || abs > end {
+		return 0, fmt.Errorf("seek %s: offset %d outside the delivered range", r.f.Name(), abs-r.start)
+	}
+	r.off, r.n = abs, end-abs
+	return abs - r.start, nil
 }
 
 func (r *tailReader) release() {
