@@ -1,0 +1,80 @@
+// Package keymap holds the one KeyMap of the TUI. Components receive the
+// bindings they need from it; the help screen lists it.
+package keymap
+
+import "charm.land/bubbles/v2/key"
+
+// KeyMap is every key the operator can press.
+type KeyMap struct {
+	Proceed  key.Binding // run the probe / follow the decision / submit
+	Yes      key.Binding
+	No       key.Binding
+	Choose   key.Binding // 1-9
+	Rerun    key.Binding
+	Edit     key.Binding
+	Override key.Binding
+	Back     key.Binding
+	Note     key.Binding
+	Done     key.Binding // manual step done
+	Tree     key.Binding
+	Search   key.Binding
+	Help     key.Binding
+	Quit     key.Binding
+	Cancel   key.Binding // ctrl+c
+	Export   key.Binding // bundle export from the quit dialog
+
+	Up       key.Binding
+	Down     key.Binding
+	PageUp   key.Binding
+	PageDown key.Binding
+	Top      key.Binding
+	Bottom   key.Binding
+	Close    key.Binding // esc: close an overlay or input
+}
+
+// DefaultKeyMap is the key layout described in the runbook documentation.
+func DefaultKeyMap() KeyMap {
+	b := func(keys []string, help, desc string) key.Binding {
+		return key.NewBinding(key.WithKeys(keys...), key.WithHelp(help, desc))
+	}
+	return KeyMap{
+		Proceed:  b([]string{"enter"}, "enter", "run / proceed"),
+		Yes:      b([]string{"y"}, "y", "yes / confirm"),
+		No:       b([]string{"n"}, "n", "no / decline"),
+		Choose:   b([]string{"1", "2", "3", "4", "5", "6", "7", "8", "9"}, "1-9", "pick a choice"),
+		Rerun:    b([]string{"r"}, "r", "re-run / retry"),
+		Edit:     b([]string{"e"}, "e", "edit command"),
+		Override: b([]string{"o"}, "o", "override decision"),
+		Back:     b([]string{"b"}, "b", "back to a step"),
+		Note:     b([]string{"N"}, "N", "add a note"),
+		Done:     b([]string{"d"}, "d", "done (manual step)"),
+		Tree:     b([]string{"g"}, "g", "tree view"),
+		Search:   b([]string{"/"}, "/", "search output"),
+		Help:     b([]string{"?"}, "?", "help"),
+		Quit:     b([]string{"q"}, "q", "quit"),
+		Cancel:   b([]string{"ctrl+c"}, "ctrl+c", "cancel command / quit"),
+		Export:   b([]string{"x"}, "x", "export bundle"),
+
+		Up:       b([]string{"up", "k"}, "↑/k", "up"),
+		Down:     b([]string{"down", "j"}, "↓/j", "down"),
+		PageUp:   b([]string{"pgup", "ctrl+u"}, "pgup", "scroll output up"),
+		PageDown: b([]string{"pgdown", "ctrl+d", " "}, "pgdn", "scroll output down"),
+		Top:      b([]string{"home"}, "home", "output top"),
+		Bottom:   b([]string{"end"}, "end", "output end (follow)"),
+		Close:    b([]string{"esc"}, "esc", "close / cancel"),
+	}
+}
+
+// FullHelp groups every binding for the help screen.
+func (k KeyMap) FullHelp() [][]key.Binding {
+	return [][]key.Binding{
+		{k.Proceed, k.Yes, k.No, k.Choose, k.Done, k.Rerun, k.Edit, k.Override},
+		{k.Back, k.Note, k.Tree, k.Search, k.Help, k.Quit, k.Cancel},
+		{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom, k.Close},
+	}
+}
+
+// ShortHelp satisfies help.KeyMap; the status bar picks its own hints per state.
+func (k KeyMap) ShortHelp() []key.Binding {
+	return []key.Binding{k.Proceed, k.Back, k.Note, k.Help, k.Quit}
+}

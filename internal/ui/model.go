@@ -1,0 +1,654 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/viewport"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/runbook-dev/runbook/internal/engine"
+	"github.com/runbook-dev/runbook/internal/ui/choices"
+	"github.com/runbook-dev/runbook/internal/ui/input"
+	"github.com/runbook-dev/runbook/internal/ui/keymap"
+	"github.com/runbook-dev/runbook/internal/ui/outline"
+	"github.com/runbook-dev/runbook/internal/ui/output"
+	"github.com/runbook-dev/runbook/internal/ui/statusbar"
+	"github.com/runbook-dev/runbook/internal/ui/steppane"
+	"github.com/runbook-dev/runbook/internal/ui/styles"
+	"github.com/runbook-dev/runbook/internal/untrusted"
+)
+
+// Config is what the TUI needs to walk a runbook.
+type Config struct {
+	Runbook *engine.Runbook
+	// Options for engine.NewSession. StepMode is forced on; OnEvent, if set,
+	// still receives every event (journal, transcript) before the TUI does.
+	Options engine.Options
+	// ExportBundle writes the session's bundle and returns its path; nil when
+	// no bundle is configured. It runs in a command, never in Update.
+	ExportBundle func(ctx context.Context, s *engine.Session) (string, error)
+	// Requests carries the transport's questions (host key, passphrase, sudo).
+	Requests *Requests
+	// Styles fixes the styles; nil picks them from the terminal background.
+	Styles *styles.Styles
+	// Scrollback is how many output lines stay viewable (default 10 000).
+	Scrollback int
+	// BatchInterval gathers events before a redraw (default 40 ms; tests use 0).
+	BatchInterval time.Duration
+	// Now is the clock for elapsed times (default time.Now).
+	Now func() time.Time
+}
+
+// Result is how the TUI session ended.
+type Result struct {
+	Outcome    engine.Outcome
+	Message    string
+	BundlePath string
+	BundleErr  error
+	Err        error // fatal session error, if any
+}
+
+// state is the root state; every key and every view switches on it.
+type state uint8
+
+const (
+	stateLoading state = iota // asking for params before a session exists
+	stateRunning              // an act (action + Advance) is in flight
+	stateAsking               // a prompt waits for the operator
+	stateError                // the session cannot go on (runbook bug, internal error)
+	stateDone                 // the session ended
+)
+
+func (s state) String() string {
+	switch s {
+	case stateLoading:
+		return "loading"
+	case stateRunning:
+		return "running"
+	case stateAsking:
+		return "asking"
+	case stateError:
+		return "error"
+	case stateDone:
+		return "done"
+	}
+	return fmt.Sprintf("state(%d)", uint8(s))
+}
+
+// overlay is a modal on top of the state: it gets the keys first.
+type overlay uint8
+
+const (
+	overlayNone   overlay = iota
+	overlayInput          // m.input, for m.purpose
+	overlayPicker         // m.picker, for m.purpose
+	overlayTree           // the whole tree (g)
+	overlayHelp           // full help (?)
+	overlayQuit           // quit confirmation (q)
+)
+
+// purpose says what an input or picker is for.
+type purpose uint8
+
+const (
+	forNothing purpose = iota
+	forParam
+	forFixInput
+	forDestructive
+	forOverridePick
+	forOverrideReason
+	forBack
+	forNote
+	forEdit
+	forSearch
+	forSecret
+	forHostKey
+)
+
+// Model is the root model. It alone returns a tea.View.
+type Model struct {
+	// ctx is the lifetime of the TUI; each run derives its own cancellable
+	// context from it so ctrl+c stops one command, not the program.
+	ctx    context.Context
+	cfg    Config
+	keys   keymap.KeyMap
+	styles styles.Styles
+	now    func() time.Time
+
+	state   state
+	overlay overlay
+	purpose purpose
+
+	rb      *engine.Runbook
+	session *engine.Session
+	prompt  *engine.Prompt
+	pump    *pump
+
+	run         int
+	cancel      context.CancelFunc
+	cancelled   map[int]bool
+	runStarted  time.Time
+	lastTick    time.Time
+	activity    string
+	quitting    bool
+	exporting   bool
+	ctrlC       int // ctrl+c presses since the last other key
+	queuedNotes []string
+	edited      bool // the operator edited the pending command
+	// exportRequested: the operator chose "export the bundle, then quit".
+	exportRequested bool
+
+	outline outline.Model
+	step    steppane.Model
+	out     output.Model
+	status  statusbar.Model
+	choices choices.Model
+	picker  choices.Model
+	input   input.Model
+	pager   viewport.Model
+
+	missing     []*engine.Param
+	paramValues map[string]string
+	fixInputs   []*engine.Param
+	fixValues   map[string]string
+	overrideTo  string
+	request     *Request
+	fatal       error
+	result      Result
+
+	polls        int
+	pollElapsed  float64
+	collectFiles int
+	collectBytes int64
+
+	width, height int
+}
+
+// New builds the root model. The session is created here unless params are
+// missing, in which case the TUI asks for them first.
+func New(ctx context.Context, cfg Config) *Model {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.BatchInterval < 0 {
+		cfg.BatchInterval = 0
+	}
+	st := styles.DefaultStyles(true)
+	if cfg.Styles != nil {
+		st = *cfg.Styles
+	}
+	m := &Model{
+		ctx: ctx, cfg: cfg, keys: keymap.DefaultKeyMap(), styles: st, now: cfg.Now,
+		rb: cfg.Runbook, pump: newPump(cfg.BatchInterval), cancelled: map[int]bool{},
+		paramValues: map[string]string{}, width: 80, height: 24,
+	}
+	m.lastTick = m.now()
+	m.outline = outline.New(cfg.Runbook, st)
+	m.step = steppane.New(st)
+	m.out = output.New(st)
+	if cfg.Scrollback > 0 {
+		m.out.Cap = cfg.Scrollback
+	}
+	m.status = statusbar.New(cfg.Runbook, cfg.Options.Targets, st)
+	m.pager = viewport.New()
+	for k, v := range cfg.Options.Params {
+		m.paramValues[k] = v
+	}
+	m.newSession()
+	m.relayout()
+	return m
+}
+
+// newSession creates the session, or asks for missing params.
+func (m *Model) newSession() {
+	opts := m.cfg.Options
+	opts.StepMode = true
+	opts.Params = m.paramValues
+	user := opts.OnEvent
+	p := m.pump
+	opts.OnEvent = func(e engine.Event) {
+		if user != nil {
+			user(e)
+		}
+		p.push(e)
+	}
+	s, err := engine.NewSession(m.rb, opts)
+	var miss *engine.MissingParamsError
+	switch {
+	case errors.As(err, &miss):
+		m.state = stateLoading
+		m.missing = miss.Params
+		m.askParam()
+	case err != nil:
+		m.state = stateError
+		m.fatal = err
+	default:
+		m.session = s
+		m.state = stateRunning
+		if st := m.rb.Step(opts.StartAt); st != nil {
+			m.outline.SetCurrent(st.ID)
+		} else if len(m.rb.Steps) > 0 {
+			m.outline.SetCurrent(m.rb.Steps[0].ID)
+		}
+	}
+}
+
+func (m *Model) askParam() {
+	p := m.missing[0]
+	label := p.Name
+	if p.Description != "" {
+		label += " — " + p.Description
+	}
+	if p.Prompt != "" {
+		label = p.Prompt
+	}
+	opts := []input.Option{input.WithValidate(func(v string) error { _, err := p.Validate(v); return err })}
+	if p.Secret {
+		opts = append(opts, input.Masked())
+	}
+	m.openInput(forParam, label, p.Describe(), opts...)
+}
+
+// Init starts the event pump, asks for the background colour and, when the
+// session exists, takes the first step.
+func (m *Model) Init() tea.Cmd {
+	cmds := []tea.Cmd{m.pump.waitCmd(), m.cfg.Requests.waitCmd()}
+	if m.cfg.Styles == nil {
+		cmds = append(cmds, tea.RequestBackgroundColor)
+	}
+	if m.session != nil {
+		cmds = append(cmds, m.act("starting", nil))
+	}
+	return tea.Batch(cmds...)
+}
+
+// Result is how the session ended (after the program returns).
+func (m *Model) Result() Result { return m.result }
+
+// Update handles one message. It never does I/O: session work is returned
+// as commands.
+func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	cmd := m.update(msg)
+	m.relayout()
+	return m, cmd
+}
+
+func (m *Model) update(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.width, m.height = msg.Width, msg.Height
+		return nil
+	case tea.BackgroundColorMsg:
+		if m.cfg.Styles == nil {
+			m.setStyles(styles.DefaultStyles(msg.IsDark()))
+		}
+		return nil
+	case eventsMsg:
+		m.applyEvents(msg.events)
+		return m.pump.waitCmd()
+	case tickMsg:
+		if msg.run != m.run || m.state != stateRunning {
+			return nil
+		}
+		m.lastTick = msg.t
+		return m.tickCmd(msg.run)
+	case promptMsg:
+		return m.onPrompt(msg)
+	case actionErrMsg:
+		if msg.run != m.run {
+			return nil
+		}
+		m.applyEvents(m.pump.drain())
+		m.cancel = nil
+		m.state = stateAsking
+		if m.prompt != nil && m.prompt.Kind == engine.PromptEnd {
+			m.state = stateDone
+		}
+		m.snapshot()
+		m.status.SetMessage(msg.err.Error(), true)
+		if m.quitting {
+			return m.finalize(false)
+		}
+		return nil
+	case bundleMsg:
+		m.exporting = false
+		m.result.BundlePath, m.result.BundleErr = msg.path, msg.err
+		if msg.err != nil {
+			m.status.SetMessage("bundle export failed: "+msg.err.Error(), true)
+		} else {
+			m.status.SetMessage("bundle written to "+msg.path, false)
+		}
+		m.showEnd()
+		if m.quitting {
+			return m.quit()
+		}
+		return nil
+	case finalMsg:
+		if msg.path != "" || msg.err != nil {
+			m.result.BundlePath, m.result.BundleErr = msg.path, msg.err
+		}
+		if m.session != nil {
+			_, o, text := m.session.Ended()
+			m.result.Outcome, m.result.Message = o, text
+		}
+		return m.quit()
+	case requestMsg:
+		return m.onRequest(msg.req)
+	case tea.KeyPressMsg:
+		return m.onKey(msg)
+	}
+	// Anything else (cursor blink and such) goes to the active input.
+	if m.overlay == overlayInput {
+		var cmd tea.Cmd
+		m.input, cmd = m.input.Update(msg)
+		return cmd
+	}
+	return nil
+}
+
+func (m *Model) quit() tea.Cmd {
+	if m.cancel != nil {
+		m.cancel() // a forced quit must not leave a command running
+	}
+	m.pump.close()
+	if m.cfg.Requests != nil {
+		m.cfg.Requests.Close()
+	}
+	return tea.Quit
+}
+
+func (m *Model) setStyles(st styles.Styles) {
+	m.styles = st
+	m.outline.SetStyles(st)
+	m.step.SetStyles(st)
+	m.out.SetStyles(st)
+	m.status.SetStyles(st)
+}
+
+// onPrompt takes the result of an act.
+func (m *Model) onPrompt(msg promptMsg) tea.Cmd {
+	if msg.run != m.run {
+		return nil
+	}
+	// Every event of this run was emitted before Advance returned: apply
+	// them first so the screen and the prompt agree.
+	m.applyEvents(m.pump.drain())
+	m.cancel = nil
+	if msg.err != nil {
+		switch {
+		case m.quitting:
+			return m.finalize(m.exportOnQuit())
+		case isCancel(msg.err) && m.cancelled[msg.run]:
+			m.out.Info("■ cancelled by the operator")
+			m.status.SetMessage("command cancelled — enter runs it again", false)
+			// Return to the step's start, so nothing re-runs by itself.
+			return m.act("returning to the step", func(s *engine.Session) error { return s.Back(s.Current().ID) })
+		}
+		m.state = stateError
+		m.fatal = msg.err
+		m.snapshot()
+		return nil
+	}
+	m.prompt = msg.prompt
+	m.snapshot()
+	if m.quitting {
+		return m.finalize(m.exportOnQuit())
+	}
+	if msg.prompt == nil {
+		m.state = stateError
+		m.fatal = errors.New("the session returned no prompt")
+		return nil
+	}
+	m.state = stateAsking
+	p := msg.prompt
+	switch p.Kind {
+	case engine.PromptEnd:
+		m.state = stateDone
+		m.result.Outcome, m.result.Message = p.Outcome, p.Message
+		m.showEnd()
+		return m.exportCmd()
+	case engine.PromptAsk:
+		m.choices = choices.New(p.Step.Ask, answerItems(p), m.styles, m.keys)
+	case engine.PromptManual:
+		if len(p.Choices) > 0 {
+			m.choices = choices.New("Your answer:", answerItems(p), m.styles, m.keys)
+		}
+	}
+	return nil
+}
+
+func (m *Model) exportOnQuit() bool { return m.exportRequested }
+
+func answerItems(p *engine.Prompt) []choices.Item {
+	var items []choices.Item
+	for _, c := range p.Step.Choices {
+		items = append(items, choices.Item{Label: c.Answer, Value: c.Answer})
+	}
+	return items
+}
+
+// snapshot refreshes what the screen shows from the session. Only called
+// while no act runs.
+func (m *Model) snapshot() {
+	s := m.session
+	if s == nil {
+		return
+	}
+	marks := map[string]outline.Mark{}
+	for _, v := range s.History() {
+		marks[v.Step] = visitMark(v)
+	}
+	m.outline.SetMarks(marks)
+	m.outline.SetCurrent(s.Current().ID)
+	p := m.prompt
+	if p == nil || p.Step == nil {
+		return
+	}
+	cmd := p.Command
+	if h := s.History(); cmd == "" && len(h) > 0 && h[len(h)-1].Step == p.Step.ID {
+		cmd = h[len(h)-1].Command
+	}
+	m.step.SetStep(p.Step, p.Hosts, cmd, m.edited)
+}
+
+// visitMark is the outline mark of one visit.
+func visitMark(v *engine.Visit) outline.Mark {
+	switch {
+	case v.Answer != "":
+		return outline.Answered
+	case v.Error != "":
+		return outline.Failed
+	case len(v.Results) > 0:
+		for _, r := range v.Results {
+			if r.Err != "" || r.Exit != 0 || r.TimedOut || r.Signal != "" {
+				return outline.Failed
+			}
+		}
+		if v.Satisfied != nil && !*v.Satisfied {
+			return outline.Failed
+		}
+		return outline.Passed
+	case v.Decision != nil:
+		return outline.Passed
+	}
+	return outline.Visited
+}
+
+// applyEvents updates the screen from session events while a run streams.
+func (m *Model) applyEvents(evs []taggedEvent) {
+	for _, te := range evs {
+		e := te.ev
+		switch e.Type {
+		case engine.EvStepEnter:
+			m.edited = false
+			m.out.Reset()
+			m.polls, m.pollElapsed, m.collectFiles, m.collectBytes = 0, 0, 0, 0
+			m.outline.SetCurrent(e.Step)
+			if m.outline.Mark(e.Step) == outline.Unvisited {
+				m.outline.SetMark(e.Step, outline.Visited)
+			}
+			if st := m.rb.Step(e.Step); st != nil {
+				m.step.SetStep(st, m.hostsOf(st), "", false)
+			}
+		case engine.EvCommand:
+			if st := m.rb.Step(e.Step); st != nil {
+				m.step.SetStep(st, m.hostsOf(st), e.Command, e.Edited)
+			}
+		case engine.EvOutput:
+			if m.cancelled[te.run] {
+				continue // output of a cancelled run is dropped
+			}
+			m.out.Write(e.Host, e.Stream == "stderr", e.Data)
+		case engine.EvResult:
+			m.out.Flush(e.Host)
+			m.out.Info(resultLine(e))
+			if e.Error != "" && !m.cancelled[te.run] {
+				m.status.SetConn(e.Host, statusbar.Broken)
+			} else if e.Error == "" {
+				m.status.SetConn(e.Host, statusbar.Connected)
+			}
+			if e.Error != "" || e.Exit == nil || *e.Exit != 0 || e.TimedOut {
+				m.outline.SetMark(e.Step, outline.Failed)
+			} else {
+				m.outline.SetMark(e.Step, outline.Passed)
+			}
+		case engine.EvPoll:
+			m.polls, m.pollElapsed = e.Poll, e.Duration
+			state := "not yet"
+			if e.Satisfied {
+				state = "satisfied"
+			}
+			m.out.Info(fmt.Sprintf("— poll %d: %s (%.0fs elapsed)", e.Poll, state, e.Duration))
+		case engine.EvCollect:
+			if e.Status == "ok" || e.Status == "truncated" {
+				m.collectFiles++
+				m.collectBytes += e.Bytes
+			}
+			what := e.Path
+			if what == "" {
+				what = e.Command
+			}
+			line := fmt.Sprintf("— collect %s: %s", e.Status, what)
+			if e.Bytes > 0 {
+				line += " (" + humanBytes(e.Bytes) + ")"
+			}
+			if e.Error != "" {
+				line += ": " + e.Error
+			}
+			m.out.Info(line)
+		case engine.EvError:
+			m.out.Info("✗ " + e.Error)
+			m.outline.SetMark(e.Step, outline.Failed)
+		case engine.EvAnswer:
+			m.outline.SetMark(e.Step, outline.Answered)
+		case engine.EvSimulated:
+			m.out.Info("dry run: " + e.Text)
+		case engine.EvNote:
+			m.status.SetMessage("note added to "+e.Step, false)
+		}
+	}
+	if d := m.pump.takeDropped(); d > 0 {
+		m.out.Info(fmt.Sprintf("… %s of output skipped on screen to keep up (the transcript has it)", humanBytes(d)))
+	}
+}
+
+func (m *Model) hostsOf(st *engine.Step) []engine.Host {
+	if c := st.Command(); c != nil {
+		return m.cfg.Options.Targets[c.On]
+	}
+	return nil
+}
+
+func resultLine(e engine.Event) string {
+	host := ""
+	if e.Host != "" {
+		host = e.Host + ": "
+	}
+	switch {
+	case e.Error != "":
+		return "— " + host + "transport failed: " + e.Error
+	case e.TimedOut:
+		return fmt.Sprintf("— %stimed out after %.1fs", host, e.Duration)
+	case e.Signal != "":
+		return fmt.Sprintf("— %skilled by signal %s after %.1fs", host, e.Signal, e.Duration)
+	case e.Exit != nil:
+		return fmt.Sprintf("— %sexit %d in %.1fs", host, *e.Exit, e.Duration)
+	}
+	return "— " + host + "finished"
+}
+
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for x := n / unit; x >= unit && exp < 4; x /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTP"[exp])
+}
+
+// showEnd fills the pager with the final screen.
+func (m *Model) showEnd() {
+	m.pager.SetContent(m.endText())
+}
+
+func (m *Model) endText() string {
+	s := m.styles
+	var b strings.Builder
+	o := m.result.Outcome
+	badge := s.Success
+	switch o {
+	case engine.OutcomeEscalated:
+		badge = s.Warning
+	case engine.OutcomeAborted:
+		badge = s.Danger
+	}
+	b.WriteString(badge.Render("Outcome: "+strings.ToUpper(string(o))) + "\n")
+	if m.result.Message != "" {
+		b.WriteString(untrusted.Sanitize(m.result.Message) + "\n")
+	}
+	b.WriteString("\n" + s.Title.Render("Path taken") + "\n")
+	if m.session != nil {
+		for i, v := range m.session.History() {
+			st := m.rb.Step(v.Step)
+			label := v.Step
+			if st != nil {
+				label = st.Label()
+			}
+			line := fmt.Sprintf("%2d. %s %s", i+1, visitMark(v).Glyph(), untrusted.SanitizeLine(label))
+			if v.Edited {
+				line += s.Warning.Render(" (command edited)")
+			}
+			b.WriteString(line + "\n")
+			if v.Decision != nil && v.Decision.Explain != "" {
+				b.WriteString(s.Muted.Render("      "+untrusted.SanitizeLine(v.Decision.Explain)) + "\n")
+			}
+		}
+		if notes := m.session.Notes(); len(notes) > 0 {
+			b.WriteString("\n" + s.Title.Render("Notes") + "\n")
+			for _, n := range notes {
+				b.WriteString("  • " + untrusted.SanitizeLine(n.Step) + ": " + untrusted.SanitizeLine(n.Text) + "\n")
+			}
+		}
+	}
+	b.WriteString("\n")
+	switch {
+	case m.exporting:
+		b.WriteString(s.Muted.Render("Writing the bundle…") + "\n")
+	case m.result.BundleErr != nil:
+		b.WriteString(s.Danger.Render("Bundle export failed: "+untrusted.SanitizeLine(m.result.BundleErr.Error())) + "\n")
+	case m.result.BundlePath != "":
+		b.WriteString(s.Title.Render("Bundle: ") + untrusted.SanitizeLine(m.result.BundlePath) + "\n")
+	case m.cfg.ExportBundle == nil:
+		b.WriteString(s.Muted.Render("No bundle configured.") + "\n")
+	}
+	b.WriteString(s.Muted.Render("q quits"))
+	return b.String()
+}

@@ -1,0 +1,124 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/runbook-dev/runbook/internal/engine"
+)
+
+// promptMsg is the end of an act: the prompt the session now waits on.
+type promptMsg struct {
+	run    int
+	prompt *engine.Prompt
+	err    error
+}
+
+// actionErrMsg reports an action the session refused (bad input, no such
+// step); the previous prompt still stands.
+type actionErrMsg struct {
+	run int
+	err error
+}
+
+// tickMsg animates the spinner and elapsed time of a running command.
+type tickMsg struct {
+	run int
+	t   time.Time
+}
+
+// bundleMsg reports a finished bundle export.
+type bundleMsg struct {
+	path string
+	err  error
+}
+
+// finalMsg ends the program after the session was closed (aborted or ended).
+type finalMsg struct {
+	path string
+	err  error
+}
+
+// action is one change to the session, run inside act's command.
+type action func(s *engine.Session) error
+
+// act runs f and then Advance in a command. Only one runs at a time: while
+// it does, the model is in stateRunning and does not touch the session.
+func (m *Model) act(what string, f action) tea.Cmd {
+	m.run++
+	id := m.run
+	ctx, cancel := context.WithCancel(m.ctx)
+	m.cancel = cancel
+	m.state = stateRunning
+	m.activity = what
+	m.runStarted = m.lastTick
+	s, p := m.session, m.pump
+	notes := m.queuedNotes
+	m.queuedNotes = nil
+	run := func() tea.Msg {
+		defer cancel()
+		p.setRun(id)
+		for _, n := range notes {
+			if err := s.Note(n); err != nil {
+				return actionErrMsg{run: id, err: fmt.Errorf("add note: %w", err)}
+			}
+		}
+		if f != nil {
+			if err := f(s); err != nil {
+				return actionErrMsg{run: id, err: err}
+			}
+		}
+		pr, err := s.Advance(ctx)
+		return promptMsg{run: id, prompt: pr, err: err}
+	}
+	return tea.Batch(run, m.tickCmd(id))
+}
+
+// tickCmd re-arms the spinner tick of a run.
+func (m *Model) tickCmd(run int) tea.Cmd {
+	return tea.Tick(100*time.Millisecond, func(t time.Time) tea.Msg { return tickMsg{run: run, t: t} })
+}
+
+// finalize closes the session (aborting it unless it ended), exports the
+// bundle when asked, and quits.
+func (m *Model) finalize(export bool) tea.Cmd {
+	m.state = stateRunning
+	m.activity = "closing the session"
+	m.quitting = true
+	s, exp, ctx := m.session, m.cfg.ExportBundle, m.ctx
+	return func() tea.Msg {
+		if s == nil {
+			return finalMsg{}
+		}
+		if ended, _, _ := s.Ended(); !ended {
+			s.Abort("operator quit")
+		}
+		if export && exp != nil {
+			path, err := exp(ctx, s)
+			return finalMsg{path: path, err: err}
+		}
+		return finalMsg{}
+	}
+}
+
+// exportCmd writes the bundle of an ended session (final screen).
+func (m *Model) exportCmd() tea.Cmd {
+	if m.cfg.ExportBundle == nil || m.session == nil {
+		return nil
+	}
+	m.exporting = true
+	s, exp, ctx := m.session, m.cfg.ExportBundle, m.ctx
+	return func() tea.Msg {
+		path, err := exp(ctx, s)
+		return bundleMsg{path: path, err: err}
+	}
+}
+
+// isCancel reports an Advance stopped by our own cancel.
+func isCancel(err error) bool {
+	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
+}

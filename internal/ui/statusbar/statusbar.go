@@ -1,0 +1,132 @@
+// Package statusbar is the bottom of the screen: the runbook, every bound
+// target with its connection state, a message line, and the keys that work
+// right now.
+package statusbar
+
+import (
+	"sort"
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/runbook-dev/runbook/internal/engine"
+	"github.com/runbook-dev/runbook/internal/ui/styles"
+	"github.com/runbook-dev/runbook/internal/ui/textblock"
+	"github.com/runbook-dev/runbook/internal/untrusted"
+)
+
+// Conn is what we know about a host's connection.
+type Conn uint8
+
+const (
+	Unknown   Conn = iota // nothing ran there yet
+	Connected             // a command completed there
+	Broken                // the transport failed there
+)
+
+type target struct {
+	role, host string
+	conn       Conn
+}
+
+// Model is the status bar. It is two rows high.
+type Model struct {
+	styles  styles.Styles
+	runbook string
+	targets []target
+	hints   []key.Binding
+	msg     string
+	msgErr  bool
+	width   int
+}
+
+// Height is the number of rows the bar takes.
+const Height = 2
+
+// New builds the bar for a runbook and its bound targets.
+func New(rb *engine.Runbook, targets map[string][]engine.Host, st styles.Styles) Model {
+	m := Model{styles: st, runbook: untrusted.SanitizeLine(rb.ID)}
+	roles := engine.SortedKeys(targets)
+	sort.Strings(roles)
+	for _, role := range roles {
+		for _, h := range targets[role] {
+			m.targets = append(m.targets, target{role: untrusted.SanitizeLine(role), host: untrusted.SanitizeLine(h.Name)})
+		}
+	}
+	return m
+}
+
+// SetStyles changes the styles.
+func (m *Model) SetStyles(st styles.Styles) { m.styles = st }
+
+// SetSize sets the width.
+func (m *Model) SetSize(w, _ int) { m.width = max(w, 0) }
+
+// SetConn records a host's connection state.
+func (m *Model) SetConn(host string, c Conn) {
+	host = untrusted.SanitizeLine(host)
+	for i := range m.targets {
+		if m.targets[i].host == host {
+			m.targets[i].conn = c
+		}
+	}
+}
+
+// SetHints sets the keys shown.
+func (m *Model) SetHints(h []key.Binding) { m.hints = h }
+
+// SetMessage shows a message (sanitised here); isErr styles it as a problem.
+func (m *Model) SetMessage(msg string, isErr bool) {
+	m.msg, m.msgErr = untrusted.SanitizeLine(msg), isErr
+}
+
+// Message is the current message.
+func (m Model) Message() string { return m.msg }
+
+// View draws exactly width×2 cells.
+func (m Model) View() string {
+	if m.width <= 0 {
+		return ""
+	}
+	s := m.styles
+	sep := s.StatusDesc.Render(" │ ")
+	var top []string
+	top = append(top, s.StatusTitle.Render(" "+m.runbook))
+	for _, t := range m.targets {
+		var conn string
+		switch t.conn {
+		case Connected:
+			conn = s.StatusOK.Render("●")
+		case Broken:
+			conn = s.StatusBad.Render("✗")
+		default:
+			conn = s.StatusDesc.Render("○")
+		}
+		top = append(top, s.StatusBar.Render(t.role+"="+t.host+" ")+conn)
+	}
+	line1 := strings.Join(top, sep)
+	if m.msg != "" {
+		st := s.StatusBar
+		if m.msgErr {
+			st = s.StatusError
+		}
+		// The message wins the space: targets are cut first.
+		msg := st.Render(m.msg + " ")
+		room := m.width - ansi.StringWidth(msg) - 3
+		if room < 10 {
+			line1 = msg
+		} else {
+			line1 = textblock.Line(line1, room) + sep + msg
+		}
+	}
+	var hs []string
+	for _, h := range m.hints {
+		if !h.Enabled() {
+			continue
+		}
+		hs = append(hs, s.StatusKey.Render(h.Help().Key)+s.StatusBar.Render(" ")+s.StatusDesc.Render(h.Help().Desc))
+	}
+	line2 := s.StatusBar.Render(" ") + strings.Join(hs, s.StatusBar.Render("  "))
+	return s.StatusBar.Render(textblock.Line(line1, m.width)) + "\n" + s.StatusBar.Render(textblock.Line(line2, m.width))
+}

@@ -1,0 +1,384 @@
+package ui
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/spinner"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/runbook-dev/runbook/internal/engine"
+	"github.com/runbook-dev/runbook/internal/ui/statusbar"
+	"github.com/runbook-dev/runbook/internal/ui/steppane"
+	"github.com/runbook-dev/runbook/internal/ui/textblock"
+	"github.com/runbook-dev/runbook/internal/untrusted"
+)
+
+// Smallest usable screen; below it a notice asks for more room.
+const (
+	minWidth  = 40
+	minHeight = 12
+)
+
+// layout is where things go, recomputed after every Update.
+type layout struct {
+	outlineW int // 0: outline hidden (narrow terminal)
+	mainW    int // content width of the main pane
+	bodyH    int
+	stepH    int
+	outH     int // 0: no output pane
+}
+
+func (m *Model) computeLayout() layout {
+	var l layout
+	l.bodyH = max(m.height-statusbar.Height, 1)
+	if m.width >= 60 {
+		l.outlineW = min(max(m.width/4, 18), 36)
+	}
+	l.mainW = max(m.width-l.outlineW-3, 10) // separator + one space each side
+	return l
+}
+
+// showsOutput reports whether the current step has an output pane.
+func (m *Model) showsOutput() bool {
+	if m.state == stateRunning {
+		return true
+	}
+	if m.prompt == nil || m.prompt.Step == nil {
+		return false
+	}
+	switch m.prompt.Step.Kind {
+	case engine.KindRun, engine.KindWait, engine.KindCollect, engine.KindFix:
+		return true
+	}
+	return false
+}
+
+// relayout sizes every component for the current state.
+func (m *Model) relayout() {
+	l := m.computeLayout()
+	m.status.SetSize(m.width, statusbar.Height)
+	m.outline.SetSize(l.outlineW, l.bodyH)
+	m.status.SetHints(m.hints())
+	m.pager.SetWidth(l.mainW)
+	m.pager.SetHeight(max(l.bodyH-1, 1))
+	promptH := textblock.Height(m.promptView(l.mainW))
+	m.input.SetSize(l.mainW, 3)
+	m.choices.SetSize(l.mainW, max(l.bodyH/3, 3))
+	m.picker.SetSize(l.mainW, max(l.bodyH/2, 3))
+	room := l.bodyH - promptH
+	if promptH > 0 {
+		room-- // blank line above the prompt
+	}
+	if m.showsOutput() {
+		stepMax := max(room-7, 3)
+		m.step.SetSize(l.mainW, stepMax)
+		stepH := textblock.Height(m.step.View())
+		m.out.SetSize(l.mainW, max(room-stepH-2, 1)) // blank line + output header
+	} else {
+		m.step.SetSize(l.mainW, max(room, 1))
+		m.out.SetSize(l.mainW, 0)
+	}
+}
+
+func (m *Model) outHeight() int { return max(m.out.Height(), 1) }
+
+// View draws the whole screen.
+func (m *Model) View() tea.View {
+	v := tea.NewView(m.render())
+	v.AltScreen = true
+	v.WindowTitle = "runbook " + untrusted.SanitizeLine(m.rb.ID)
+	return v
+}
+
+// render draws the screen as a string (golden tests compare it).
+func (m *Model) render() string {
+	if m.width < minWidth || m.height < minHeight {
+		return textblock.Block(fmt.Sprintf("runbook needs at least %d×%d cells (now %d×%d)", minWidth, minHeight, m.width, m.height), max(m.width, 1), max(m.height, 1))
+	}
+	l := m.computeLayout()
+	main := textblock.Block(m.mainView(l), l.mainW, l.bodyH)
+	var b strings.Builder
+	mainLines := strings.Split(main, "\n")
+	var outLines []string
+	if l.outlineW > 0 {
+		outLines = strings.Split(m.outline.View(), "\n")
+	}
+	sep := m.styles.Separator.Render("│")
+	for i := 0; i < l.bodyH; i++ {
+		if l.outlineW > 0 {
+			ol := strings.Repeat(" ", l.outlineW)
+			if i < len(outLines) {
+				ol = outLines[i]
+			}
+			b.WriteString(ol)
+			b.WriteString(sep)
+		}
+		b.WriteByte(' ')
+		b.WriteString(mainLines[i])
+		if l.outlineW == 0 {
+			b.WriteString(" ")
+		}
+		b.WriteString(" ")
+		b.WriteByte('\n')
+	}
+	b.WriteString(m.status.View())
+	return b.String()
+}
+
+func (m *Model) mainView(l layout) string {
+	s := m.styles
+	switch m.overlay {
+	case overlayHelp:
+		return s.Title.Render("Keys") + "  " + s.Muted.Render("esc closes") + "\n" + m.pager.View()
+	case overlayTree:
+		return s.Title.Render("The whole procedure") + "  " + s.Muted.Render("▶ is where you are · esc closes") + "\n" + m.pager.View()
+	}
+	var parts []string
+	switch m.state {
+	case stateLoading:
+		parts = append(parts, s.Title.Render(untrusted.SanitizeLine(m.rb.Title)))
+		if m.rb.Description != "" {
+			parts = append(parts, m.step.Markdown("\x00runbook", m.rb.Description, l.mainW))
+		}
+		parts = append(parts, "", s.Muted.Render(fmt.Sprintf("%d value(s) needed before starting:", len(m.missing))))
+	case stateError:
+		if m.prompt != nil && m.prompt.Step != nil {
+			parts = append(parts, m.step.View())
+		}
+		parts = append(parts, "", s.Danger.Render("The session cannot go on"))
+		if m.fatal != nil {
+			parts = append(parts, textblock.Wrap(untrusted.Sanitize(m.fatal.Error()), l.mainW))
+		}
+		parts = append(parts, "", s.Muted.Render("b goes back to an earlier step · q quits"))
+	case stateDone:
+		return m.pager.View()
+	case stateRunning, stateAsking:
+		parts = append(parts, m.step.View())
+		if m.showsOutput() {
+			parts = append(parts, "", m.outputHeader(l.mainW), m.out.View())
+		}
+	}
+	body := strings.Join(parts, "\n")
+	pv := m.promptView(l.mainW)
+	if pv == "" {
+		return body
+	}
+	// The prompt sits at the bottom of the main pane.
+	room := l.bodyH - textblock.Height(pv) - 1
+	return textblock.Block(body, l.mainW, max(room, 0)) + "\n\n" + pv
+}
+
+// outputHeader: "output ⠹ 3.2s · lines 1–20 of 1,234 · /disk 2/5".
+func (m *Model) outputHeader(w int) string {
+	s := m.styles
+	parts := []string{s.Muted.Render("── output")}
+	if m.state == stateRunning {
+		el := m.lastTick.Sub(m.runStarted)
+		if el < 0 {
+			el = 0
+		}
+		frames := spinner.MiniDot.Frames
+		frame := frames[int(el/(100*time.Millisecond))%len(frames)]
+		parts = append(parts, s.Spinner.Render(frame)+" "+untrusted.SanitizeLine(m.activity)+" "+el.Truncate(100*time.Millisecond).String())
+		if st := m.step.Step(); st != nil && st.Kind == engine.KindWait && st.Wait != nil {
+			left := st.Wait.Timeout - time.Duration(m.pollElapsed*float64(time.Second))
+			parts = append(parts, fmt.Sprintf("poll %d · %s left", m.polls, left.Truncate(time.Second)))
+		}
+		if m.collectFiles > 0 && el > 0 {
+			rate := float64(m.collectBytes) / el.Seconds()
+			parts = append(parts, fmt.Sprintf("%d files · %s · %s/s", m.collectFiles, humanBytes(m.collectBytes), humanBytes(int64(rate))))
+		}
+	}
+	first, last, total := m.out.Position()
+	if total > 0 {
+		pos := fmt.Sprintf("lines %d–%d of %d", first, last, total)
+		if !m.out.Following() {
+			pos += " (scrolled; end follows)"
+		}
+		parts = append(parts, pos)
+	}
+	if t := m.out.SearchTerm(); t != "" {
+		i, n := m.out.MatchInfo()
+		parts = append(parts, fmt.Sprintf("/%s %d/%d", untrusted.SanitizeLine(t), i, n))
+	}
+	return textblock.Line(strings.Join(parts, s.Muted.Render(" · ")), w)
+}
+
+// promptView is the bottom of the main pane: what the operator is asked.
+func (m *Model) promptView(w int) string {
+	s := m.styles
+	switch m.overlay {
+	case overlayInput:
+		if m.purpose == forDestructive || m.purpose == forFixInput {
+			return m.fixContext(w) + "\n" + m.input.View()
+		}
+		return m.input.View()
+	case overlayPicker:
+		if m.purpose == forHostKey && m.request != nil {
+			q := m.request
+			lines := []string{
+				s.Warning.Render(textblock.Line(untrusted.SanitizeLine(q.Title), w)),
+				textblock.Line(untrusted.SanitizeLine(q.KeyType)+" "+s.Title.Render(untrusted.SanitizeLine(q.Fingerprint)), w),
+				s.Muted.Render(textblock.Line("Compare it with the fingerprint your team published for this host.", w)),
+			}
+			return strings.Join(lines, "\n") + "\n" + m.picker.View()
+		}
+		return m.picker.View()
+	case overlayQuit:
+		hint := "y quits (recorded as aborted) · n stays"
+		if m.cfg.ExportBundle != nil {
+			hint = "y quits (recorded as aborted) · x exports the bundle, then quits · n stays"
+		}
+		if m.state == stateRunning {
+			hint = "a command is running and will be stopped · " + hint
+		}
+		return s.Warning.Render("Quit this session?") + "\n" + textblock.Wrap(hint, w)
+	case overlayHelp, overlayTree:
+		return ""
+	}
+	switch m.state {
+	case stateRunning:
+		if m.quitting {
+			return s.Muted.Render("closing the session…")
+		}
+		return s.Muted.Render("ctrl+c cancels the command")
+	case stateAsking:
+	default:
+		return ""
+	}
+	p := m.prompt
+	if p == nil {
+		return ""
+	}
+	switch p.Kind {
+	case engine.PromptRun:
+		where := steppane.HostPrompt(p.Hosts)
+		return textblock.Wrap(s.Question.Render("Ready to run on "+where+".")+" "+s.Muted.Render("enter runs it · e edits it first"), w)
+	case engine.PromptDecided:
+		d := p.Decision
+		line := s.Decision.Render("→ " + untrusted.SanitizeLine(d.Explain))
+		return textblock.Wrap(line, w) + "\n" + s.Muted.Render(textblock.Wrap("enter follows it · o overrides · r re-runs", w))
+	case engine.PromptAsk:
+		return m.choices.View()
+	case engine.PromptManual:
+		if len(p.Choices) > 0 {
+			return m.choices.View()
+		}
+		return s.Question.Render("Do this yourself, then press d (done).")
+	case engine.PromptConfirm:
+		return m.fixContext(w) + "\n" + textblock.Wrap(m.confirmHint(), w)
+	case engine.PromptError:
+		msg := "transport failed"
+		if p.Err != nil {
+			msg = p.Err.Error()
+		}
+		return s.Danger.Render(textblock.Wrap("✗ "+untrusted.SanitizeLine(msg), w)) + "\n" + s.Muted.Render("r retries · b goes back · o picks another route · q quits")
+	case engine.PromptEnd:
+	}
+	return ""
+}
+
+func (m *Model) confirmHint() string {
+	s := m.styles
+	p := m.prompt
+	c := p.Step.Command()
+	var b strings.Builder
+	if len(p.Inputs) > 0 {
+		var names []string
+		for _, in := range p.Inputs {
+			names = append(names, in.Name)
+		}
+		b.WriteString(s.Muted.Render("it asks for: "+strings.Join(names, ", ")+" · "))
+	}
+	if c != nil && c.Destructive {
+		b.WriteString(s.Danger.Render("y then type "+m.destructiveName()+" to run it"))
+	} else {
+		b.WriteString(s.Warning.Render("y runs it"))
+	}
+	b.WriteString(s.Muted.Render(" · n declines · o another route · b back"))
+	return b.String()
+}
+
+// fixContext names the host a fix changes, above its confirmation.
+func (m *Model) fixContext(w int) string {
+	p := m.prompt
+	if p == nil {
+		return ""
+	}
+	s := m.styles
+	return textblock.Line(s.Warning.Render("This fix changes ")+s.Host.Render(steppane.HostPrompt(p.Hosts))+s.Warning.Render("."), w)
+}
+
+// hints are the keys that work now, for the status bar.
+func (m *Model) hints() []key.Binding {
+	k := m.keys
+	h := func(b key.Binding, desc string) key.Binding {
+		return key.NewBinding(key.WithKeys(b.Keys()...), key.WithHelp(b.Help().Key, desc))
+	}
+	switch m.overlay {
+	case overlayInput:
+		return []key.Binding{h(k.Proceed, "submit"), h(k.Close, "cancel")}
+	case overlayPicker:
+		return []key.Binding{h(k.Choose, "pick"), h(k.Proceed, "choose"), h(k.Close, "cancel")}
+	case overlayTree, overlayHelp:
+		return []key.Binding{h(k.Down, "scroll"), h(k.Close, "close")}
+	case overlayQuit:
+		return []key.Binding{h(k.Yes, "quit"), h(k.No, "stay")}
+	}
+	switch m.state {
+	case stateLoading:
+		return []key.Binding{h(k.Proceed, "submit"), h(k.Cancel, "quit")}
+	case stateRunning:
+		return []key.Binding{h(k.Cancel, "cancel"), h(k.PageUp, "scroll"), h(k.Search, "search"), h(k.Note, "note"), h(k.Tree, "tree"), h(k.Help, "help")}
+	case stateError:
+		return []key.Binding{h(k.Back, "back"), h(k.Tree, "tree"), h(k.Quit, "quit")}
+	case stateDone:
+		return []key.Binding{h(k.Quit, "quit"), h(k.PageDown, "scroll"), h(k.Tree, "tree")}
+	case stateAsking:
+	}
+	p := m.prompt
+	if p == nil {
+		return nil
+	}
+	common := []key.Binding{h(k.Back, "back"), h(k.Note, "note"), h(k.Tree, "tree"), h(k.Help, "help"), h(k.Quit, "quit")}
+	var first []key.Binding
+	switch p.Kind {
+	case engine.PromptRun:
+		first = []key.Binding{h(k.Proceed, "run"), h(k.Edit, "edit")}
+	case engine.PromptDecided:
+		first = []key.Binding{h(k.Proceed, "proceed"), h(k.Override, "override"), h(k.Rerun, "re-run")}
+	case engine.PromptAsk:
+		first = []key.Binding{h(k.Choose, "answer")}
+	case engine.PromptManual:
+		first = []key.Binding{h(k.Done, "done")}
+		if len(p.Choices) > 0 {
+			first = []key.Binding{h(k.Choose, "answer")}
+		}
+	case engine.PromptConfirm:
+		first = []key.Binding{h(k.Yes, "confirm"), h(k.No, "decline")}
+	case engine.PromptError:
+		first = []key.Binding{h(k.Rerun, "retry")}
+	case engine.PromptEnd:
+	}
+	return append(first, common...)
+}
+
+func (m *Model) helpText() string {
+	var b strings.Builder
+	for _, group := range m.keys.FullHelp() {
+		for _, kb := range group {
+			b.WriteString(fmt.Sprintf("  %-8s %s\n", kb.Help().Key, kb.Help().Desc))
+		}
+		b.WriteString("\n")
+	}
+	b.WriteString(m.styles.Muted.Render("Every probe waits for enter; every fix for y (destructive: the host name).\nDecisions, overrides, edits and notes are recorded with the session."))
+	return b.String()
+}
+
+func (m *Model) treeText() string {
+	cur := m.outline.Current()
+	return untrusted.Sanitize(engine.GraphText(m.rb, cur))
+}
