@@ -43,6 +43,9 @@ type runOptions struct {
 	// remote runs steps on hosts other than `local`. When nil, newRemote
 	// builds the SSH transport from sshOpts; demo sets it to its simulated fleet.
 	remote engine.Executor
+	// clock drives wait steps; nil is the real clock. demo sets a scaled one
+	// so simulated waits of minutes pass in seconds.
+	clock engine.Clock
 
 	ssh    sshOptions    // run_ssh.go
 	ui     uiOptions     // run_tui.go
@@ -384,6 +387,9 @@ func drive(ctx context.Context, o *runOptions, rb *engine.Runbook, sopts engine.
 		remote = r
 	}
 	sopts.Executor = router{local: ssh.Local{}, remote: remote}
+	if o.clock != nil {
+		sopts.Clock = o.clock
+	}
 	interactive := o.interactive()
 	var sinks []func(engine.Event)
 	if jw != nil {
