@@ -25,13 +25,13 @@ type Scenario struct {
 	Targets     map[string]any    `yaml:"targets"` // role -> host name, or a list of names for groups
 	Params      map[string]string `yaml:"params"`
 	// What an unattended run of this scenario declares (tests and `demo --auto`).
-	Answers    map[string]string `yaml:"answers"`     // step -> answer
-	AllowFix   bool              `yaml:"allow_fix"`   // --allow-fix
-	AllowDestr bool              `yaml:"allow_destructive"`
-	AssumeDone []string          `yaml:"assume_done"` // manual steps
-	Inputs     map[string]map[string]string `yaml:"inputs"` // fix step -> input -> value
-	Expect     Expect            `yaml:"expect"`
-	Hosts      map[string]*Host  `yaml:"hosts"`
+	Answers    map[string]string            `yaml:"answers"`   // step -> answer
+	AllowFix   bool                         `yaml:"allow_fix"` // --allow-fix
+	AllowDestr bool                         `yaml:"allow_destructive"`
+	AssumeDone []string                     `yaml:"assume_done"` // manual steps
+	Inputs     map[string]map[string]string `yaml:"inputs"`      // fix step -> input -> value
+	Expect     Expect                       `yaml:"expect"`
+	Hosts      map[string]*Host             `yaml:"hosts"`
 }
 
 // Expect is the golden result of an unattended run.
