@@ -291,10 +291,10 @@ func (m *Model) confirmHint() string {
 		for _, in := range p.Inputs {
 			names = append(names, in.Name)
 		}
-		b.WriteString(s.Muted.Render("it asks for: "+strings.Join(names, ", ")+" · "))
+		b.WriteString(s.Muted.Render("it asks for: " + strings.Join(names, ", ") + " · "))
 	}
 	if c != nil && c.Destructive {
-		b.WriteString(s.Danger.Render("y then type "+m.destructiveName()+" to run it"))
+		b.WriteString(s.Danger.Render("y then type " + m.destructiveName() + " to run it"))
 	} else {
 		b.WriteString(s.Warning.Render("y runs it"))
 	}
