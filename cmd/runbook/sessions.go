@@ -143,6 +143,19 @@ func runResume(ctx context.Context, o *runOptions, id string) error {
 	for k, v := range h.Params {
 		params[k] = v
 	}
+	// Params the TUI asked for are not in the header; session.start has
+	// every resolved value (secrets masked, and never taken from here).
+	for _, e := range evs {
+		if e.Type != engine.EvSessionStart {
+			continue
+		}
+		for k, v := range e.Params {
+			if p := rb.Param(k); p != nil && !p.Secret && params[k] == "" {
+				params[k] = v
+			}
+		}
+		break
+	}
 	given, err := parseKV(o.params, "--param")
 	if err != nil {
 		return err
