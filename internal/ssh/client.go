@@ -123,18 +123,26 @@ func (c *Client) run(ctx context.Context, h engine.Host, req engine.CommandReque
 		sniff = &headWriter{max: 256}
 		stderr = io.MultiWriter(stderr, sniff)
 	}
-	switch {
-	case req.Sudo && len(sudoPass) > 0:
-		// The password is sudo -S's first line of stdin, never argv.
-		rc.SudoStdin = true
-		sess.Stdin = bytes.NewReader(append(bytes.TrimRight(append([]byte{}, sudoPass...), "\n"), '\n'))
-	case len(req.Stdin) > 0:
-		sess.Stdin = bytes.NewReader(req.Stdin)
+	// stdin stays open for the life of the command: its EOF is the remote
+	// watchdog's signal that we are gone (see RemoteCommand).
+	stdin, err := sess.StdinPipe()
+	if err != nil {
+		return fail, fmt.Errorf("open stdin: %w", err)
 	}
+	defer stdin.Close()
 	sess.Stdout, sess.Stderr = stdout, stderr
+	if req.Sudo && len(sudoPass) > 0 {
+		rc.SudoStdin = true
+	}
 	start := time.Now()
 	if err := sess.Start(rc.String()); err != nil {
 		return fail, fmt.Errorf("start command: %w", err)
+	}
+	if rc.SudoStdin {
+		// The password is sudo -S's first line of stdin, never argv.
+		if _, err := stdin.Write(append(bytes.TrimRight(append([]byte{}, sudoPass...), "\n"), '\n')); err != nil {
+			return fail, fmt.Errorf("send sudo password: %w", err)
+		}
 	}
 	done := make(chan error, 1)
 	go func() { done <- sess.Wait() }()
@@ -173,12 +181,9 @@ func (c *Client) run(ctx context.Context, h engine.Host, req engine.CommandReque
 		}
 		return fail, fmt.Errorf("%w: %v", ErrConnectionLost, werr)
 	}
-	if req.Timeout > 0 && res.Duration >= req.Timeout && (res.Exit == 124 || res.Exit == 137) {
-		// timeout(1)'s statuses for TERM and, after -k, KILL.
+	if req.Timeout > 0 && res.Duration >= req.Timeout && (res.Exit == 124 || res.Signal == "KILL") {
+		// timeout(1)'s status after TERM, or KILL after -k.
 		res.TimedOut = true
-		if res.Exit == 137 {
-			res.Signal = "KILL"
-		}
 	}
 	if sniff != nil && res.Exit == 1 && len(sudoPass) == 0 && bytes.Contains(sniff.buf, sudoNeedsPassword) {
 		return res, &SudoPasswordError{Host: h.Name}
@@ -186,18 +191,11 @@ func (c *Client) run(ctx context.Context, h engine.Host, req engine.CommandReque
 	return res, nil
 }
 
-// kill ends a cancelled command: TERM (which timeout(1) forwards to the
-// whole process group), a short grace, KILL, then close the channel.
+// kill ends a cancelled command by closing the channel: sshd closes the
+// command's stdin, the remote watchdog sees EOF and TERMs the process group
+// (see RemoteCommand). A "signal" request would not do: sshd refuses it
+// for root logins. The wait for Wait is bounded for a host that vanished.
 func (c *Client) kill(sess *gossh.Session, done <-chan error) {
-	_ = sess.Signal(gossh.SIGTERM)
-	grace := time.NewTimer(time.Second)
-	defer grace.Stop()
-	select {
-	case <-done:
-		return
-	case <-grace.C:
-	}
-	_ = sess.Signal(gossh.SIGKILL)
 	sess.Close()
 	bound := time.NewTimer(2 * time.Second)
 	defer bound.Stop()

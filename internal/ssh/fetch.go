@@ -72,7 +72,7 @@ func (c *Client) sudoSFTP(ctx context.Context, h engine.Host, pass []byte) (*sft
 	}
 	errBuf := &headWriter{max: 512}
 	sess.Stderr = errBuf
-	rc := RemoteCommand{Script: sftpServerScript, Sudo: true, SudoStdin: len(pass) > 0}
+	rc := RemoteCommand{Script: sftpServerScript, Sudo: true, SudoStdin: len(pass) > 0, Direct: true}
 	if err := sess.Start(rc.String()); err != nil {
 		cleanup()
 		return nil, nil, fmt.Errorf("start sudo sftp-server: %w", err)

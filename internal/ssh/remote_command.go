@@ -22,19 +22,29 @@ type RemoteCommand struct {
 	// SudoStdin: the password is the first line of stdin, never argv).
 	Sudo      bool
 	SudoStdin bool
-	// Timeout > 0 runs the script under `timeout -k KillAfter Timeout` when
-	// the host has it. timeout(1) puts the command in its own process group
-	// and forwards the TERM we send on cancel to the whole group, so nothing
-	// the script started survives.
+	// Timeout > 0 ends the script after that long (TERM, then KILL after
+	// KillAfter) on the host itself, through timeout(1).
 	Timeout   time.Duration
 	KillAfter time.Duration
+	// Direct runs `sh -c SCRIPT` without the wrapper, with stdin and stdout
+	// wired to the channel: for sftp-server, whose protocol they carry.
+	Direct bool
 }
 
-// wrapper picks timeout(1) when present. "$@" is the inner `sh -c SCRIPT`,
-// passed as separate arguments so the script is quoted exactly once.
-const wrapperFormat = `command -v timeout >/dev/null 2>&1 && exec timeout -k %d %d "$@"; exec "$@"`
+// The wrapper runs the script under timeout(1) (when the host has it; a
+// zero duration means no limit) in the background, with a watchdog reading
+// stdin: the Client keeps stdin open for the life of the command, so EOF
+// means the channel closed (step cancelled, connection lost) and the
+// watchdog sends TERM, which timeout(1) forwards to the script's whole
+// process group before KILL after -k. This is how cancellation reaches the
+// remote processes: sshd refuses "signal" requests for root logins (no
+// privilege separation child), and without a pty nothing else tells them.
+// A status above 128 is re-raised so "killed by signal" stays a signal.
+// "$@" is the inner `sh -c SCRIPT`, passed as separate arguments so the
+// script is quoted exactly once.
+const wrapperFormat = `exec 3<&0; if command -v timeout >/dev/null 2>&1; then timeout -k %d %d "$@" </dev/null 3<&- & else "$@" </dev/null 3<&- & fi; p=$!; { while read -r _; do :; done; kill -TERM $p; } <&3 >/dev/null 2>&1 & w=$!; wait $p; s=$?; kill $w 2>/dev/null; [ $s -gt 128 ] && kill -$((s-128)) $$ 2>/dev/null; exit $s`
 
-var wrapperRE = regexp.MustCompile(`^command -v timeout >/dev/null 2>&1 && exec timeout -k (\d+) (\d+) "\$@"; exec "\$@"$`)
+var wrapperRE = regexp.MustCompile(`^exec 3<&0; if command -v timeout >/dev/null 2>&1; then timeout -k (\d+) (\d+) "\$@" </dev/null 3<&- & else "\$@" </dev/null 3<&- & fi; p=\$!; \{ while read -r _; do :; done; kill -TERM \$p; \} <&3 >/dev/null 2>&1 & w=\$!; wait \$p; s=\$\?; kill \$w 2>/dev/null; \[ \$s -gt 128 \] && kill -\$\(\(s-128\)\) \$\$ 2>/dev/null; exit \$s$`)
 
 // wrapperArg0 is $0 of the wrapper shell; it shows in ps on the host.
 const wrapperArg0 = "runbook"
@@ -58,16 +68,18 @@ func (c RemoteCommand) String() string {
 			b.WriteString("sudo -n -- ")
 		}
 	}
-	if c.Timeout > 0 {
-		ka := c.KillAfter
-		if ka <= 0 {
-			ka = 5 * time.Second
-		}
+	if c.Direct {
 		b.WriteString("sh -c ")
-		b.WriteString(engine.ShellQuote(fmt.Sprintf(wrapperFormat, ceilSeconds(ka), ceilSeconds(c.Timeout))))
-		b.WriteString(" " + wrapperArg0 + " ")
+		b.WriteString(engine.ShellQuote(c.Script))
+		return b.String()
+	}
+	ka := c.KillAfter
+	if ka <= 0 {
+		ka = 5 * time.Second
 	}
 	b.WriteString("sh -c ")
+	b.WriteString(engine.ShellQuote(fmt.Sprintf(wrapperFormat, ceilSeconds(ka), ceilSeconds(c.Timeout))))
+	b.WriteString(" " + wrapperArg0 + " sh -c ")
 	b.WriteString(engine.ShellQuote(c.Script))
 	return b.String()
 }
@@ -101,6 +113,8 @@ func ParseRemoteCommand(line string) (RemoteCommand, error) {
 		to, _ := strconv.Atoi(m[2])
 		c.KillAfter, c.Timeout = time.Duration(ka)*time.Second, time.Duration(to)*time.Second
 		w = w[4:]
+	} else {
+		c.Direct = true
 	}
 	if len(w) != 3 || w[0] != "sh" || w[1] != "-c" {
 		return c, fmt.Errorf("not a runbook command line: %q", line)

@@ -1,0 +1,167 @@
+package ssh_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	gossh "golang.org/x/crypto/ssh"
+
+	"github.com/runbook-dev/runbook/internal/engine"
+	rbssh "github.com/runbook-dev/runbook/internal/ssh"
+	"github.com/runbook-dev/runbook/internal/ssh/sshtest"
+)
+
+// startOpenSSH starts a real sshd for the test; it skips only when there is
+// no sshd binary, and says loudly that it ran.
+func startOpenSSH(t *testing.T) *sshtest.OpenSSH {
+	t.Helper()
+	o, err := sshtest.StartOpenSSH(t.TempDir())
+	if errors.Is(err, sshtest.ErrNoSSHD) {
+		t.Skip("SKIP real OpenSSH test: ", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { o.Close() })
+	t.Logf("real OpenSSH sshd running on %s", o.Addr())
+	fmt.Fprintf(os.Stderr, "=== %s: ran against real OpenSSH sshd on %s\n", t.Name(), o.Addr())
+	return o
+}
+
+// remoteAlive reports whether a process whose command line contains s is
+// still running (the sshd is on this machine).
+func remoteAlive(s string) bool {
+	return exec.Command("pgrep", "-f", s).Run() == nil
+}
+
+// waitGone polls (bounded: 100 × 50 ms) until no process matches s.
+func waitGone(s string) bool {
+	for range 100 {
+		if !remoteAlive(s) {
+			return true
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return false
+}
+
+func TestOpenSSH(t *testing.T) {
+	o := startOpenSSH(t)
+	c, err := rbssh.New(o.Config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	h := engine.Host{Role: "real", Name: o.Target()}
+	ctx := testCtx(t)
+
+	t.Run("exec", func(t *testing.T) {
+		// Quoting survives the login shell: $HOME is expanded by the remote
+		// sh (the empty HOME from sshd_config), the quotes are literal.
+		out := run(ctx, c, h, engine.CommandRequest{Script: `printf '%s|' "it's" "$HOME"; echo oops >&2; exit 3`, Timeout: 10 * time.Second})
+		if out.err != nil || out.res.Exit != 3 || out.stdout != "it's|"+o.Home+"|" || out.stderr != "oops\n" {
+			t.Fatalf("%+v", out)
+		}
+		out = run(ctx, c, h, engine.CommandRequest{Script: "true"})
+		if out.err != nil || out.res.Exit != 0 {
+			t.Fatalf("true: %+v", out)
+		}
+		out = run(ctx, c, h, engine.CommandRequest{Script: "kill -KILL $$"})
+		if out.err != nil || out.res.Signal != "KILL" || out.res.Exit != -1 {
+			t.Fatalf("killed by signal: %+v", out)
+		}
+	})
+
+	t.Run("timeout leaves no orphan", func(t *testing.T) {
+		a, b := 900000+rand.IntN(90000), 990000+rand.IntN(9000)
+		marker := fmt.Sprintf("runbook-orphan-%d", rand.Int64())
+		script := fmt.Sprintf("sleep %d & sleep %d; : %s", a, b, marker)
+		out := run(ctx, c, h, engine.CommandRequest{Script: script, Timeout: time.Second})
+		if out.err != nil || !out.res.TimedOut {
+			t.Fatalf("want timed out, got %+v", out)
+		}
+		for _, s := range []string{marker, fmt.Sprint("sleep ", a), fmt.Sprint("sleep ", b)} {
+			if !waitGone(s) {
+				t.Errorf("remote process %q survived the timeout", s)
+			}
+		}
+	})
+
+	t.Run("cancel leaves no orphan", func(t *testing.T) {
+		a := 800000 + rand.IntN(90000)
+		script := fmt.Sprintf("sleep %d & wait; echo not reached", a)
+		cctx, cancel := context.WithCancel(ctx)
+		done := make(chan runOut, 1)
+		go func() { done <- run(cctx, c, h, engine.CommandRequest{Script: script, Timeout: time.Hour}) }()
+		// Bounded wait for the remote sleep to exist before cancelling.
+		for i := 0; i < 200 && !remoteAlive(fmt.Sprint("sleep ", a)); i++ {
+			time.Sleep(25 * time.Millisecond)
+		}
+		cancel()
+		out := <-done
+		if !errors.Is(out.err, context.Canceled) {
+			t.Fatalf("cancel: %+v", out)
+		}
+		if !waitGone(fmt.Sprint("sleep ", a)) {
+			t.Errorf("remote sleep %d survived the cancel", a)
+		}
+	})
+
+	t.Run("sftp fetch", func(t *testing.T) {
+		dir := filepath.Join(o.Dir, "logs")
+		os.MkdirAll(dir, 0o755)
+		big := strings.Repeat("abcdefghij", 500000) // 5 MB
+		os.WriteFile(filepath.Join(dir, "big.log"), []byte(big), 0o644)
+		os.WriteFile(filepath.Join(dir, "small.log"), []byte("small\n"), 0o644)
+		os.WriteFile(filepath.Join(dir, "old.log"), []byte("old\n"), 0o644)
+		old := time.Now().Add(-2 * time.Hour)
+		os.Chtimes(filepath.Join(dir, "old.log"), old, old)
+		os.Symlink("/etc/passwd", filepath.Join(dir, "passwd.log"))
+		col := newMemCollector()
+		err := c.Fetch(ctx, h, engine.FetchRequest{Step: "collect", Globs: []string{dir + "/*.log"}, Since: time.Hour, MaxBytes: 4 << 20}, col)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if col.files[dir+"/small.log"] != "small\n" || col.files[dir+"/big.log"] != big[len(big)-4<<20:] || col.meta[dir+"/big.log"].Offset != int64(len(big)-4<<20) {
+			t.Errorf("fetched: small=%q big %d bytes offset %d", col.files[dir+"/small.log"], len(col.files[dir+"/big.log"]), col.meta[dir+"/big.log"].Offset)
+		}
+		if _, ok := col.files[dir+"/old.log"]; ok {
+			t.Error("old.log outside since")
+		}
+		if _, ok := col.files[dir+"/passwd.log"]; ok || !strings.Contains(col.skipped[dir+"/passwd.log"], "/etc/passwd") {
+			t.Errorf("symlink followed or not recorded: %q", col.skipped[dir+"/passwd.log"])
+		}
+	})
+
+	t.Run("strict refuses a changed key", func(t *testing.T) {
+		other, _ := sshtest.NewSigner()
+		kh := filepath.Join(t.TempDir(), "known_hosts")
+		writeFile(t, kh, fmt.Sprintf("[127.0.0.1]:%d %s", o.Port, gossh.MarshalAuthorizedKey(other.PublicKey())))
+		cfg := o.Config()
+		cfg.KnownHosts = []string{kh}
+		c2, err := rbssh.New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c2.Close()
+		out := run(ctx, c2, h, engine.CommandRequest{Script: "true"})
+		var ch *rbssh.HostKeyChangedError
+		if !errors.As(out.err, &ch) || !strings.Contains(out.err.Error(), gossh.FingerprintSHA256(o.HostKey)) {
+			t.Fatalf("want HostKeyChangedError with the server's fingerprint, got %v", out.err)
+		}
+		cfg.KnownHosts = []string{filepath.Join(t.TempDir(), "empty")}
+		c3, _ := rbssh.New(cfg)
+		defer c3.Close()
+		if out := run(ctx, c3, h, engine.CommandRequest{Script: "true"}); !errors.Is(out.err, rbssh.ErrHostUnknown) {
+			t.Fatalf("strict with an unknown host: %v", out.err)
+		}
+	})
+}
