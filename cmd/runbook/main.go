@@ -41,7 +41,7 @@ func main() {
 
 // mainRun is main without os.Exit, for tests.
 func mainRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 	root := newRootCmd(stdin, stdout, stderr)
 	root.SetArgs(args)
