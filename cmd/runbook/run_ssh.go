@@ -6,15 +6,56 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/runbook-dev/runbook/internal/engine"
+	"github.com/runbook-dev/runbook/internal/ssh"
 )
 
 // sshOptions are the SSH transport flags of `runbook run`.
-type sshOptions struct{}
+type sshOptions struct {
+	identities []string
+	config     string
+	knownHosts []string
+	policy     string
+	password   bool
+}
 
-func addSSHFlags(f *pflag.FlagSet, o *sshOptions) {}
+func addSSHFlags(f *pflag.FlagSet, o *sshOptions) {
+	f.StringArrayVarP(&o.identities, "identity", "i", nil, "SSH private key file to offer first (repeatable; ssh-agent and ssh_config's IdentityFile are used too)")
+	f.StringVarP(&o.config, "ssh-config", "F", "", "ssh_config file (default ~/.ssh/config and /etc/ssh/ssh_config); --target ROLE=alias resolves through it")
+	f.StringArrayVar(&o.knownHosts, "known-hosts", nil, "known_hosts file (repeatable; default ~/.ssh/known_hosts); new keys are added to the first")
+	f.StringVar(&o.policy, "host-key-policy", "", "unknown host keys: strict, ask or accept-new (default ask in the TUI, strict with --auto); a changed key is always refused")
+	f.BoolVar(&o.password, "ssh-password", false, "allow password and keyboard-interactive SSH authentication (asked in the TUI)")
+}
 
-// newRemote builds the executor for hosts other than `local`. Until the SSH
-// transport lands there is none, and remote hosts fail with a clear error.
+// newRemote builds the SSH transport for hosts other than `local`.
 func newRemote(ctx context.Context, o *runOptions) (engine.Executor, func(), error) {
-	return nil, func() {}, nil
+	interactive := o.interactive()
+	cfg := ssh.Config{
+		Identities:    o.ssh.identities,
+		SSHConfig:     o.ssh.config,
+		KnownHosts:    o.ssh.knownHosts,
+		HostKeyPolicy: ssh.PolicyStrict,
+		AllowPassword: o.ssh.password,
+	}
+	if interactive {
+		cfg.HostKeyPolicy = ssh.PolicyAsk
+		o.ui.sshPrompts(&cfg) // run_tui.go
+	}
+	if o.ssh.policy != "" {
+		p, err := ssh.ParsePolicy(o.ssh.policy)
+		if err != nil {
+			return nil, nil, usageErr("--host-key-policy: %v", err)
+		}
+		if p == ssh.PolicyAsk && !interactive {
+			return nil, nil, usageErr("--host-key-policy ask needs the interactive TUI; use strict or accept-new with --auto")
+		}
+		cfg.HostKeyPolicy = p
+	}
+	if o.ssh.password && !interactive {
+		return nil, nil, usageErr("--ssh-password needs the interactive TUI to ask for the password")
+	}
+	c, err := ssh.New(cfg)
+	if err != nil {
+		return nil, nil, usageErr("ssh transport: %v", err)
+	}
+	return c, func() { c.Close() }, nil
 }

@@ -312,42 +312,21 @@ const chunk = 2 << 20
 
 var chunkPool = sync.Pool{New: func() any { b := make([]byte, chunk); return &b }}
 
-// tailReader reads n bytes of f from off: exactly the size stat reported
-// (a file growing meanwhile does not overflow the bundle entry). It
+// tailReader reads the window [start, start+size) of f: exactly the size
+// stat reported from the tail offset (a file growing meanwhile does not
+// overflow the bundle entry). It seeks within the window, so a collector
+// can read twice (count, then redact and write) without a local copy, and
 // implements WriterTo so io.Copy uses big concurrent reads.
 type tailReader struct {
-	ctx    context.Context
-	f      *sftp.File
-	off, n int64
-	start  int64 // first offset delivered; off+n stays the end
-	buf    *[]byte
+	ctx         context.Context
+	f           *sftp.File
+	start, size int64
+	pos         int64
+	buf         *[]byte
 }
 
 func newTailReader(ctx context.Context, f *sftp.File, off, n int64) *tailReader {
-	return &tailReader{ctx: ctx, f: f, off: off, n: n, start: off}
-}
-
-// Seek moves within the delivered range (positions relative to its start).
-// The bundle reads a text file twice, counting its redacted size before it
-// writes the tar header, instead of keeping a temporary copy.
-func (r *tailReader) Seek(offset int64, whence int) (int64, error) {
-	end := r.off + r.n
-	var abs int64
-	switch whence {
-	case io.SeekStart:
-		abs = r.start + offset
-	case io.SeekCurrent:
-		abs = r.off + offset
-	case io.SeekEnd:
-		abs = end + offset
-	default:
-		return 0, fmt.Errorf("seek: bad whence %d", whence)
-	}
-	if abs < r.start || abs > end {
-		return 0, fmt.Errorf("seek %s: offset %d outside the delivered range", r.f.Name(), abs-r.start)
-	}
-	r.off, r.n = abs, end-abs
-	return abs - r.start, nil
+	return &tailReader{ctx: ctx, f: f, start: off, size: n}
 }
 
 func (r *tailReader) release() {
@@ -358,20 +337,20 @@ func (r *tailReader) release() {
 }
 
 func (r *tailReader) Read(p []byte) (int, error) {
-	if r.n <= 0 {
+	left := r.size - r.pos
+	if left <= 0 {
 		return 0, io.EOF
 	}
 	if err := r.ctx.Err(); err != nil {
 		return 0, err
 	}
-	if int64(len(p)) > r.n {
-		p = p[:r.n]
+	if int64(len(p)) > left {
+		p = p[:left]
 	}
-	n, err := r.f.ReadAt(p, r.off)
-	r.off += int64(n)
-	r.n -= int64(n)
+	n, err := r.f.ReadAt(p, r.start+r.pos)
+	r.pos += int64(n)
 	if errors.Is(err, io.EOF) {
-		if r.n > 0 && n == 0 {
+		if n == 0 {
 			return 0, fmt.Errorf("%s: file shrank while reading: %w", r.f.Name(), io.ErrUnexpectedEOF)
 		}
 		err = nil
@@ -379,12 +358,31 @@ func (r *tailReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
+func (r *tailReader) Seek(offset int64, whence int) (int64, error) {
+	var abs int64
+	switch whence {
+	case io.SeekStart:
+		abs = offset
+	case io.SeekCurrent:
+		abs = r.pos + offset
+	case io.SeekEnd:
+		abs = r.size + offset
+	default:
+		return 0, errors.New("seek: bad whence")
+	}
+	if abs < 0 {
+		return 0, errors.New("seek: negative position")
+	}
+	r.pos = abs
+	return abs, nil
+}
+
 func (r *tailReader) WriteTo(w io.Writer) (int64, error) {
 	if r.buf == nil {
 		r.buf = chunkPool.Get().(*[]byte)
 	}
 	var total int64
-	for r.n > 0 {
+	for r.pos < r.size {
 		n, err := r.Read(*r.buf)
 		if n > 0 {
 			m, werr := w.Write((*r.buf)[:n])

@@ -2,6 +2,7 @@ package ssh_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -125,6 +126,18 @@ func (c *memCollector) File(ctx context.Context, h engine.Host, step string, f e
 	b, err := io.ReadAll(r)
 	if err != nil {
 		return err
+	}
+	// Collectors that redact read twice: the reader must seek back.
+	rs, ok := r.(io.ReadSeeker)
+	if !ok {
+		return fmt.Errorf("%s: reader cannot seek", f.Path)
+	}
+	if _, err := rs.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	again, err := io.ReadAll(rs)
+	if err != nil || string(again) != string(b) {
+		return fmt.Errorf("%s: second read differs (%d vs %d bytes, %v)", f.Path, len(again), len(b), err)
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
