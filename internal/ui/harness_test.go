@@ -270,3 +270,5 @@ func golden(t *testing.T, name, got string) {
 }
 
 const dfFull = "Filesystem      Size  Used Avail Use% Mounted on\n/dev/sdb1       100G   93G  7.0G  93% /srv/BigData/LocalBackup\n"
+
+func displayWidth(s string) int { return ansi.StringWidth(s) }

@@ -139,6 +139,8 @@ type Model struct {
 	ctrlC       int // ctrl+c presses since the last other key
 	queuedNotes []string
 	edited      bool // the operator edited the pending command
+	// cancelNotice: say on the next prompt that a run was cancelled.
+	cancelNotice bool
 	// exportRequested: the operator chose "export the bundle, then quit".
 	exportRequested bool
 
@@ -383,7 +385,7 @@ func (m *Model) onPrompt(msg promptMsg) tea.Cmd {
 		case m.quitting:
 			return m.finalize(m.exportOnQuit())
 		case isCancel(msg.err) && m.cancelled[msg.run]:
-			m.out.Info("■ cancelled by the operator")
+			m.cancelNotice = true
 			m.status.SetMessage("command cancelled — enter runs it again", false)
 			// Return to the step's start, so nothing re-runs by itself.
 			return m.act("returning to the step", func(s *engine.Session) error { return s.Back(s.Current().ID) })
@@ -395,6 +397,10 @@ func (m *Model) onPrompt(msg promptMsg) tea.Cmd {
 	}
 	m.prompt = msg.prompt
 	m.snapshot()
+	if m.cancelNotice {
+		m.cancelNotice = false
+		m.out.Info("■ the previous run was cancelled by the operator; its output is not shown")
+	}
 	if m.quitting {
 		return m.finalize(m.exportOnQuit())
 	}

@@ -96,7 +96,9 @@ func (m *Model) View() tea.View {
 // render draws the screen as a string (golden tests compare it).
 func (m *Model) render() string {
 	if m.width < minWidth || m.height < minHeight {
-		return textblock.Block(fmt.Sprintf("runbook needs at least %d×%d cells (now %d×%d)", minWidth, minHeight, m.width, m.height), max(m.width, 1), max(m.height, 1))
+		w := max(m.width, 1)
+		msg := fmt.Sprintf("runbook needs at least %d×%d cells (now %d×%d)", minWidth, minHeight, m.width, m.height)
+		return textblock.Block(textblock.Wrap(msg, w), w, max(m.height, 1))
 	}
 	l := m.computeLayout()
 	main := textblock.Block(m.mainView(l), l.mainW, l.bodyH)
@@ -221,7 +223,8 @@ func (m *Model) promptView(w int) string {
 			q := m.request
 			lines := []string{
 				s.Warning.Render(textblock.Line(untrusted.SanitizeLine(q.Title), w)),
-				textblock.Line(untrusted.SanitizeLine(q.KeyType)+" "+s.Title.Render(untrusted.SanitizeLine(q.Fingerprint)), w),
+				// Wrapped, never cut: the whole fingerprint must be comparable.
+				textblock.Wrap(untrusted.SanitizeLine(q.KeyType)+" "+s.Title.Render(untrusted.SanitizeLine(q.Fingerprint)), w),
 				s.Muted.Render(textblock.Line("Compare it with the fingerprint your team published for this host.", w)),
 			}
 			return strings.Join(lines, "\n") + "\n" + m.picker.View()
