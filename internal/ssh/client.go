@@ -171,12 +171,14 @@ func (c *Client) run(ctx context.Context, h engine.Host, req engine.CommandReque
 			res.Exit = ee.ExitStatus()
 		}
 	case errors.As(werr, &missing):
-		if derr := cn.deadErr(); derr != nil {
+		// A channel closed without a status, or the whole connection
+		// went: ask the connection before calling it one or the other.
+		if derr := cn.probe(); derr != nil {
 			return fail, derr
 		}
 		return fail, ErrNoExitStatus
 	default:
-		if derr := cn.deadErr(); derr != nil {
+		if derr := cn.probe(); derr != nil {
 			return fail, derr
 		}
 		return fail, fmt.Errorf("%w: %v", ErrConnectionLost, werr)

@@ -114,7 +114,7 @@ func TestDropIsTransportErrorAndRedial(t *testing.T) {
 	ctx := testCtx(t)
 	o := run(ctx, e.client, e.host, engine.CommandRequest{Script: "crash"})
 	if !errors.Is(o.err, rbssh.ErrConnectionLost) {
-		t.Fatalf("drop: want ErrConnectionLost, got %+v", o)
+		t.Fatalf("drop: want ErrConnectionLost, got %+v (%v)", o, o.err)
 	}
 	o = run(ctx, e.client, e.host, engine.CommandRequest{Script: "true"})
 	if o.err != nil || o.res.Exit != 0 {

@@ -81,6 +81,34 @@ func (cn *conn) deadErr() error {
 	return cn.err
 }
 
+// probe checks the connection with one keepalive request (bounded by the
+// keepalive interval) and returns why it is dead, or nil when it answers.
+func (cn *conn) probe() error {
+	if err := cn.deadErr(); err != nil {
+		return err
+	}
+	ch := make(chan error, 1)
+	go func() {
+		_, _, err := cn.client.SendRequest("keepalive@openssh.com", true, nil)
+		ch <- err
+	}()
+	t := time.NewTimer(cn.c.cfg.KeepaliveInterval)
+	defer t.Stop()
+	select {
+	case err := <-ch:
+		if err != nil {
+			cn.fail(fmt.Errorf("%w: %v", ErrConnectionLost, err))
+			return cn.deadErr()
+		}
+		return nil
+	case <-cn.dead:
+		return cn.deadErr()
+	case <-t.C:
+		cn.fail(fmt.Errorf("%w (no answer within %s)", ErrHostDead, cn.c.cfg.KeepaliveInterval))
+		return cn.deadErr()
+	}
+}
+
 // keepalive sends keepalive@openssh.com every interval; a request still
 // unanswered at the next tick is a miss, and max misses in a row declare
 // the host dead. Any reply (even "unsupported") proves it alive.
