@@ -142,7 +142,9 @@ func (h *harness) until(what string, cond func() bool) {
 // settle waits until no act runs.
 func (h *harness) settle() {
 	h.t.Helper()
-	h.until("the session to settle", func() bool { return h.m.state != stateRunning || h.quit })
+	h.until("the session to settle", func() bool {
+		return (h.m.state != stateRunning && h.m.pump.inflight.Load() == 0) || h.quit
+	})
 }
 
 func keyMsg(k string) tea.KeyPressMsg {

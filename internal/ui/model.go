@@ -37,7 +37,7 @@ type Config struct {
 	Styles *styles.Styles
 	// Scrollback is how many output lines stay viewable (default 10 000).
 	Scrollback int
-	// BatchInterval gathers events before a redraw (default 40 ms; tests use 0).
+	// BatchInterval gathers events before a redraw (default 40 ms; < 0: none).
 	BatchInterval time.Duration
 	// Now is the clock for elapsed times (default time.Now).
 	Now func() time.Time
@@ -139,6 +139,8 @@ type Model struct {
 	ctrlC       int // ctrl+c presses since the last other key
 	queuedNotes []string
 	edited      bool // the operator edited the pending command
+	// deferred is an act's result waiting for the event batch in flight.
+	deferred tea.Msg
 	// cancelNotice: say on the next prompt that a run was cancelled.
 	cancelNotice bool
 	// exportRequested: the operator chose "export the bundle, then quit".
@@ -176,7 +178,10 @@ func New(ctx context.Context, cfg Config) *Model {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	if cfg.BatchInterval < 0 {
+	switch {
+	case cfg.BatchInterval == 0:
+		cfg.BatchInterval = 40 * time.Millisecond
+	case cfg.BatchInterval < 0:
 		cfg.BatchInterval = 0
 	}
 	st := styles.DefaultStyles(true)
@@ -291,6 +296,13 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		return nil
 	case eventsMsg:
 		m.applyEvents(msg.events)
+		if msg.counted {
+			m.pump.inflight.Add(-1)
+		}
+		if d := m.deferred; d != nil && m.pump.inflight.Load() == 0 {
+			m.deferred = nil
+			return tea.Batch(m.pump.waitCmd(), m.update(d))
+		}
 		return m.pump.waitCmd()
 	case tickMsg:
 		if msg.run != m.run || m.state != stateRunning {
@@ -299,9 +311,19 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		m.lastTick = msg.t
 		return m.tickCmd(msg.run)
 	case promptMsg:
+		if m.pump.inflight.Load() > 0 {
+			// A batch of this run's events is on its way: they happened
+			// before the prompt, so the prompt waits for them.
+			m.deferred = msg
+			return nil
+		}
 		return m.onPrompt(msg)
 	case actionErrMsg:
 		if msg.run != m.run {
+			return nil
+		}
+		if m.pump.inflight.Load() > 0 {
+			m.deferred = msg
 			return nil
 		}
 		m.applyEvents(m.pump.drain())

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
@@ -21,7 +22,10 @@ type taggedEvent struct {
 }
 
 // eventsMsg delivers a batch of events.
-type eventsMsg struct{ events []taggedEvent }
+type eventsMsg struct {
+	events  []taggedEvent
+	counted bool // taken by waitCmd (see pump.inflight)
+}
 
 // pump carries events from session goroutines to Update. OnEvent must never
 // block the session (it is called while probes stream), so push only
@@ -36,6 +40,9 @@ type pump struct {
 	done    chan struct{}
 	once    sync.Once
 	every   time.Duration
+	// inflight counts batches taken by waitCmd and not yet applied by
+	// Update; tests wait for it to reach zero.
+	inflight atomic.Int32
 }
 
 func newPump(every time.Duration) *pump {
@@ -131,7 +138,14 @@ func (p *pump) waitCmd() tea.Cmd {
 				return nil
 			}
 		}
-		return eventsMsg{events: p.drain()}
+		p.mu.Lock()
+		evs := p.queue
+		p.queue, p.bytes = nil, 0
+		if len(evs) > 0 {
+			p.inflight.Add(1) // under the lock: never zero while a batch is in hand
+		}
+		p.mu.Unlock()
+		return eventsMsg{events: evs, counted: len(evs) > 0}
 	}
 }
 
