@@ -19,6 +19,7 @@ import (
 	"github.com/runbook-dev/runbook/internal/ui/statusbar"
 	"github.com/runbook-dev/runbook/internal/ui/steppane"
 	"github.com/runbook-dev/runbook/internal/ui/styles"
+	"github.com/runbook-dev/runbook/internal/ui/textblock"
 	"github.com/runbook-dev/runbook/internal/untrusted"
 )
 
@@ -288,6 +289,9 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		m.width, m.height = msg.Width, msg.Height
+		if m.state == stateDone {
+			m.showEnd() // re-wrap the final screen
+		}
 		return nil
 	case tea.BackgroundColorMsg:
 		if m.cfg.Styles == nil {
@@ -624,7 +628,15 @@ func humanBytes(n int64) string {
 
 // showEnd fills the pager with the final screen.
 func (m *Model) showEnd() {
-	m.pager.SetContent(m.endText())
+	w := m.computeLayout().mainW
+	var lines []string
+	for _, l := range strings.Split(m.endText(), "\n") {
+		lines = append(lines, textblock.WrapLines(l, w)...)
+		if l == "" {
+			lines = append(lines, "")
+		}
+	}
+	m.pager.SetContent(strings.Join(lines, "\n"))
 }
 
 func (m *Model) endText() string {
