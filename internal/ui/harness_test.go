@@ -17,7 +17,16 @@ import (
 	"github.com/runbook-dev/runbook/internal/ui/styles"
 )
 
-var update = flag.Bool("update", false, "rewrite golden files")
+// updateGolden reports -update (the flag is registered by teatest's golden
+// package, which this test binary links).
+func updateGolden() bool {
+	f := flag.Lookup("update")
+	if f == nil {
+		return false
+	}
+	v, _ := f.Value.(flag.Getter).Get().(bool)
+	return v
+}
 
 // fixedNow is the clock of every test: elapsed times in views are stable.
 var fixedNow = time.Date(2025, 3, 1, 3, 0, 0, 0, time.UTC)
@@ -253,7 +262,7 @@ func (h *harness) hasEvent(typ engine.EventType, match func(engine.Event) bool) 
 func golden(t *testing.T, name, got string) {
 	t.Helper()
 	path := filepath.Join("testdata", "golden", name+".golden")
-	if *update {
+	if updateGolden() {
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			t.Fatal(err)
 		}
