@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# tmux-check.sh: start the real runbook binary in a detached tmux session,
+# drive the TUI with keys and assert on what tmux shows (capture-pane).
+# Needs tmux and Go. Runs only local, read-only commands (df, printf).
+#
+#   scripts/tmux-check.sh          # run the checks
+#   KEEP=1 scripts/tmux-check.sh   # also print every screen checked
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+command -v tmux >/dev/null || { echo "tmux-check: tmux is not installed" >&2; exit 2; }
+
+work=$(mktemp -d)
+bin=$work/runbook
+sess="rbcheck-$$"
+go build -o "$bin" ./cmd/runbook
+
+cleanup() {
+	tmux kill-session -t "$sess" 2>/dev/null || true
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+screen() { tmux capture-pane -p -t "$sess"; }
+
+fail() {
+	echo "FAIL: $*" >&2
+	echo "---- screen ----" >&2
+	screen >&2
+	exit 1
+}
+
+# wait_for TEXT: poll the screen (at most 10 s) until it shows TEXT.
+wait_for() {
+	for _ in $(seq 1 100); do
+		if screen | grep -qF -- "$1"; then
+			[ -n "${KEEP:-}" ] && { echo "---- saw: $1"; screen; }
+			return 0
+		fi
+		sleep 0.1
+	done
+	fail "the screen never showed: $1"
+}
+
+refute() { screen | grep -qF -- "$1" && fail "the screen shows: $1" || true; }
+
+keys() { tmux send-keys -t "$sess" "$@"; }
+
+# esc sends Escape alone: a key right after it would read as alt+key.
+esc() { keys Escape; sleep 0.3; }
+
+start() { # start W H ARGS...
+	local w=$1 h=$2
+	shift 2
+	tmux kill-session -t "$sess" 2>/dev/null || true
+	tmux new-session -d -s "$sess" -x "$w" -y "$h" \
+		"XDG_STATE_HOME=$work/state $bin $* ; echo EXIT=\$?; sleep 60"
+}
+
+echo "1. walk local-disk-health to resolved at 80x24"
+start 80 24 run runbooks/local-disk-health.yaml --target host=local --param limit=100
+wait_for "Ready to run on local."
+wait_for "local \$ df -P / | tail -n 1"
+[ "$(screen | wc -l)" -eq 24 ] || fail "screen is not 24 lines"
+screen | tail -n 1 | grep -qF "enter run" || fail "no key hints in the status bar"
+keys g
+wait_for "The whole procedure"
+wait_for "▶ 1 check-space"
+esc
+keys '?'
+wait_for "ctrl+c"
+esc
+keys Enter
+wait_for "→ exit 0, used="
+keys N
+wait_for "Note for this step"
+keys -l "checked from tmux"
+keys Enter
+wait_for "note added to check-space"
+keys /
+keys -l "%"
+keys Enter
+wait_for "match 1 of"
+keys Enter
+wait_for "2 Are inodes nearly exhausted? · run"
+keys Enter
+wait_for "→ exit 0"
+keys Enter
+wait_for "Outcome: RESOLVED"
+wait_for "Space and inodes are within limits."
+wait_for "checked from tmux"
+keys q
+wait_for "local-disk-health: resolved"
+wait_for "EXIT=0"
+
+echo "2. a hostile probe cannot take over the terminal"
+start 80 24 run internal/ui/testdata/tmux-evil.yaml --target host=local
+wait_for "Ready to run on local."
+keys Enter
+wait_for 'FAILED\rPASSED'
+wait_for '\x1b]52;c;cm0gLXJmIC8K\x07'
+wait_for '<U+202E>SSAP'
+title=$(tmux display-message -p -t "$sess" '#{pane_title}')
+[ "$title" != "pwned" ] || fail "the probe set the window title"
+case "$title" in *runbook*) ;; *) fail "window title is '$title', want the TUI's own" ;; esac
+wait_for "→ exit 0"
+
+echo "3. resize live to 200x50 and back"
+tmux resize-window -t "$sess" -x 200 -y 50
+wait_for "1 Print hostile escape sequences"
+[ "$(screen | wc -l)" -eq 50 ] || fail "screen is not 50 lines after resize"
+wait_for "→ exit 0"
+tmux resize-window -t "$sess" -x 80 -y 24
+sleep 0.3
+[ "$(screen | wc -l)" -eq 24 ] || fail "screen is not 24 lines after resize back"
+wait_for "→ exit 0"
+
+echo "4. quit asks first; q y ends aborted (exit 5)"
+keys q
+wait_for "Quit this session?"
+keys n
+refute "Quit this session?"
+keys q
+wait_for "Quit this session?"
+keys y
+wait_for "tmux-evil: aborted"
+wait_for "EXIT=5"
+
+echo "5. ctrl+c cancels a running command, a second press quits (exit 5)"
+start 80 24 run runbooks/local-disk-health.yaml --target host=local
+wait_for "Ready to run on local."
+keys e
+wait_for "Edit the command"
+keys C-u
+keys -l "sleep 30"
+keys Enter
+wait_for "local \$ sleep 30"
+keys Enter
+wait_for "ctrl+c cancels the command"
+keys C-c
+wait_for "previous run was cancelled"
+keys C-c
+wait_for "EXIT=5"
+
+echo "tmux-check: all checks passed"
