@@ -142,4 +142,16 @@ wait_for "previous run was cancelled"
 keys C-c
 wait_for "EXIT=5"
 
+echo "6. NO_COLOR: no colour codes reach the terminal, bold/reverse still mark the current step"
+tmux kill-session -t "$sess" 2>/dev/null || true
+tmux new-session -d -s "$sess" -x 80 -y 24 \
+	"NO_COLOR=1 XDG_STATE_HOME=$work/state $bin run runbooks/local-disk-health.yaml --target host=local; sleep 60"
+wait_for "Ready to run on local."
+keys Enter
+wait_for "→ exit 0"
+if tmux capture-pane -e -p -t "$sess" | grep -qE $'\e\\[([0-9;]*;)?(3[0-7]|9[0-7]|38;[25];[0-9;]*)m'; then
+	fail "colour escape codes with NO_COLOR set"
+fi
+tmux capture-pane -e -p -t "$sess" | grep -qF $'\e[1;7m' || fail "the current step is not marked without colour"
+
 echo "tmux-check: all checks passed"

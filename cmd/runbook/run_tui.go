@@ -67,6 +67,12 @@ func runInteractive(ctx context.Context, o *runOptions, rb *engine.Runbook, sopt
 		Requests:   o.ui.requests(),
 		Scrollback: o.ui.scrollback,
 	}
+	// run_bundle.go writes the bundle after the TUI closes (also on abort).
+	if o.bundle.path != "" {
+		cfg.BundleNote = "written to " + o.bundle.path + " when the TUI closes"
+	} else {
+		cfg.BundleNote = "none (run with --bundle DIR to write one)"
+	}
 	res, err := ui.Run(ctx, cfg)
 	if err != nil {
 		return &exitError{code: auto.ExitFailure, err: err}

@@ -595,3 +595,33 @@ func TestScrollbackIsBounded(t *testing.T) {
 	h.press("home")
 	h.mustSee("earlier lines not kept here")
 }
+
+func TestBundleNoteOnQuitAndFinalScreen(t *testing.T) {
+	fake := enginetest.New(enginetest.Rule{Match: `^df`, Stdout: dfFull})
+	h := newHarness(t, "backup.yaml", fake, withParams("ticket", "INC1"), func(c *Config) {
+		c.BundleNote = "written to /var/tmp/bundles when the TUI closes"
+		c.Options.StartAt = "verify"
+	})
+	h.settle()
+	h.press("q")
+	h.mustSee("· bundle:", "/var/tmp/bundles")
+	h.press("n", "d")
+	h.mustSee("Bundle: written to /var/tmp/bundles when the TUI closes")
+}
+
+func TestCollectProgressInHeader(t *testing.T) {
+	h := backup(t)
+	h.send(tea.WindowSizeMsg{Width: 120, Height: 30})
+	h.m.state = stateRunning
+	h.m.activity = "collecting"
+	h.m.runStarted = fixedNow
+	h.m.lastTick = fixedNow.Add(2 * time.Second)
+	h.m.applyEvents([]taggedEvent{
+		{ev: engine.Event{Type: engine.EvCollect, Step: "check-space", Host: "local", Path: "/var/log/a.log", Bytes: 3 << 20, Status: "ok"}},
+		{ev: engine.Event{Type: engine.EvCollect, Step: "check-space", Host: "local", Path: "/var/log/b.log", Bytes: 1 << 20, Status: "truncated"}},
+		{ev: engine.Event{Type: engine.EvCollect, Step: "check-space", Host: "local", Path: "/var/log/c.log", Status: "error", Error: "permission denied"}},
+	})
+	h.m.relayout()
+	h.mustSee("collecting 2s", "2 files · 4.0 MiB · 2.0 MiB/s", "collect ok: /var/log/a.log (3.0 MiB)", "collect error: /var/log/c.log: permission denied")
+	h.m.state = stateAsking
+}

@@ -32,6 +32,9 @@ type Config struct {
 	// ExportBundle writes the session's bundle and returns its path; nil when
 	// no bundle is configured. It runs in a command, never in Update.
 	ExportBundle func(ctx context.Context, s *engine.Session) (string, error)
+	// BundleNote says where the bundle goes when the driver writes it after
+	// the TUI closes (e.g. --bundle); shown on the quit dialog and final screen.
+	BundleNote string
 	// Requests carries the transport's questions (host key, passphrase, sudo).
 	Requests *Requests
 	// Styles fixes the styles; nil picks them from the terminal background.
@@ -686,6 +689,8 @@ func (m *Model) endText() string {
 		b.WriteString(s.Danger.Render("Bundle export failed: "+untrusted.SanitizeLine(m.result.BundleErr.Error())) + "\n")
 	case m.result.BundlePath != "":
 		b.WriteString(s.Title.Render("Bundle: ") + untrusted.SanitizeLine(m.result.BundlePath) + "\n")
+	case m.cfg.BundleNote != "":
+		b.WriteString(s.Title.Render("Bundle: ") + untrusted.SanitizeLine(m.cfg.BundleNote) + "\n")
 	case m.cfg.ExportBundle == nil:
 		b.WriteString(s.Muted.Render("No bundle configured.") + "\n")
 	}

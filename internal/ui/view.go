@@ -238,6 +238,9 @@ func (m *Model) promptView(w int) string {
 		if m.state == stateRunning {
 			hint = "a command is running and will be stopped · " + hint
 		}
+		if m.cfg.BundleNote != "" {
+			hint += " · bundle: " + untrusted.SanitizeLine(m.cfg.BundleNote)
+		}
 		return s.Warning.Render("Quit this session?") + "\n" + textblock.Wrap(hint, w)
 	case overlayHelp, overlayTree:
 		return ""
