@@ -404,10 +404,21 @@ func drive(ctx context.Context, o *runOptions, rb *engine.Runbook, sopts engine.
 		jsonl.SetEscapeHTML(false)
 		sinks = append(sinks, func(e engine.Event) { _ = jsonl.Encode(e) })
 	}
+	if interactive && o.bundle.path == "" {
+		dir, err := defaultBundleDir()
+		if err != nil {
+			closeJournal(o, jw, nil)
+			return &exitError{code: auto.ExitFailure, err: err}
+		}
+		o.bundle.path = dir
+	}
 	b, err := startBundle(ctx, o, rb, &sopts, &sinks) // run_bundle.go
 	if err != nil {
 		closeJournal(o, jw, nil)
 		return err
+	}
+	if b != nil {
+		o.ui.export = b.export
 	}
 	sopts.OnEvent = func(e engine.Event) {
 		for _, f := range sinks {

@@ -4,10 +4,14 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/adrg/xdg"
 	"github.com/spf13/pflag"
 
 	"github.com/runbook-dev/runbook/internal/auto"
@@ -36,7 +40,10 @@ func addBundleFlags(f *pflag.FlagSet, o *bundleOptions) {
 // (no --bundle) is valid and does nothing.
 type bundleRun struct {
 	w    *bundle.Writer
+	mu   sync.Mutex // export runs in a TUI command goroutine
 	done bool
+	path string
+	err  error
 }
 
 // startBundle opens the bundle when --bundle is given and attaches it to the
@@ -160,7 +167,12 @@ func (b *bundleRun) finish(ctx context.Context, o *runOptions, res *auto.Result)
 // close finalises a bundle that finish did not (an early return, the TUI
 // path), marked incomplete when err says the run failed.
 func (b *bundleRun) close(ctx context.Context, o *runOptions, err error) {
-	if b == nil || b.done {
+	if b == nil {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.done {
 		return
 	}
 	b.done = true
@@ -171,4 +183,34 @@ func (b *bundleRun) close(ctx context.Context, o *runOptions, err error) {
 		return
 	}
 	fmt.Fprintf(o.stderr, "bundle %s\n", path)
+}
+
+// export finalises the bundle from the TUI (its final screen exports
+// automatically, the quit dialog on request) and returns where it went.
+// Idempotent: a second call returns the first result.
+func (b *bundleRun) export(ctx context.Context, s *engine.Session) (string, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.done {
+		return b.path, b.err
+	}
+	b.done = true
+	_ = b.w.SetSecrets(append(b.w.Secrets(), s.Secrets()...))
+	ended, outcome, msg := s.Ended()
+	fin := bundle.Final{Outcome: string(outcome), Message: msg, Interrupted: ctx.Err() != nil}
+	if !ended {
+		fin.Outcome = string(engine.OutcomeAborted)
+	}
+	b.path, b.err = b.w.Close(ctx, fin)
+	return b.path, b.err
+}
+
+// defaultBundleDir is where interactive sessions write their bundle when
+// --bundle is not given: every session ends with one.
+func defaultBundleDir() (string, error) {
+	dir := filepath.Join(xdg.StateHome, "runbook", "bundles")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", fmt.Errorf("create bundle directory: %w", err)
+	}
+	return dir, nil
 }

@@ -19,6 +19,8 @@ type uiOptions struct {
 	// reqs carries the SSH transport's questions into the TUI; created on
 	// first use because the transport is built before the TUI starts.
 	reqs *ui.Requests
+	// export finalises the session's bundle (set by drive from run_bundle.go).
+	export func(ctx context.Context, s *engine.Session) (string, error)
 }
 
 func addUIFlags(f *pflag.FlagSet, o *uiOptions) {
@@ -67,10 +69,10 @@ func runInteractive(ctx context.Context, o *runOptions, rb *engine.Runbook, sopt
 		Requests:   o.ui.requests(),
 		Scrollback: o.ui.scrollback,
 	}
-	// run_bundle.go writes the bundle after the TUI closes (also on abort).
-	if o.bundle.path != "" {
-		cfg.BundleNote = "written to " + o.bundle.path + " when the TUI closes"
-	} else {
+	// The bundle is exported from the final screen (automatically) or the quit
+	// dialog; drive finalises it after the TUI closes if neither happened.
+	cfg.ExportBundle = o.ui.export
+	if cfg.ExportBundle == nil {
 		cfg.BundleNote = "none (run with --bundle DIR to write one)"
 	}
 	res, err := ui.Run(ctx, cfg)
