@@ -42,7 +42,15 @@ wait_for() {
 	fail "the screen never showed: $1"
 }
 
-refute() { screen | grep -qF -- "$1" && fail "the screen shows: $1" || true; }
+# wait_gone TEXT: poll the screen (at most 10 s) until TEXT is no longer shown
+# (a dismissed dialog redraws on the next frame, later on a loaded machine).
+wait_gone() {
+	for _ in $(seq 1 100); do
+		screen | grep -qF -- "$1" || return 0
+		sleep 0.1
+	done
+	fail "the screen still shows: $1"
+}
 
 keys() { tmux send-keys -t "$sess" "$@"; }
 
@@ -119,7 +127,7 @@ echo "4. quit asks first; q y ends aborted (exit 5)"
 keys q
 wait_for "Quit this session?"
 keys n
-refute "Quit this session?"
+wait_gone "Quit this session?"
 keys q
 wait_for "Quit this session?"
 keys y
