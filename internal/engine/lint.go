@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
 )
 
@@ -62,6 +61,11 @@ type linter struct {
 	// missing route). The graph checks treat them as able to finish and skip
 	// reachability, so one mistake is reported once, not echoed.
 	broken map[*Step]bool
+	// Shared, read-only parts of every expression env, built once: rebuilding
+	// them per expression made lint quadratic in the number of steps.
+	stepsEnv, paramsE, targetsE map[string]any
+	groups                      map[*Capture][]string
+	cache                       map[string]compiled
 	diagList
 }
 
@@ -213,7 +217,7 @@ func (l *linter) step(st *Step) {
 		if contains(builtinNames, c.Name) {
 			l.errf(c.Pos, "choose another name", "capture %q shadows the built-in name %q", c.Name, c.Name)
 		}
-		for _, g := range groupNames(c) {
+		for _, g := range l.groupNames(c) {
 			if contains(builtinNames, g) {
 				l.errf(c.Pos, "choose another name", "capture group %q shadows the built-in name %q", g, g)
 			}
@@ -281,7 +285,19 @@ func (l *linter) step(st *Step) {
 }
 
 // groupNames are a capture pattern's named groups: values of their own.
-func groupNames(c *Capture) []string {
+func (l *linter) groupNames(c *Capture) []string {
+	if g, ok := l.groups[c]; ok {
+		return g
+	}
+	if l.groups == nil {
+		l.groups = map[*Capture][]string{}
+	}
+	out := captureGroups(c)
+	l.groups[c] = out
+	return out
+}
+
+func captureGroups(c *Capture) []string {
 	re, err := regexp.Compile(c.Pattern)
 	if err != nil {
 		return nil
@@ -310,7 +326,11 @@ func (l *linter) target(name string, p Pos) {
 }
 
 func (l *linter) paramsEnv() map[string]any {
+	if l.paramsE != nil {
+		return l.paramsE
+	}
 	m := map[string]any{}
+	defer func() { l.paramsE = m }()
 	for _, p := range l.rb.Params {
 		if p.Type == ParamInt {
 			m[p.Name] = int64(0)
@@ -322,7 +342,11 @@ func (l *linter) paramsEnv() map[string]any {
 }
 
 func (l *linter) targetsEnv() map[string]any {
+	if l.targetsE != nil {
+		return l.targetsE
+	}
 	m := map[string]any{}
+	defer func() { l.targetsE = m }()
 	for _, t := range l.rb.Targets {
 		m[t.Name] = map[string]any{"name": "", "address": "", "user": "", "hosts": []any{}, "addresses": []any{}}
 	}
@@ -331,12 +355,32 @@ func (l *linter) targetsEnv() map[string]any {
 
 // baseEnv is what every expression at step st may name.
 func (l *linter) baseEnv(st *Step) Env {
+	if l.stepsEnv == nil {
+		l.stepsEnv = l.buildStepsEnv()
+	}
+	input := map[string]any{}
+	if st.Kind == KindFix && st.Fix != nil {
+		for _, in := range st.Fix.Input {
+			input[in.Name] = ""
+		}
+	}
+	return Env{
+		"params":  l.paramsEnv(),
+		"answers": map[string]any{},
+		"steps":   l.stepsEnv,
+		"targets": l.targetsEnv(),
+		"input":   input,
+	}
+}
+
+// buildStepsEnv is what `steps["id"].x` may name, for every step.
+func (l *linter) buildStepsEnv() map[string]any {
 	steps := map[string]any{}
 	for _, x := range l.rb.Steps {
 		m := map[string]any{"exit": 0, "stdout": "", "stderr": "", "signal": "", "duration": 0.0, "results": []any{}, "answer": ""}
 		for _, c := range x.Capture {
 			m[c.Name] = ""
-			for _, g := range groupNames(c) {
+			for _, g := range l.groupNames(c) {
 				m[g] = ""
 			}
 		}
@@ -345,19 +389,7 @@ func (l *linter) baseEnv(st *Step) Env {
 		}
 		steps[x.ID] = m
 	}
-	input := map[string]any{}
-	if st.Kind == KindFix {
-		for _, in := range st.Fix.Input {
-			input[in.Name] = ""
-		}
-	}
-	return Env{
-		"params":  l.paramsEnv(),
-		"answers": map[string]any{},
-		"steps":   steps,
-		"targets": l.targetsEnv(),
-		"input":   input,
-	}
+	return steps
 }
 
 func (l *linter) probeEnv(st *Step) Env {
@@ -368,7 +400,7 @@ func (l *linter) probeEnv(st *Step) Env {
 	for _, c := range st.Capture {
 		env[c.Name] = ""
 		caps[c.Name] = ""
-		for _, g := range groupNames(c) {
+		for _, g := range l.groupNames(c) {
 			if !contains(builtinNames, g) {
 				env[g], caps[g] = "", ""
 			}
@@ -385,12 +417,42 @@ func (l *linter) expr(st *Step, src string, p Pos, env Env, what string) {
 	if strings.TrimSpace(src) == "" {
 		return
 	}
-	if _, err := CompileExpr(src, env); err != nil {
+	prog, err := l.compile(src, env)
+	if err != nil {
 		p, msg := l.exprErrPos(p, src, err.Error())
 		l.errf(p, exprHint(err), "%s: %s", what, msg)
 		return
 	}
-	l.refs(src, p, env, what)
+	l.refs(prog, p, env, what)
+}
+
+type compiled struct {
+	p   *Program
+	err error
+}
+
+// compile caches compiled expressions by source and env shape: the same
+// condition appears on many steps, and expr.Compile dominates lint time.
+func (l *linter) compile(src string, env Env) (*Program, error) {
+	var key strings.Builder
+	key.WriteString(src)
+	for _, k := range SortedKeys(env) {
+		fmt.Fprintf(&key, "\x00%s:%T", k, env[k])
+	}
+	if in, ok := env["input"].(map[string]any); ok {
+		for _, k := range SortedKeys(in) {
+			key.WriteString("\x00input." + k)
+		}
+	}
+	if c, ok := l.cache[key.String()]; ok {
+		return c.p, c.err
+	}
+	p, err := CompileExpr(src, env)
+	if l.cache == nil {
+		l.cache = map[string]compiled{}
+	}
+	l.cache[key.String()] = compiled{p, err}
+	return p, err
 }
 
 var exprPosRE = regexp.MustCompile(`^(.*) \(1:(\d+)\)$`)
@@ -421,22 +483,15 @@ func (l *linter) exprErrPos(p Pos, src, msg string) (Pos, string) {
 
 func (l *linter) template(st *Step, src string, p Pos, what string) {
 	env := l.baseEnv(st)
-	if _, err := ParseTemplate(src, env); err != nil {
+	t, err := parseTemplate(src, func(code string) (*Program, error) { return l.compile(code, env) })
+	if err != nil {
 		l.errf(p, exprHint(err), "%s: %v", what, err)
 		return
 	}
-	rest := src
-	for {
-		i := strings.Index(rest, "{{")
-		if i < 0 {
-			return
+	for _, part := range t.parts {
+		if part.expr != nil {
+			l.refs(part.expr, p, env, what)
 		}
-		j := strings.Index(rest[i:], "}}")
-		if j < 0 {
-			return
-		}
-		l.refs(strings.TrimSpace(rest[i+2:i+j]), p, env, what)
-		rest = rest[i+j+2:]
 	}
 }
 
@@ -453,13 +508,9 @@ func exprHint(err error) string {
 
 // refs checks constant keys into the session maps: params.x, steps["id"],
 // steps["id"].capture, input.x, targets.x. expr cannot check map keys itself.
-func (l *linter) refs(src string, p Pos, env Env, what string) {
-	tree, err := expr.Compile(src, append([]expr.Option{expr.AllowUndefinedVariables()}, exprOptions()...)...)
-	if err != nil {
-		return
-	}
+func (l *linter) refs(prog *Program, p Pos, env Env, what string) {
 	v := &keyVisitor{}
-	node := tree.Node()
+	node := prog.p.Node()
 	ast.Walk(&node, v)
 	for _, r := range v.refs {
 		root, _ := env[r.root].(map[string]any)

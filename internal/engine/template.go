@@ -26,6 +26,11 @@ var ErrUnsafeValue = errors.New("unsafe value")
 
 // ParseTemplate splits src into literal text and expressions compiled against env.
 func ParseTemplate(src string, env Env) (*Template, error) {
+	return parseTemplate(src, func(code string) (*Program, error) { return CompileExpr(code, env) })
+}
+
+// parseTemplate lets lint supply a caching compiler.
+func parseTemplate(src string, compile func(string) (*Program, error)) (*Template, error) {
 	t := &Template{src: src}
 	rest := src
 	for {
@@ -48,7 +53,7 @@ func ParseTemplate(src string, env Env) (*Template, error) {
 		if code == "" {
 			return nil, fmt.Errorf("empty {{ }} in command")
 		}
-		p, err := CompileExpr(code, env)
+		p, err := compile(code)
 		if err != nil {
 			return nil, fmt.Errorf("in {{ %s }}: %w", code, err)
 		}
