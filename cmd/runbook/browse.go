@@ -11,19 +11,17 @@ import (
 	"github.com/runbook-dev/runbook/internal/engine"
 )
 
-// loadRunbook resolves a file path or id and loads and lints it. Lint errors
-// stop here with exit 2; warnings are left for `runbook lint`.
+// loadRunbook resolves a file path or id and checks it (engine.Check: every
+// structural and graph error at once). Errors stop here with exit 2;
+// warnings are left for `runbook lint`.
 func loadRunbook(arg string) (*engine.Runbook, error) {
 	e, err := catalog.Resolve(arg)
 	if err != nil {
 		return nil, usageErr("%v", err)
 	}
-	rb, err := e.Load()
-	if err != nil {
-		return nil, &exitError{code: 2, err: fmt.Errorf("invalid runbook:\n%w", err)}
-	}
-	if ds := engine.Lint(rb).Errors(); len(ds) > 0 {
-		return nil, &exitError{code: 2, err: fmt.Errorf("invalid runbook:\n%w", ds)}
+	rb, ds := engine.Check(e.Path, e.Data())
+	if ds.HasErrors() || rb == nil {
+		return nil, &exitError{code: 2, err: fmt.Errorf("invalid runbook:\n%w", ds.Errors())}
 	}
 	return rb, nil
 }
