@@ -569,7 +569,7 @@ func (m *Model) applyEvents(evs []taggedEvent) {
 			}
 			line := fmt.Sprintf("— collect %s: %s", e.Status, what)
 			if e.Bytes > 0 {
-				line += " (" + humanBytes(e.Bytes) + ")"
+				line += " (" + engine.FormatSize(e.Bytes) + ")"
 			}
 			if e.Error != "" {
 				line += ": " + e.Error
@@ -587,7 +587,7 @@ func (m *Model) applyEvents(evs []taggedEvent) {
 		}
 	}
 	if d := m.pump.takeDropped(); d > 0 {
-		m.out.Info(fmt.Sprintf("… %s of output skipped on screen to keep up (the transcript has it)", humanBytes(d)))
+		m.out.Info(fmt.Sprintf("… %s of output skipped on screen to keep up (the transcript has it)", engine.FormatSize(d)))
 	}
 }
 
@@ -614,19 +614,6 @@ func resultLine(e engine.Event) string {
 		return fmt.Sprintf("— %sexit %d in %.1fs", host, *e.Exit, e.Duration)
 	}
 	return "— " + host + "finished"
-}
-
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for x := n / unit; x >= unit && exp < 4; x /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTP"[exp])
 }
 
 // showEnd fills the pager with the final screen.

@@ -191,7 +191,7 @@ func (m *Model) outputHeader(w int) string {
 		}
 		if m.collectFiles > 0 && el > 0 {
 			rate := float64(m.collectBytes) / el.Seconds()
-			parts = append(parts, fmt.Sprintf("%d files · %s · %s/s", m.collectFiles, humanBytes(m.collectBytes), humanBytes(int64(rate))))
+			parts = append(parts, fmt.Sprintf("%d files · %s · %s/s", m.collectFiles, engine.FormatSize(m.collectBytes), engine.FormatSize(int64(rate))))
 		}
 	}
 	first, last, total := m.out.Position()
