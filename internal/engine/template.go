@@ -65,6 +65,16 @@ func parseTemplate(src string, compile func(string) (*Program, error)) (*Templat
 // Render evaluates the template. Each value is converted to text, checked
 // and quoted for sh.
 func (t *Template) Render(env Env) (string, error) {
+	return t.render(env, func(p *Program, s string) (string, error) {
+		if strings.ContainsAny(s, "\x00\n\r") {
+			return "", fmt.Errorf("{{ %s }}: %w: contains NUL or a line break", p, ErrUnsafeValue)
+		}
+		return ShellQuote(s), nil
+	})
+}
+
+// render evaluates every expression part and passes its text through word.
+func (t *Template) render(env Env, word func(p *Program, s string) (string, error)) (string, error) {
 	var b strings.Builder
 	for _, p := range t.parts {
 		if p.expr == nil {
@@ -75,11 +85,11 @@ func (t *Template) Render(env Env) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		s := toString(v)
-		if strings.ContainsAny(s, "\x00\n\r") {
-			return "", fmt.Errorf("{{ %s }}: %w: contains NUL or a line break", p.expr, ErrUnsafeValue)
+		w, err := word(p.expr, toString(v))
+		if err != nil {
+			return "", err
 		}
-		b.WriteString(ShellQuote(s))
+		b.WriteString(w)
 	}
 	return b.String(), nil
 }
@@ -95,17 +105,5 @@ func (t *Template) Source() string { return t.src }
 // RenderRaw evaluates the template without quoting (for param defaults,
 // which are values, not commands).
 func (t *Template) RenderRaw(env Env) (string, error) {
-	var b strings.Builder
-	for _, p := range t.parts {
-		if p.expr == nil {
-			b.WriteString(p.lit)
-			continue
-		}
-		v, err := p.expr.Eval(env)
-		if err != nil {
-			return "", err
-		}
-		b.WriteString(toString(v))
-	}
-	return b.String(), nil
+	return t.render(env, func(_ *Program, s string) (string, error) { return s, nil })
 }
