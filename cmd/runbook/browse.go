@@ -21,7 +21,7 @@ func loadRunbook(arg string) (*engine.Runbook, error) {
 	}
 	rb, ds := engine.Check(e.Path, e.Data())
 	if ds.HasErrors() || rb == nil {
-		return nil, &exitError{code: 2, err: fmt.Errorf("invalid runbook:\n%w", ds.Errors())}
+		return nil, &exitError{Code: 2, Err: fmt.Errorf("invalid runbook:\n%w", ds.Errors())}
 	}
 	return rb, nil
 }

@@ -42,9 +42,9 @@ naming the first bad member.`,
 			if err != nil {
 				var ve *bundle.VerifyError
 				if errors.As(err, &ve) {
-					return &exitError{code: 1, err: fmt.Errorf("bundle invalid: %s: %s", untrusted.SanitizeLine(ve.Member), untrusted.SanitizeLine(ve.Reason))}
+					return &exitError{Code: 1, Err: fmt.Errorf("bundle invalid: %s: %s", untrusted.SanitizeLine(ve.Member), untrusted.SanitizeLine(ve.Reason))}
 				}
-				return &exitError{code: 1, err: err}
+				return &exitError{Code: 1, Err: err}
 			}
 			members := 0
 			for _, e := range m.Entries {
@@ -70,7 +70,7 @@ errors come from remote hosts.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			m, err := bundle.ReadManifest(args[0])
 			if err != nil {
-				return &exitError{code: 1, err: err}
+				return &exitError{Code: 1, Err: err}
 			}
 			printManifest(cmd.OutOrStdout(), m, all)
 			return nil

@@ -11,8 +11,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/runbook-dev/runbook/internal/auto"
 	"github.com/runbook-dev/runbook/internal/catalog"
 	"github.com/runbook-dev/runbook/internal/engine"
+	"github.com/runbook-dev/runbook/internal/run"
 	"github.com/runbook-dev/runbook/internal/scenario"
 	"github.com/runbook-dev/runbook/internal/ssh/sshtest"
 )
@@ -129,50 +131,59 @@ func runDemo(ctx context.Context, o *demoOptions) error {
 	}
 	fleet, err := sshtest.NewFleet(s)
 	if err != nil {
-		return &exitError{code: 1, err: fmt.Errorf("start simulated hosts: %w", err)}
+		return &exitError{Code: 1, Err: fmt.Errorf("start simulated hosts: %w", err)}
 	}
 	defer fleet.Close()
 	fmt.Fprintf(o.stderr, "demo: %s, scenario %q: %s\n", o.runbook, s.Name, oneLine(s.Description))
 	for _, h := range s.HostNames() {
 		fmt.Fprintf(o.stderr, "demo: simulated host %s on ssh://%s\n", h, fleet.Addr(h))
 	}
-	return runRun(ctx, demoRunOptions(o, s, fleet.Executor()))
+	rb, err := loadRunbook(s.Runbook)
+	if err != nil {
+		return err
+	}
+	ro, err := demoRunOptions(o, rb, s, fleet.Executor())
+	if err != nil {
+		return err
+	}
+	return run.Run(ctx, ro)
 }
 
-// demoRunOptions turns a scenario into the flags of `runbook run`: its
-// targets, params and the policy an unattended run of it declares.
-func demoRunOptions(o *demoOptions, s *scenario.Scenario, remote engine.Executor) *runOptions {
-	r := &runOptions{
-		runbook:   s.Runbook,
-		auto:      o.auto,
-		output:    o.output,
-		allowFix:  s.AllowFix,
-		allowDest: s.AllowDestr,
-		assume:    append([]string(nil), s.AssumeDone...),
-		stdin:     o.stdin,
-		stdout:    o.stdout,
-		stderr:    o.stderr,
-		remote:    remote,
-		clock:     newScaledClock(o.speed),
+// demoRunOptions runs a scenario: its targets on the simulated fleet, its
+// params, and the policy an unattended run of it declares.
+func demoRunOptions(o *demoOptions, rb *engine.Runbook, s *scenario.Scenario, remote engine.Executor) (run.Options, error) {
+	pol := auto.Policy{
+		Answers: map[string]string{}, Inputs: map[string]map[string]string{}, AssumeDone: map[string]bool{},
+		AllowFix: s.AllowFix, AllowDestructive: s.AllowDestr,
 	}
-	bindings := s.Bindings()
-	for _, role := range engine.SortedKeys(bindings) {
-		for _, h := range bindings[role] {
-			r.targets = append(r.targets, role+"="+h.Name)
+	for k, v := range s.Answers {
+		pol.Answers[k] = v
+	}
+	for step, m := range s.Inputs {
+		pol.Inputs[step] = map[string]string{}
+		for k, v := range m {
+			pol.Inputs[step][k] = v
 		}
 	}
-	for _, k := range engine.SortedKeys(s.Params) {
-		r.params = append(r.params, k+"="+s.Params[k])
+	for _, step := range s.AssumeDone {
+		pol.AssumeDone[step] = true
 	}
-	for _, k := range engine.SortedKeys(s.Answers) {
-		r.answers = append(r.answers, k+"="+s.Answers[k])
+	if err := pol.Check(rb); err != nil {
+		return run.Options{}, fmt.Errorf("scenario %s: %w", s.Name, err)
 	}
-	for _, step := range engine.SortedKeys(s.Inputs) {
-		for _, k := range engine.SortedKeys(s.Inputs[step]) {
-			r.inputs = append(r.inputs, step+"."+k+"="+s.Inputs[step][k])
-		}
+	params := map[string]string{}
+	for k, v := range s.Params {
+		params[k] = v
 	}
-	return r
+	bundle := run.BundleOptions{DefaultDir: defaultBundleDir}
+	return run.Options{
+		Runbook: rb, Targets: s.Bindings(), Params: params, Policy: pol,
+		Interactive: !o.auto && isTerminal(o.stdin, o.stdout), Output: o.output,
+		Remote: remote, Clock: newScaledClock(o.speed), Bundle: bundle,
+		Journal: run.JournalOptions{Demo: s.Name},
+		UI:      run.UIOptions{Banner: "demo · scenario " + s.Name + " · simulated hosts"},
+		Stdin:   o.stdin, Stdout: o.stdout, Stderr: o.stderr, ToolVersion: version,
+	}, nil
 }
 
 func printDemoList(w io.Writer, all map[string][]*scenario.Scenario, ids []string) {

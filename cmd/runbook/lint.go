@@ -115,7 +115,7 @@ func runLint(cmd *cobra.Command, o *lintOptions) error {
 		}
 	}
 	if failed {
-		return &exitError{code: 2}
+		return &exitError{Code: 2}
 	}
 	return nil
 }

@@ -12,28 +12,17 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/runbook-dev/runbook/internal/run"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
 
-// exitError carries a process exit code through cobra.
-type exitError struct {
-	code int
-	err  error
-}
+// exitError is the error that carries a process exit code (see run.Code).
+type exitError = run.ExitError
 
-func (e *exitError) Error() string {
-	if e.err == nil {
-		return fmt.Sprintf("exit %d", e.code)
-	}
-	return e.err.Error()
-}
-func (e *exitError) Unwrap() error { return e.err }
-
-func usageErr(format string, args ...any) error {
-	return &exitError{code: 2, err: fmt.Errorf(format, args...)}
-}
+func usageErr(format string, args ...any) error { return run.Usage(format, args...) }
 
 func main() {
 	os.Exit(mainRun(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
@@ -51,10 +40,10 @@ func mainRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	var ee *exitError
 	if errors.As(err, &ee) {
-		if ee.err != nil {
-			fmt.Fprintln(stderr, "runbook:", ee.err)
+		if ee.Err != nil {
+			fmt.Fprintln(stderr, "runbook:", ee.Err)
 		}
-		return ee.code
+		return ee.Code
 	}
 	fmt.Fprintln(stderr, "runbook:", err)
 	return 2 // cobra's own errors are usage errors

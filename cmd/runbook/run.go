@@ -3,12 +3,10 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
@@ -16,8 +14,7 @@ import (
 
 	"github.com/runbook-dev/runbook/internal/auto"
 	"github.com/runbook-dev/runbook/internal/engine"
-	"github.com/runbook-dev/runbook/internal/journal"
-	"github.com/runbook-dev/runbook/internal/ssh"
+	"github.com/runbook-dev/runbook/internal/run"
 	"github.com/runbook-dev/runbook/internal/untrusted"
 )
 
@@ -40,12 +37,6 @@ type runOptions struct {
 
 	stdin          io.Reader
 	stdout, stderr io.Writer
-	// remote runs steps on hosts other than `local`. When nil, newRemote
-	// builds the SSH transport from sshOpts; demo sets it to its simulated fleet.
-	remote engine.Executor
-	// clock drives wait steps; nil is the real clock. demo sets a scaled one
-	// so simulated waits of minutes pass in seconds.
-	clock engine.Clock
 
 	ssh    sshOptions    // run_ssh.go
 	ui     uiOptions     // run_tui.go
@@ -164,38 +155,6 @@ func parseTargets(list []string) (map[string][]engine.Host, error) {
 	return out, nil
 }
 
-// router sends `local` hosts to the local executor and the rest to remote.
-type router struct {
-	local  engine.Executor
-	remote engine.Executor
-}
-
-func (r router) pick(h engine.Host) (engine.Executor, error) {
-	if h.IsLocal() {
-		return r.local, nil
-	}
-	if r.remote == nil {
-		return nil, fmt.Errorf("%s: no transport for remote hosts configured", h.Name)
-	}
-	return r.remote, nil
-}
-
-func (r router) Run(ctx context.Context, h engine.Host, req engine.CommandRequest, stdout, stderr io.Writer) (engine.CommandResult, error) {
-	ex, err := r.pick(h)
-	if err != nil {
-		return engine.CommandResult{Exit: -1}, err
-	}
-	return ex.Run(ctx, h, req, stdout, stderr)
-}
-
-func (r router) Fetch(ctx context.Context, h engine.Host, req engine.FetchRequest, c engine.Collector) error {
-	ex, err := r.pick(h)
-	if err != nil {
-		return err
-	}
-	return ex.Fetch(ctx, h, req, c)
-}
-
 func isTerminal(r io.Reader, w io.Writer) bool {
 	in, ok1 := r.(*os.File)
 	out, ok2 := w.(*os.File)
@@ -260,87 +219,58 @@ func runRun(ctx context.Context, o *runOptions) error {
 	if err != nil {
 		return err
 	}
-	targets, err := parseTargets(o.targets)
+	ro, err := o.build(rb)
 	if err != nil {
 		return err
 	}
-	params, err := parseKV(o.params, "--param")
-	if err != nil {
+	if ro.Params, err = parseKV(o.params, "--param"); err != nil {
 		return err
 	}
 	captures, err := parseStepKV(o.captures, "--capture")
 	if err != nil {
 		return err
 	}
-	pol, err := buildPolicy(o, rb)
-	if err != nil {
-		return err
-	}
-	sopts := engine.Options{Targets: targets, Params: params, DryRun: o.dryRun, StartAt: o.startAt, Captures: captures}
+	ro.StartAt, ro.DryRun, ro.Captures = o.startAt, o.dryRun, captures
 	if o.startAt != "" {
 		if rb.Step(o.startAt) == nil {
 			return usageErr("--start-at %q: no such step", o.startAt)
 		}
 		if missing := engine.MissingAtStart(rb, o.startAt, captures); len(missing) > 0 {
-			if !o.interactive() {
+			if !ro.Interactive {
 				return missingErr(o.startAt, missing)
 			}
-			if sopts.Captures, err = askMissing(o, captures, missing); err != nil {
+			if ro.Captures, err = askMissing(o, captures, missing); err != nil {
 				return err
 			}
 		}
 	} else if len(captures) > 0 {
 		return usageErr("--capture is for --start-at: a session from the first step captures its own values")
 	}
-	// Validate targets and params before a journal exists for a session
-	// that cannot start.
-	if _, err := engine.NewSession(rb, sopts); err != nil {
-		return usageErr("%v", err)
-	}
-	now := time.Now()
-	h := journal.Header{
-		ID: journal.NewID(rb.ID, now), Runbook: rb.ID, Title: rb.Title, File: rb.File, SHA256: rb.SHA256,
-		Source: string(rb.Raw), Targets: hostNames(targets), Params: publicParams(rb, params),
-		Captures: flatCaptures(sopts.Captures), StartAt: o.startAt, DryRun: o.dryRun, Started: now, PID: os.Getpid(),
-	}
-	h.Hostname, _ = os.Hostname()
-	jw, err := journal.Create(journal.Dir(), h)
-	if err != nil {
-		// Losing the journal must not stop a 3 a.m. run; say so loudly.
-		fmt.Fprintf(o.stderr, "runbook: warning: no session journal (resume will not be possible): %v\n", err)
-	}
-	return drive(ctx, o, rb, sopts, pol, jw, h.ID, false)
+	return run.Run(ctx, ro)
 }
 
-func hostNames(t map[string][]engine.Host) map[string][]string {
-	out := map[string][]string{}
-	for role, hs := range t {
-		for _, h := range hs {
-			out[role] = append(out[role], h.Name)
-		}
+// build turns the flags `run` and `resume` share into run options: targets,
+// policy, the SSH transport's config, bundle and TUI settings.
+func (o *runOptions) build(rb *engine.Runbook) (run.Options, error) {
+	ro := run.Options{
+		Runbook: rb, Interactive: o.interactive(), Output: o.output,
+		Stdin: o.stdin, Stdout: o.stdout, Stderr: o.stderr, ToolVersion: version,
+		UI: run.UIOptions{Scrollback: o.ui.scrollback},
 	}
-	return out
-}
-
-// publicParams are the params to journal: secrets stay out of files.
-func publicParams(rb *engine.Runbook, params map[string]string) map[string]string {
-	out := map[string]string{}
-	for k, v := range params {
-		if p := rb.Param(k); p != nil && !p.Secret {
-			out[k] = v
-		}
+	var err error
+	if ro.Targets, err = parseTargets(o.targets); err != nil {
+		return ro, err
 	}
-	return out
-}
-
-func flatCaptures(c map[string]map[string]string) map[string]string {
-	out := map[string]string{}
-	for step, m := range c {
-		for k, v := range m {
-			out[step+"."+k] = v
-		}
+	if ro.Policy, err = buildPolicy(o, rb); err != nil {
+		return ro, err
 	}
-	return out
+	if ro.SSH, err = o.ssh.transport(ro.Interactive); err != nil {
+		return ro, err
+	}
+	if ro.Bundle, err = o.bundle.options(); err != nil {
+		return ro, err
+	}
+	return ro, nil
 }
 
 func missingErr(start string, missing []engine.ValueRef) error {
@@ -371,175 +301,4 @@ func askMissing(o *runOptions, given map[string]map[string]string, missing []eng
 		out[m.Step][m.Name] = strings.TrimSpace(in.Text())
 	}
 	return out, nil
-}
-
-// drive runs a new or restored session: the TUI on a terminal, else the
-// unattended driver. jw (may be nil) receives every event.
-func drive(ctx context.Context, o *runOptions, rb *engine.Runbook, sopts engine.Options, pol auto.Policy, jw *journal.Writer, id string, resumed bool) error {
-	remote := o.remote
-	if remote == nil {
-		r, closeRemote, err := newRemote(ctx, o)
-		if err != nil {
-			closeJournal(o, jw, nil)
-			return err
-		}
-		defer closeRemote()
-		remote = r
-	}
-	sopts.Executor = router{local: ssh.Local{}, remote: remote}
-	if o.clock != nil {
-		sopts.Clock = o.clock
-	}
-	interactive := o.interactive()
-	var sinks []func(engine.Event)
-	if jw != nil {
-		sinks = append(sinks, jw.Event)
-	}
-	if !interactive {
-		sinks = append(sinks, auto.NewProgress(o.stderr, rb).Event)
-	}
-	var jsonl *json.Encoder
-	if o.output == "jsonl" && !interactive {
-		jsonl = json.NewEncoder(o.stdout)
-		jsonl.SetEscapeHTML(false)
-		sinks = append(sinks, func(e engine.Event) { _ = jsonl.Encode(e) })
-	}
-	if interactive && o.bundle.path == "" {
-		dir, err := defaultBundleDir()
-		if err != nil {
-			closeJournal(o, jw, nil)
-			return &exitError{code: auto.ExitFailure, err: err}
-		}
-		o.bundle.path = dir
-	}
-	b, err := startBundle(ctx, o, rb, &sopts, &sinks) // run_bundle.go
-	if err != nil {
-		closeJournal(o, jw, nil)
-		return err
-	}
-	if b != nil {
-		o.ui.export = b.export
-	}
-	sopts.OnEvent = func(e engine.Event) {
-		for _, f := range sinks {
-			f(e)
-		}
-	}
-	if interactive {
-		err := runInteractive(ctx, o, rb, sopts)
-		b.close(ctx, o, err)
-		closeJournal(o, jw, nil)
-		return err
-	}
-	if jw != nil {
-		fmt.Fprintf(o.stderr, "session %s\n", id)
-	}
-	s, err := engine.NewSession(rb, sopts)
-	if err != nil {
-		b.close(ctx, o, err)
-		closeJournal(o, jw, nil)
-		return usageErr("%v", err)
-	}
-	b.sessionStarted(s)
-	res := auto.Run(ctx, s, pol)
-	b.finish(ctx, o, res)
-	res.DryRun, res.Resumed = sopts.DryRun, resumed
-	if jw != nil {
-		res.Session, res.Journal = id, jw.Path()
-	}
-	if ended, _, _ := s.Ended(); !ended && jw != nil {
-		step, reason := "", strings.Join(res.Errors, "; ")
-		if res.Stopped != nil {
-			step, reason = res.Stopped.Step, res.Stopped.Reason
-		} else if cur := s.Current(); cur != nil {
-			step = cur.ID
-		}
-		jw.Stop(string(res.Outcome), step, reason, time.Now())
-	}
-	closeJournal(o, jw, res)
-	switch o.output {
-	case "json":
-		enc := json.NewEncoder(o.stdout)
-		enc.SetIndent("", "  ")
-		enc.SetEscapeHTML(false)
-		if err := enc.Encode(res); err != nil {
-			return fmt.Errorf("write result: %w", err)
-		}
-		printStop(o.stderr, res)
-	case "jsonl":
-		if err := jsonl.Encode(struct {
-			Type string `json:"type"`
-			*auto.Result
-		}{"result", res}); err != nil {
-			return fmt.Errorf("write result: %w", err)
-		}
-		printStop(o.stderr, res)
-	default:
-		printResult(o.stdout, res)
-	}
-	if res.ExitCode != 0 {
-		return &exitError{code: res.ExitCode}
-	}
-	return nil
-}
-
-func closeJournal(o *runOptions, jw *journal.Writer, res *auto.Result) {
-	if jw == nil {
-		return
-	}
-	if err := jw.Close(); err != nil {
-		fmt.Fprintf(o.stderr, "runbook: warning: session journal: %v\n", err)
-		if res != nil {
-			res.Errors = append(res.Errors, "journal: "+err.Error())
-		}
-	}
-}
-
-// printStop tells people on stderr why a machine-readable run stopped.
-func printStop(w io.Writer, res *auto.Result) {
-	if res.Stopped != nil {
-		fmt.Fprintf(w, "needs a human at %s: %s\n", untrusted.SanitizeLine(res.Stopped.Step), untrusted.SanitizeLine(res.Stopped.Reason))
-	}
-	for _, e := range res.Errors {
-		fmt.Fprintln(w, "error:", untrusted.SanitizeLine(e))
-	}
-}
-
-func printResult(w io.Writer, res *auto.Result) {
-	clean := untrusted.SanitizeLine
-	title := res.Runbook
-	if res.DryRun {
-		title += " (dry run: fixes and collects simulated)"
-	}
-	fmt.Fprintf(w, "%s: %s\n", clean(title), res.Outcome)
-	if res.Message != "" {
-		fmt.Fprintln(w, untrusted.Sanitize(res.Message))
-	}
-	fmt.Fprintln(w, "path taken:")
-	for i, p := range res.Path {
-		ref := p.Ref
-		if ref == "" {
-			ref = "-"
-		}
-		line := fmt.Sprintf("  %2d. %-4s %s", i+1, clean(ref), clean(p.Step))
-		if p.Simulated {
-			line += "  [simulated]"
-		}
-		if p.Interrupted {
-			line += "  [interrupted]"
-		}
-		if p.Decision != nil && p.Decision.Explain != "" {
-			line += "  (" + clean(p.Decision.Explain) + ")"
-		}
-		fmt.Fprintln(w, line)
-	}
-	if res.Stopped != nil {
-		fmt.Fprintf(w, "needs a human at %s: %s\n  %s\n", clean(res.Stopped.Step), clean(res.Stopped.Question), clean(res.Stopped.Reason))
-	}
-	for _, e := range res.Errors {
-		fmt.Fprintln(w, "error:", clean(e))
-	}
-	if res.Session != "" && res.Outcome != auto.Resolved && res.Outcome != auto.Escalated && res.Outcome != auto.Aborted {
-		fmt.Fprintf(w, "resume with: runbook resume %s\n", res.Session)
-	}
 }

@@ -1,11 +1,8 @@
 package main
 
 import (
-	"context"
-
 	"github.com/spf13/pflag"
 
-	"github.com/runbook-dev/runbook/internal/engine"
 	"github.com/runbook-dev/runbook/internal/ssh"
 )
 
@@ -26,36 +23,31 @@ func addSSHFlags(f *pflag.FlagSet, o *sshOptions) {
 	f.BoolVar(&o.password, "ssh-password", false, "allow password and keyboard-interactive SSH authentication (asked in the TUI)")
 }
 
-// newRemote builds the SSH transport for hosts other than `local`.
-func newRemote(ctx context.Context, o *runOptions) (engine.Executor, func(), error) {
-	interactive := o.interactive()
+// config is the SSH transport's configuration. internal/run connects its
+// prompts to the TUI; nothing dials until the first step (or pre-step).
+func (o sshOptions) transport(interactive bool) (ssh.Config, error) {
 	cfg := ssh.Config{
-		Identities:    o.ssh.identities,
-		SSHConfig:     o.ssh.config,
-		KnownHosts:    o.ssh.knownHosts,
+		Identities:    o.identities,
+		SSHConfig:     o.config,
+		KnownHosts:    o.knownHosts,
 		HostKeyPolicy: ssh.PolicyStrict,
-		AllowPassword: o.ssh.password,
+		AllowPassword: o.password,
 	}
 	if interactive {
 		cfg.HostKeyPolicy = ssh.PolicyAsk
-		o.ui.sshPrompts(&cfg) // run_tui.go
 	}
-	if o.ssh.policy != "" {
-		p, err := ssh.ParsePolicy(o.ssh.policy)
+	if o.policy != "" {
+		p, err := ssh.ParsePolicy(o.policy)
 		if err != nil {
-			return nil, nil, usageErr("--host-key-policy: %v", err)
+			return cfg, usageErr("--host-key-policy: %v", err)
 		}
 		if p == ssh.PolicyAsk && !interactive {
-			return nil, nil, usageErr("--host-key-policy ask needs the interactive TUI; use strict or accept-new with --auto")
+			return cfg, usageErr("--host-key-policy ask needs the interactive TUI; use strict or accept-new with --auto")
 		}
 		cfg.HostKeyPolicy = p
 	}
-	if o.ssh.password && !interactive {
-		return nil, nil, usageErr("--ssh-password needs the interactive TUI to ask for the password")
+	if o.password && !interactive {
+		return cfg, usageErr("--ssh-password needs the interactive TUI to ask for the password")
 	}
-	c, err := ssh.New(cfg)
-	if err != nil {
-		return nil, nil, usageErr("ssh transport: %v", err)
-	}
-	return c, func() { c.Close() }, nil
+	return cfg, nil
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"text/tabwriter"
 	"time"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/runbook-dev/runbook/internal/engine"
 	"github.com/runbook-dev/runbook/internal/journal"
+	"github.com/runbook-dev/runbook/internal/run"
 	"github.com/runbook-dev/runbook/internal/untrusted"
 )
 
@@ -126,17 +126,17 @@ func runResume(ctx context.Context, o *runOptions, id string) error {
 		return usageErr("session %s: journaled runbook: %v", h.ID, err)
 	}
 	o.runbook, o.dryRun, o.startAt = h.Runbook, h.DryRun, h.StartAt
+	ro, err := o.build(rb)
+	if err != nil {
+		return err
+	}
 	targets := map[string][]engine.Host{}
 	for role, names := range h.Targets {
 		for _, n := range names {
 			targets[role] = append(targets[role], engine.Host{Role: role, Name: n})
 		}
 	}
-	override, err := parseTargets(o.targets)
-	if err != nil {
-		return err
-	}
-	for role, hs := range override {
+	for role, hs := range ro.Targets { // --target overrides a journaled binding
 		targets[role] = hs
 	}
 	params := map[string]string{}
@@ -167,19 +167,10 @@ func runResume(ctx context.Context, o *runOptions, id string) error {
 	if err != nil {
 		return err
 	}
-	pol, err := buildPolicy(o, rb)
-	if err != nil {
-		return err
-	}
-	jw, err := journal.Append(path, journal.LastSeq(evs))
-	if errors.Is(err, journal.ErrLocked) {
-		return usageErr("session %s: %v", h.ID, err)
-	}
-	if err != nil {
-		return fmt.Errorf("resume session %s: %w", h.ID, err)
-	}
-	sopts := engine.Options{Targets: targets, Params: params, DryRun: h.DryRun, StartAt: h.StartAt, Captures: captures, Resume: evs}
-	return drive(ctx, o, rb, sopts, pol, jw, h.ID, true)
+	ro.Targets, ro.Params, ro.Captures = targets, params, captures
+	ro.DryRun, ro.StartAt = h.DryRun, h.StartAt
+	ro.Journal.Resume = &run.Resume{Path: path, Header: h, Events: evs}
+	return run.Run(ctx, ro)
 }
 
 func flatList(m map[string]string) []string {

@@ -370,7 +370,7 @@ func (m *Model) inputKey(k tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(k, m.keys.Close):
 		switch m.purpose {
 		case forParam:
-			m.status.SetMessage("this runbook needs the value to start; ctrl+c twice quits", false)
+			m.status.SetMessage("this runbook needs the value to start; ctrl+c twice interrupts (resume later)", false)
 			return nil
 		case forSecret:
 			return m.replyRequest(reply{err: ErrDeclined})
@@ -522,8 +522,11 @@ func (m *Model) quitSession() tea.Cmd {
 	return m.finalize(m.exportRequested)
 }
 
-// onCtrlC: the first press cancels a running command; a second press quits;
-// a third forces the program to end even if a command ignores cancellation.
+// onCtrlC: the first press cancels a running command (or, when nothing
+// runs, says what the next press does); a second press interrupts the
+// session: it stops where it is, is never recorded as aborted, and can be
+// resumed (exit 130). A third forces the program to end even if a command
+// ignores cancellation. Aborting is only ever the operator's choice (q).
 func (m *Model) onCtrlC() tea.Cmd {
 	m.ctrlC++
 	if m.request != nil {
@@ -534,23 +537,46 @@ func (m *Model) onCtrlC() tea.Cmd {
 			cmd = m.replyRequest(reply{err: ErrDeclined})
 		}
 		m.cancelRun()
+		m.status.SetMessage("declined · ctrl+c again interrupts the session (resume it later)", false)
 		return cmd
 	}
+	if m.state == stateDone && !m.exporting {
+		return m.quit() // the session ended: nothing to interrupt
+	}
 	switch {
-	case m.ctrlC >= 3 || (m.quitting && m.ctrlC >= 2):
-		m.result.Outcome = engine.OutcomeAborted
+	case m.ctrlC >= 3 || (m.interrupting && m.ctrlC >= 2):
+		m.result.Interrupted = true
 		return m.quit()
 	case m.ctrlC == 1 && m.state == stateRunning && !m.quitting:
 		if m.cancelRun() {
-			m.status.SetMessage("cancelling the command… (ctrl+c again quits)", false)
+			m.status.SetMessage("cancelling the command… ctrl+c again interrupts the session (resume it later)", false)
 		}
 		return nil
 	case m.ctrlC == 1 && !m.quitting:
-		m.status.SetMessage("press ctrl+c again to quit (the session is recorded as aborted)", false)
+		m.status.SetMessage("ctrl+c again interrupts the session (resume it later with runbook resume) · q to quit or abort", false)
 		return nil
 	}
 	m.closeOverlay()
-	return m.quitSession()
+	return m.interruptSession()
+}
+
+// interruptSession stops the walk without ending the session.
+func (m *Model) interruptSession() tea.Cmd {
+	m.interrupting = true
+	m.result.Interrupted = true
+	if m.session == nil {
+		return m.quit()
+	}
+	if m.state == stateRunning {
+		m.quitting = true
+		if m.cancel != nil {
+			m.cancelled[m.run] = true
+			m.cancel()
+		}
+		m.status.SetMessage("stopping the command, then interrupting… (ctrl+c again forces)", false)
+		return nil
+	}
+	return m.finalize(false)
 }
 
 func (m *Model) cancelRun() bool {

@@ -456,16 +456,20 @@ func TestCtrlCCancelsARunningCommandThenQuits(t *testing.T) {
 	if !h.hasEvent(engine.EvNote, func(e engine.Event) bool { return e.Text == "it hangs" }) {
 		t.Error("the note typed during the run was lost")
 	}
-	// Idle (after another key): the first ctrl+c warns, the second quits.
+	// Idle (after another key): the first ctrl+c says what the next does,
+	// the second interrupts: the session is not ended, so it can be resumed.
 	h.press("g", "esc", "ctrl+c")
 	if h.quit {
 		t.Fatal("one ctrl+c while idle quit")
 	}
-	h.mustSee("press ctrl+c again to quit")
+	h.mustSee("ctrl+c again interrupts the session")
 	h.press("ctrl+c")
 	h.until("quit", func() bool { return h.quit })
-	if h.m.result.Outcome != engine.OutcomeAborted {
-		t.Fatalf("outcome %q", h.m.result.Outcome)
+	if !h.m.result.Interrupted || h.m.result.Outcome != "" {
+		t.Fatalf("result %+v, want interrupted", h.m.result)
+	}
+	if h.hasEvent(engine.EvSessionEnd, func(engine.Event) bool { return true }) {
+		t.Fatal("ctrl+c twice ended the session: it can no longer be resumed")
 	}
 }
 

@@ -45,6 +45,10 @@ type Config struct {
 	BatchInterval time.Duration
 	// Now is the clock for elapsed times (default time.Now).
 	Now func() time.Time
+	// Before runs once, as the first action, before the first step: the
+	// driver's pre-steps (the bundle's clock-skew probe). It may dial hosts
+	// and so ask through Requests, which the TUI is reading by then.
+	Before func(ctx context.Context)
 }
 
 // Result is how the TUI session ended.
@@ -54,6 +58,11 @@ type Result struct {
 	BundlePath string
 	BundleErr  error
 	Err        error // fatal session error, if any
+	// Interrupted: the operator pressed ctrl+c twice (or the program was
+	// stopped); the session did not end and can be resumed.
+	Interrupted bool
+	// Session is the session the TUI walked (nil if it never started).
+	Session *engine.Session
 }
 
 // state is the root state; every key and every view switches on it.
@@ -139,6 +148,10 @@ type Model struct {
 	lastTick    time.Time
 	activity    string
 	quitting    bool
+	// interrupting: ctrl+c twice; the session stays resumable (no abort).
+	interrupting bool
+	// before is Config.Before until the first action has run it.
+	before func(ctx context.Context)
 	exporting   bool
 	ctrlC       int // ctrl+c presses since the last other key
 	queuedNotes []string
@@ -195,7 +208,7 @@ func New(ctx context.Context, cfg Config) *Model {
 	m := &Model{
 		ctx: ctx, cfg: cfg, keys: keymap.DefaultKeyMap(), styles: st, now: cfg.Now,
 		rb: cfg.Runbook, pump: newPump(cfg.BatchInterval), cancelled: map[int]bool{},
-		paramValues: map[string]string{}, width: 80, height: 24,
+		paramValues: map[string]string{}, width: 80, height: 24, before: cfg.Before,
 	}
 	m.lastTick = m.now()
 	m.outline = outline.New(cfg.Runbook, st)
@@ -415,7 +428,7 @@ func (m *Model) onPrompt(msg promptMsg) tea.Cmd {
 			return m.finalize(m.exportOnQuit())
 		case isCancel(msg.err) && m.cancelled[msg.run]:
 			m.cancelNotice = true
-			m.status.SetMessage("command cancelled — enter runs it again", false)
+			m.status.SetMessage("command cancelled · enter re-runs · ctrl+c again interrupts (resumable)", false)
 			// Return to the step's start, so nothing re-runs by itself.
 			return m.act("returning to the step", func(s *engine.Session) error { return s.Back(s.Current().ID) })
 		}

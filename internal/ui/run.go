@@ -19,9 +19,12 @@ func Run(ctx context.Context, cfg Config, opts ...tea.ProgramOption) (Result, er
 		cfg.Requests.Close()
 	}
 	if err != nil {
-		return m.Result(), fmt.Errorf("run the TUI: %w", err)
+		res := m.Result()
+		res.Session = m.session
+		return res, fmt.Errorf("run the TUI: %w", err)
 	}
 	res := final.(*Model).Result()
+	res.Session = final.(*Model).session
 	if m.fatal != nil && res.Err == nil {
 		res.Err = m.fatal
 	}

@@ -59,9 +59,17 @@ func (m *Model) act(what string, f action) tea.Cmd {
 	s, p := m.session, m.pump
 	notes := m.queuedNotes
 	m.queuedNotes = nil
+	before := m.before
+	m.before = nil
+	if before != nil {
+		m.activity = "connecting to the hosts"
+	}
 	run := func() tea.Msg {
 		defer cancel()
 		p.setRun(id)
+		if before != nil {
+			before(ctx)
+		}
 		for _, n := range notes {
 			if err := s.Note(n); err != nil {
 				return actionErrMsg{run: id, err: fmt.Errorf("add note: %w", err)}
@@ -89,12 +97,12 @@ func (m *Model) finalize(export bool) tea.Cmd {
 	m.state = stateRunning
 	m.activity = "closing the session"
 	m.quitting = true
-	s, exp, ctx := m.session, m.cfg.ExportBundle, m.ctx
+	s, exp, ctx, interrupting := m.session, m.cfg.ExportBundle, m.ctx, m.interrupting
 	return func() tea.Msg {
 		if s == nil {
 			return finalMsg{}
 		}
-		if ended, _, _ := s.Ended(); !ended {
+		if ended, _, _ := s.Ended(); !ended && !interrupting {
 			s.Abort("operator quit")
 		}
 		if export && exp != nil {

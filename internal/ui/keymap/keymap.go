@@ -52,7 +52,7 @@ func DefaultKeyMap() KeyMap {
 		Search:   b([]string{"/"}, "/", "search output"),
 		Help:     b([]string{"?"}, "?", "help"),
 		Quit:     b([]string{"q"}, "q", "quit"),
-		Cancel:   b([]string{"ctrl+c"}, "ctrl+c", "cancel command / quit"),
+		Cancel:   b([]string{"ctrl+c"}, "ctrl+c", "cancel command · twice: interrupt (resumable)"),
 		Export:   b([]string{"x"}, "x", "export bundle"),
 
 		Up:       b([]string{"up", "k"}, "↑/k", "up"),

@@ -1,4 +1,4 @@
-package main
+package run
 
 import (
 	"bytes"
@@ -14,7 +14,7 @@ import (
 )
 
 // The TUI exports through bundleRun.export: from the final screen and the
-// quit dialog, possibly both, and drive closes it again after the TUI. The
+// quit dialog, possibly both, and the finish path closes it again after the TUI. The
 // bundle must be written once, carry the session's outcome and verify.
 func TestTUIExportWritesOneVerifiableBundle(t *testing.T) {
 	e, err := catalog.Resolve("local-disk-health")
@@ -39,20 +39,20 @@ func TestTUIExportWritesOneVerifiableBundle(t *testing.T) {
 		t.Fatal("no escalated scenario for local-disk-health")
 	}
 	var stderr bytes.Buffer
-	o := &runOptions{stderr: &stderr}
-	o.bundle.path = t.TempDir()
-	sopts := engine.Options{Executor: scenario.NewExecutor(sc), Targets: sc.Bindings(), Params: sc.Params}
-	var sinks []func(engine.Event)
+	dir := t.TempDir()
+	l, err := newLifecycle(Options{Runbook: rb, Targets: sc.Bindings(), Params: sc.Params, Stderr: &stderr,
+		Bundle: BundleOptions{Path: dir, NoClockSkew: true}, Journal: JournalOptions{Off: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx := context.Background()
-	b, err := startBundle(ctx, o, rb, &sopts, &sinks)
-	if err != nil || b == nil {
-		t.Fatalf("startBundle: %v", err)
+	if err := l.openBundle(); err != nil || l.bundle == nil {
+		t.Fatalf("openBundle: %v", err)
 	}
-	sopts.OnEvent = func(ev engine.Event) {
-		for _, f := range sinks {
-			f(ev)
-		}
-	}
+	b := l.bundle
+	sopts := l.sopts
+	sopts.Executor = scenario.NewExecutor(sc)
+	sopts.OnEvent = fanout(l.sinks())
 	s, err := engine.NewSession(rb, sopts)
 	if err != nil {
 		t.Fatal(err)
@@ -66,11 +66,12 @@ func TestTUIExportWritesOneVerifiableBundle(t *testing.T) {
 		t.Fatalf("export: %v", err)
 	}
 	p2, err2 := b.export(ctx, s)
-	b.close(ctx, o, nil) // drive's close after the TUI: must not write again
+	l.session = s
+	l.finish(ctx) // the finish path after the TUI: must not write again
 	if p2 != p1 || err2 != nil {
 		t.Fatalf("second export gave %q, %v; want %q", p2, err2, p1)
 	}
-	if matches, _ := filepath.Glob(filepath.Join(o.bundle.path, "*.tar.gz")); len(matches) != 1 {
+	if matches, _ := filepath.Glob(filepath.Join(dir, "*.tar.gz")); len(matches) != 1 {
 		t.Fatalf("bundles written: %v, want exactly one", matches)
 	}
 	m, err := bundle.Verify(p1)
