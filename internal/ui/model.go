@@ -141,17 +141,17 @@ type Model struct {
 	prompt  *engine.Prompt
 	pump    *pump
 
-	run         int
-	cancel      context.CancelFunc
-	cancelled   map[int]bool
-	runStarted  time.Time
-	lastTick    time.Time
-	activity    string
-	quitting    bool
+	run        int
+	cancel     context.CancelFunc
+	cancelled  map[int]bool
+	runStarted time.Time
+	lastTick   time.Time
+	activity   string
+	quitting   bool
 	// interrupting: ctrl+c twice; the session stays resumable (no abort).
 	interrupting bool
 	// before is Config.Before until the first action has run it.
-	before func(ctx context.Context)
+	before      func(ctx context.Context)
 	exporting   bool
 	ctrlC       int // ctrl+c presses since the last other key
 	queuedNotes []string
