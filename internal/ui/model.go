@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"charm.land/bubbles/v2/viewport"
@@ -150,6 +151,10 @@ type Model struct {
 	quitting   bool
 	// interrupting: ctrl+c twice; the session stays resumable (no abort).
 	interrupting bool
+	// Session work in command goroutines (see work, stopWork).
+	workMu     sync.Mutex
+	workClosed bool
+	working    sync.WaitGroup
 	// before is Config.Before until the first action has run it.
 	before      func(ctx context.Context)
 	exporting   bool
@@ -429,6 +434,11 @@ func (m *Model) onPrompt(msg promptMsg) tea.Cmd {
 		case isCancel(msg.err) && m.cancelled[msg.run]:
 			m.cancelNotice = true
 			m.status.SetMessage("command cancelled · enter re-runs · ctrl+c again interrupts (resumable)", false)
+			if len(m.session.History()) == 0 {
+				// Cancelled before the first step (a pre-step, a host-key
+				// question): start again, which runs nothing by itself.
+				return m.act("starting", nil)
+			}
 			// Return to the step's start, so nothing re-runs by itself.
 			return m.act("returning to the step", func(s *engine.Session) error { return s.Back(s.Current().ID) })
 		}

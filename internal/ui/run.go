@@ -2,7 +2,9 @@ package ui
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"time"
 
 	tea "charm.land/bubbletea/v2"
 )
@@ -17,6 +19,14 @@ func Run(ctx context.Context, cfg Config, opts ...tea.ProgramOption) (Result, er
 	m.pump.close()
 	if cfg.Requests != nil {
 		cfg.Requests.Close()
+	}
+	// Stop the session's work before the driver finalises the bundle and
+	// journal: nothing may emit events into them once Run returns.
+	if m.cancel != nil {
+		m.cancel()
+	}
+	if !m.stopWork(10 * time.Second) {
+		err = errors.Join(err, fmt.Errorf("a step did not stop within 10s of the TUI ending"))
 	}
 	if err != nil {
 		res := m.Result()

@@ -64,7 +64,7 @@ func (m *Model) act(what string, f action) tea.Cmd {
 	if before != nil {
 		m.activity = "connecting to the hosts"
 	}
-	run := func() tea.Msg {
+	run := m.work(func() tea.Msg {
 		defer cancel()
 		p.setRun(id)
 		if before != nil {
@@ -82,7 +82,7 @@ func (m *Model) act(what string, f action) tea.Cmd {
 		}
 		pr, err := s.Advance(ctx)
 		return promptMsg{run: id, prompt: pr, err: err}
-	}
+	})
 	return tea.Batch(run, m.tickCmd(id))
 }
 
@@ -98,7 +98,7 @@ func (m *Model) finalize(export bool) tea.Cmd {
 	m.activity = "closing the session"
 	m.quitting = true
 	s, exp, ctx, interrupting := m.session, m.cfg.ExportBundle, m.ctx, m.interrupting
-	return func() tea.Msg {
+	return m.work(func() tea.Msg {
 		if s == nil {
 			return finalMsg{}
 		}
@@ -110,7 +110,7 @@ func (m *Model) finalize(export bool) tea.Cmd {
 			return finalMsg{path: path, err: err}
 		}
 		return finalMsg{}
-	}
+	})
 }
 
 // exportCmd writes the bundle of an ended session (final screen).
@@ -120,9 +120,45 @@ func (m *Model) exportCmd() tea.Cmd {
 	}
 	m.exporting = true
 	s, exp, ctx := m.session, m.cfg.ExportBundle, m.ctx
-	return func() tea.Msg {
+	return m.work(func() tea.Msg {
 		path, err := exp(ctx, s)
 		return bundleMsg{path: path, err: err}
+	})
+}
+
+// work wraps a command that touches the session, so Run can wait for it:
+// once the program has ended, no new session work starts, and work already
+// running is waited for before the driver finalises bundle and journal.
+func (m *Model) work(f func() tea.Msg) tea.Cmd {
+	return func() tea.Msg {
+		m.workMu.Lock()
+		if m.workClosed {
+			m.workMu.Unlock()
+			return nil
+		}
+		m.working.Add(1)
+		m.workMu.Unlock()
+		defer m.working.Done()
+		return f()
+	}
+}
+
+// stopWork refuses new session work and waits (at most limit) for the
+// work in flight, which the caller has cancelled. It reports whether all
+// of it ended.
+func (m *Model) stopWork(limit time.Duration) bool {
+	m.workMu.Lock()
+	m.workClosed = true
+	m.workMu.Unlock()
+	done := make(chan struct{})
+	go func() { m.working.Wait(); close(done) }()
+	t := time.NewTimer(limit)
+	defer t.Stop()
+	select {
+	case <-done:
+		return true
+	case <-t.C:
+		return false
 	}
 }
 
