@@ -13,7 +13,7 @@ import (
 	"time"
 
 	tea "charm.land/bubbletea/v2"
-	"github.com/charmbracelet/x/ansi"
+	"github.com/charmbracelet/x/vt"
 
 	"github.com/runbook-dev/runbook/internal/auto"
 	"github.com/runbook-dev/runbook/internal/bundle"
@@ -42,47 +42,49 @@ steps:
     end: escalated
 `
 
-// screen is the TUI's output as a terminal would receive it; text is read
-// with the escape sequences stripped, from a moving offset so a wait does
-// not match what an earlier frame showed.
+// screen is a virtual terminal (charmbracelet/x/vt) fed the TUI's output,
+// so what a wait reads is what a terminal would show now: the renderer
+// only redraws the cells that changed.
 type screen struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-	off int
+	mu sync.Mutex // the emulator's String is not guarded by its own lock
+	vt *vt.SafeEmulator
+}
+
+func newScreen(t *testing.T) *screen {
+	e := vt.NewSafeEmulator(120, 35)
+	// Answers to the TUI's terminal queries. The emulator is not closed:
+	// its Close races with a pending Read; the reader ends with the process.
+	go io.Copy(io.Discard, e)
+	return &screen{vt: e}
 }
 
 func (s *screen) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.buf.Write(p)
+	return s.vt.Write(p)
 }
 
-// waitFor polls (at most 20 s) until text appears after the last match.
+func (s *screen) text() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.vt.String()
+}
+
+// waitFor polls (at most 20 s) until the screen shows text.
 func (s *screen) waitFor(t *testing.T, text string, done <-chan error) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
-		s.mu.Lock()
-		plain := ansi.Strip(s.buf.String()[s.off:])
-		i := strings.Index(plain, text)
-		if i >= 0 {
-			// Move past this frame: the raw offset of the match is not known,
-			// so skip everything received so far.
-			s.off = s.buf.Len()
-		}
-		s.mu.Unlock()
-		if i >= 0 {
+		if strings.Contains(s.text(), text) {
 			return
 		}
 		select {
 		case err := <-done:
-			t.Fatalf("run ended (%v) before the screen showed %q", err, text)
+			t.Fatalf("run ended (%v) before the screen showed %q; screen:\n%s", err, text, s.text())
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	t.Fatalf("screen never showed %q; last output:\n%s", text, ansi.Strip(s.buf.String()[max(0, s.buf.Len()-3000):]))
+	t.Fatalf("screen never showed %q; screen:\n%s", text, s.text())
 }
 
 type firstContact struct {
@@ -113,7 +115,7 @@ func startFirstContact(t *testing.T, ctx context.Context) *firstContact {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	f := &firstContact{t: t, scr: &screen{}, done: make(chan error, 1), known: filepath.Join(dir, "known_hosts"),
+	f := &firstContact{t: t, scr: newScreen(t), done: make(chan error, 1), known: filepath.Join(dir, "known_hosts"),
 		bundleDir: filepath.Join(dir, "bundles"), journalDir: filepath.Join(dir, "sessions"), stdout: &bytes.Buffer{}}
 	os.MkdirAll(f.bundleDir, 0o700)
 	keysR, keysW := io.Pipe()
@@ -150,7 +152,7 @@ func (f *firstContact) exit() int {
 	case err := <-f.done:
 		return Code(err)
 	case <-time.After(20 * time.Second):
-		f.t.Fatalf("run did not end; screen:\n%s", ansi.Strip(f.scr.buf.String()))
+		f.t.Fatalf("run did not end; screen:\n%s", f.scr.text())
 	}
 	return -1
 }
@@ -177,9 +179,9 @@ func TestInteractiveFirstContactAccept(t *testing.T) {
 	f.press("y")
 	f.scr.waitFor(t, "Ready to run on", f.done)
 	f.press("\r") // run the probe
-	f.scr.waitFor(t, "resolved", f.done)
+	f.scr.waitFor(t, "enter follows it", f.done) // the decision, shown
 	f.press("\r")
-	f.scr.waitFor(t, "RESOLVED", f.done)
+	f.scr.waitFor(t, "Path taken", f.done) // the final screen; exit 0 below says resolved
 	f.press("q")
 	if code := f.exit(); code != 0 {
 		t.Fatalf("exit %d, want 0; stdout:\n%s", code, f.stdout)
@@ -254,4 +256,76 @@ func TestInteractiveFirstContactContextCancel(t *testing.T) {
 		t.Fatalf("exit %d, want %d", code, auto.ExitInterrupted)
 	}
 	f.manifest()
+}
+
+const paramsRunbook = `runbook: 1
+id: needs-params
+title: Echo two params
+targets:
+  host: {description: where to echo}
+params:
+  ticket: {type: string, description: the incident ticket}
+  port: {type: int, min: 1, max: 65535, description: the service port}
+steps:
+  - id: echo
+    title: Echo them
+    run: {on: host, cmd: "printf '%s:%s' {{ params.ticket }} {{ params.port }}", timeout: 10s}
+    branches:
+      - {if: "stdout == 'INC-7:8080'", goto: resolved}
+    else: escalate
+  - id: resolved
+    end: resolved
+  - id: escalate
+    end: escalated
+`
+
+// An interactive run with params missing asks for them (all of them, typed,
+// with their descriptions) instead of exiting; unattended, it is exit 2
+// naming every one.
+func TestInteractiveAsksForMissingParams(t *testing.T) {
+	rb, err := engine.Load("needs-params.yaml", []byte(paramsRunbook))
+	if err != nil {
+		t.Fatal(err)
+	}
+	targets := map[string][]engine.Host{"host": {{Role: "host", Name: "local"}}}
+
+	err = Run(context.Background(), Options{Runbook: rb, Targets: targets, Journal: JournalOptions{Off: true}})
+	if Code(err) != auto.ExitUsage || !strings.Contains(err.Error(), "ticket") || !strings.Contains(err.Error(), "port") {
+		t.Fatalf("unattended: %v (exit %d), want exit 2 naming ticket and port", err, Code(err))
+	}
+
+	keysR, keysW := io.Pipe()
+	defer keysW.Close()
+	scr := newScreen(t)
+	var stdout bytes.Buffer
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(context.Background(), Options{Runbook: rb, Targets: targets, Interactive: true,
+			Journal: JournalOptions{Off: true}, Bundle: BundleOptions{Path: t.TempDir()}, Stdout: &stdout,
+			UI: UIOptions{ProgramOptions: []tea.ProgramOption{tea.WithInput(keysR), tea.WithOutput(scr), tea.WithWindowSize(120, 35)}}})
+	}()
+	press := func(s string) { keysW.Write([]byte(s)) }
+	scr.waitFor(t, "Param 1 of 2: ticket — the incident ticket", done)
+	press("INC-7\r")
+	scr.waitFor(t, "Param 2 of 2: port — the service port", done)
+	press("99999\r") // typed: out of range is refused in the form
+	scr.waitFor(t, "65535", done)
+	for range 5 {
+		press("\x7f")
+	}
+	press("8080\r")
+	scr.waitFor(t, "Ready to run on local", done)
+	press("\r")
+	scr.waitFor(t, "→ resolved", done) // the decision, shown
+	press("\r")
+	scr.waitFor(t, "Path taken", done)
+	press("q")
+	select {
+	case err := <-done:
+		if Code(err) != 0 {
+			t.Fatalf("exit %d (%v)", Code(err), err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("run did not end")
+	}
 }

@@ -152,9 +152,10 @@ type Model struct {
 	// interrupting: ctrl+c twice; the session stays resumable (no abort).
 	interrupting bool
 	// Session work in command goroutines (see work, stopWork).
-	workMu     sync.Mutex
-	workClosed bool
-	working    sync.WaitGroup
+	workMu       sync.Mutex
+	workClosed   bool
+	working      sync.WaitGroup
+	missingTotal int // params missing when the session was first tried
 	// before is Config.Before until the first action has run it.
 	before      func(ctx context.Context)
 	exporting   bool
@@ -251,6 +252,7 @@ func (m *Model) newSession() {
 	case errors.As(err, &miss):
 		m.state = stateLoading
 		m.missing = miss.Params
+		m.missingTotal = len(miss.Params)
 		m.askParam()
 	case err != nil:
 		m.state = stateError
@@ -266,6 +268,8 @@ func (m *Model) newSession() {
 	}
 }
 
+// askParam asks for the first missing param; the form says how many are
+// needed in all and which come next, so nothing is a surprise.
 func (m *Model) askParam() {
 	p := m.missing[0]
 	label := p.Name
@@ -275,11 +279,22 @@ func (m *Model) askParam() {
 	if p.Prompt != "" {
 		label = p.Prompt
 	}
+	if m.missingTotal > 1 {
+		label = fmt.Sprintf("Param %d of %d: %s", m.missingTotal-len(m.missing)+1, m.missingTotal, label)
+	}
+	hint := p.Describe()
+	if len(m.missing) > 1 {
+		var next []string
+		for _, q := range m.missing[1:] {
+			next = append(next, q.Name)
+		}
+		hint += " · then: " + strings.Join(next, ", ")
+	}
 	opts := []input.Option{input.WithValidate(func(v string) error { _, err := p.Validate(v); return err })}
 	if p.Secret {
 		opts = append(opts, input.Masked())
 	}
-	m.openInput(forParam, label, p.Describe(), opts...)
+	m.openInput(forParam, label, hint, opts...)
 }
 
 // Init starts the event pump, asks for the background colour and, when the
