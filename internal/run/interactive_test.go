@@ -178,7 +178,7 @@ func TestInteractiveFirstContactAccept(t *testing.T) {
 	f.scr.waitFor(t, "Trust this host key?", f.done)
 	f.press("y")
 	f.scr.waitFor(t, "Ready to run on", f.done)
-	f.press("\r") // run the probe
+	f.press("\r")                                // run the probe
 	f.scr.waitFor(t, "enter follows it", f.done) // the decision, shown
 	f.press("\r")
 	f.scr.waitFor(t, "Path taken", f.done) // the final screen; exit 0 below says resolved
