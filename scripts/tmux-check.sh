@@ -42,6 +42,15 @@ wait_for() {
 	fail "the screen never showed: $1"
 }
 
+# wait_within N TEXT: like wait_for, at most N tenths of a second.
+wait_within() {
+	for _ in $(seq 1 "$1"); do
+		screen | grep -qF -- "$2" && return 0
+		sleep 0.1
+	done
+	fail "the screen did not show within $(($1 / 10)).$(($1 % 10)) s: $2"
+}
+
 # wait_gone TEXT: poll the screen (at most 10 s) until TEXT is no longer shown
 # (a dismissed dialog redraws on the next frame, later on a loaded machine).
 wait_gone() {
@@ -62,7 +71,7 @@ start() { # start W H ARGS...
 	shift 2
 	tmux kill-session -t "$sess" 2>/dev/null || true
 	tmux new-session -d -s "$sess" -x "$w" -y "$h" \
-		"XDG_STATE_HOME=$work/state $bin $* ; echo EXIT=\$?; sleep 60"
+		"SSH_AUTH_SOCK= XDG_STATE_HOME=$work/state $bin $* ; echo EXIT=\$?; sleep 60"
 }
 
 echo "1. walk local-disk-health to resolved at 80x24"
@@ -134,7 +143,7 @@ keys y
 wait_for "tmux-evil: aborted"
 wait_for "EXIT=5"
 
-echo "5. ctrl+c cancels a running command, a second press quits (exit 5)"
+echo "5. ctrl+c cancels a running command, a second press interrupts (exit 130, resumable)"
 start 80 24 run runbooks/local-disk-health.yaml --target host=local
 wait_for "Ready to run on local."
 keys e
@@ -148,7 +157,9 @@ wait_for "ctrl+c cancels the command"
 keys C-c
 wait_for "previous run was cancelled"
 keys C-c
-wait_for "EXIT=5"
+wait_for "local-disk-health: interrupted"
+wait_for "resume with: runbook resume"
+wait_for "EXIT=130"
 
 echo "6. NO_COLOR: no colour codes reach the terminal, bold/reverse still mark the current step"
 tmux kill-session -t "$sess" 2>/dev/null || true
@@ -161,5 +172,108 @@ if tmux capture-pane -e -p -t "$sess" | grep -qE $'\e\\[([0-9;]*;)?(3[0-7]|9[0-7
 	fail "colour escape codes with NO_COLOR set"
 fi
 tmux capture-pane -e -p -t "$sess" | grep -qF $'\e[1;7m' || fail "the current step is not marked without colour"
+
+echo "7. first contact with a real OpenSSH sshd (empty known_hosts): fingerprint, accept, reject, ctrl+c"
+sshd_bin=/usr/sbin/sshd
+[ -x "$sshd_bin" ] || sshd_bin=$(command -v sshd || true)
+[ -n "$sshd_bin" ] || { echo "tmux-check: sshd is not installed (apt-get install openssh-server)" >&2; exit 2; }
+[ -d /run/sshd ] || mkdir -p /run/sshd 2>/dev/null || true
+sd=$work/sshd
+mkdir -p "$sd/home"
+ssh-keygen -q -t ed25519 -N '' -f "$sd/host_key"
+ssh-keygen -q -t ed25519 -N '' -f "$sd/id"
+cp "$sd/id.pub" "$sd/authorized_keys"
+chmod 600 "$sd/authorized_keys"
+fp=$(ssh-keygen -lf "$sd/host_key.pub" | awk '{print $2}')
+user=$(id -un)
+sshd_pid=
+for _ in 1 2 3 4 5; do
+	port=$((20000 + RANDOM % 40000))
+	cat >"$sd/sshd_config" <<CONF
+Port $port
+ListenAddress 127.0.0.1
+HostKey $sd/host_key
+PidFile $sd/sshd.pid
+AuthorizedKeysFile $sd/authorized_keys
+StrictModes no
+UsePAM no
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+SetEnv HOME=$sd/home
+CONF
+	"$sshd_bin" -D -e -f "$sd/sshd_config" 2>"$sd/log" &
+	sshd_pid=$!
+	for _ in $(seq 1 50); do grep -q "Server listening" "$sd/log" && break; sleep 0.1; done
+	grep -q "Server listening" "$sd/log" && break
+	kill "$sshd_pid" 2>/dev/null || true
+	wait "$sshd_pid" 2>/dev/null || true
+	sshd_pid=
+done
+[ -n "$sshd_pid" ] || { cat "$sd/log" >&2; fail "sshd did not start"; }
+trap 'kill "$sshd_pid" 2>/dev/null || true; cleanup' EXIT
+: >"$sd/empty_config"
+first_contact() { # first_contact KNOWN_HOSTS
+	start 120 35 run testdata/tmux/first-contact.yaml --target "web=$user@127.0.0.1:$port" \
+		-i "$sd/id" -F "$sd/empty_config" --known-hosts "$1" --bundle "$work/bundles"
+}
+mkdir -p "$work/bundles"
+
+echo "7a. accept: the key is remembered and the walk ends resolved"
+first_contact "$sd/kh_accept"
+wait_for "Trust this host key?"
+wait_for "$fp"
+keys y
+wait_for "Ready to run on"
+keys Enter
+wait_for "enter follows it"
+keys Enter
+wait_for "Outcome: RESOLVED"
+keys q
+wait_for "first-contact: resolved"
+wait_for "EXIT=0"
+grep -q ssh-ed25519 "$sd/kh_accept" || fail "the accepted key is not in known_hosts"
+
+echo "7b. reject: nothing is trusted and the session ends cleanly"
+first_contact "$sd/kh_reject"
+wait_for "Trust this host key?"
+keys n
+wait_for "Ready to run on"
+keys Enter
+wait_for "Trust this host key?"
+keys n
+wait_for "host key"
+keys q
+wait_for "Quit this session?"
+keys y
+wait_for "first-contact: aborted"
+wait_for "EXIT=5"
+[ ! -s "$sd/kh_reject" ] || fail "a refused key was written to known_hosts"
+
+echo "7c. ctrl+c at the fingerprint question: the next press says what it does; twice ends within 3 s"
+first_contact "$sd/kh_ctrlc"
+wait_for "Trust this host key?"
+keys C-c
+wait_for "ctrl+c again interrupts"
+keys C-c
+wait_within 30 "EXIT=130"
+wait_for "resume with: runbook resume"
+
+echo "7d. a passphrase-protected key and no agent: the passphrase is asked in the TUI, masked"
+ssh-keygen -q -t ed25519 -N 'correct horse' -f "$sd/id_pass"
+cat "$sd/id_pass.pub" >>"$sd/authorized_keys"
+start 120 35 run testdata/tmux/first-contact.yaml --target "web=$user@127.0.0.1:$port" \
+	-i "$sd/id_pass" -F "$sd/empty_config" --known-hosts "$sd/kh_accept" --bundle "$work/bundles"
+wait_for "Passphrase for $sd/id_pass"
+keys -l "correct horse"
+screen | grep -qF "correct horse" && fail "the passphrase is shown on screen"
+keys Enter
+wait_for "Ready to run on"
+keys Enter
+wait_for "enter follows it"
+keys Enter
+wait_for "Outcome: RESOLVED"
+keys q
+wait_for "EXIT=0"
 
 echo "tmux-check: all checks passed"
