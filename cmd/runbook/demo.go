@@ -14,6 +14,7 @@ import (
 	"github.com/runbook-dev/runbook/internal/auto"
 	"github.com/runbook-dev/runbook/internal/catalog"
 	"github.com/runbook-dev/runbook/internal/engine"
+	"github.com/runbook-dev/runbook/internal/journal"
 	"github.com/runbook-dev/runbook/internal/run"
 	"github.com/runbook-dev/runbook/internal/scenario"
 	"github.com/runbook-dev/runbook/internal/ssh/sshtest"
@@ -152,6 +153,28 @@ func runDemo(ctx context.Context, o *demoOptions) error {
 // demoRunOptions runs a scenario: its targets on the simulated fleet, its
 // params, and the policy an unattended run of it declares.
 func demoRunOptions(o *demoOptions, rb *engine.Runbook, s *scenario.Scenario, remote engine.Executor) (run.Options, error) {
+	pol, err := demoPolicy(rb, s)
+	if err != nil {
+		return run.Options{}, err
+	}
+	params := map[string]string{}
+	for k, v := range s.Params {
+		params[k] = v
+	}
+	bundle := run.BundleOptions{DefaultDir: defaultBundleDir}
+	return run.Options{
+		Runbook: rb, Targets: s.Bindings(), Params: params, Policy: pol,
+		Interactive: !o.auto && isTerminal(o.stdin, o.stdout), Output: o.output,
+		Remote: remote, Clock: newScaledClock(o.speed), Bundle: bundle,
+		Journal: run.JournalOptions{Demo: &journal.Demo{Scenario: s.Name, Speed: o.speed}},
+		UI:      run.UIOptions{Banner: demoBanner(s.Name)},
+		Stdin:   o.stdin, Stdout: o.stdout, Stderr: o.stderr, ToolVersion: version,
+	}, nil
+}
+
+// demoPolicy is what an unattended run of the scenario declares: answers,
+// fix inputs, allowed fixes, manual steps assumed done.
+func demoPolicy(rb *engine.Runbook, s *scenario.Scenario) (auto.Policy, error) {
 	pol := auto.Policy{
 		Answers: map[string]string{}, Inputs: map[string]map[string]string{}, AssumeDone: map[string]bool{},
 		AllowFix: s.AllowFix, AllowDestructive: s.AllowDestr,
@@ -169,21 +192,29 @@ func demoRunOptions(o *demoOptions, rb *engine.Runbook, s *scenario.Scenario, re
 		pol.AssumeDone[step] = true
 	}
 	if err := pol.Check(rb); err != nil {
-		return run.Options{}, fmt.Errorf("scenario %s: %w", s.Name, err)
+		return pol, fmt.Errorf("scenario %s: %w", s.Name, err)
 	}
-	params := map[string]string{}
-	for k, v := range s.Params {
-		params[k] = v
+	return pol, nil
+}
+
+func demoBanner(scenario string) string { return "demo · scenario " + scenario + " · simulated hosts" }
+
+// demoFleet starts the simulated hosts of a shipped scenario (for resume).
+func demoFleet(runbookID, name string) (*sshtest.Fleet, *scenario.Scenario, error) {
+	ss, err := catalog.Scenarios(runbookID)
+	if err != nil {
+		return nil, nil, fmt.Errorf("load scenarios of %s: %w", runbookID, err)
 	}
-	bundle := run.BundleOptions{DefaultDir: defaultBundleDir}
-	return run.Options{
-		Runbook: rb, Targets: s.Bindings(), Params: params, Policy: pol,
-		Interactive: !o.auto && isTerminal(o.stdin, o.stdout), Output: o.output,
-		Remote: remote, Clock: newScaledClock(o.speed), Bundle: bundle,
-		Journal: run.JournalOptions{Demo: s.Name},
-		UI:      run.UIOptions{Banner: "demo · scenario " + s.Name + " · simulated hosts"},
-		Stdin:   o.stdin, Stdout: o.stdout, Stderr: o.stderr, ToolVersion: version,
-	}, nil
+	for _, s := range ss {
+		if s.Name == name {
+			fleet, err := sshtest.NewFleet(s)
+			if err != nil {
+				return nil, nil, &exitError{Code: 1, Err: fmt.Errorf("start simulated hosts: %w", err)}
+			}
+			return fleet, s, nil
+		}
+	}
+	return nil, nil, usageErr("demo scenario %q of %s is not shipped in this build", name, runbookID)
 }
 
 func printDemoList(w io.Writer, all map[string][]*scenario.Scenario, ids []string) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -123,5 +124,61 @@ func TestScaledClockAdvancesBySleep(t *testing.T) {
 	cancel()
 	if err := newScaledClock(1).Sleep(ctx, time.Hour); err == nil {
 		t.Error("Sleep on a cancelled context returned nil")
+	}
+}
+
+// A demo session that stopped part-way (here: its process died after the
+// first step) resumes against the same simulated hosts and the scenario's
+// declared answers, never against what the scenario's host names resolve
+// to; `runbook sessions` says it is a demo.
+func TestResumeDemoSessionUsesSimulatedHosts(t *testing.T) {
+	isolateState(t)
+	var stdout, stderr bytes.Buffer
+	if code := mainRun([]string{"demo", "mrs-alm-45641", "--scenario", "network-fault", "--auto"}, strings.NewReader(""), &stdout, &stderr); code != 0 {
+		t.Fatalf("demo exit %d\n%s\n%s", code, stdout.String(), stderr.String())
+	}
+	journals, _ := filepath.Glob(filepath.Join(os.Getenv("XDG_STATE_HOME"), "runbook", "sessions", "*.jsonl"))
+	if len(journals) != 1 {
+		t.Fatalf("journals: %v", journals)
+	}
+	// Cut the journal after the first step's exit: what kill -9 leaves.
+	data, err := os.ReadFile(journals[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.SplitAfter(string(data), "\n")
+	cut := 0
+	for i, l := range lines {
+		if strings.Contains(l, `"type":"result"`) {
+			cut = i + 1
+			break
+		}
+	}
+	if cut == 0 {
+		t.Fatalf("no result in the journal:\n%s", data)
+	}
+	if err := os.WriteFile(journals[0], []byte(strings.Join(lines[:cut], "")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	id := strings.TrimSuffix(filepath.Base(journals[0]), ".jsonl")
+
+	stdout.Reset()
+	stderr.Reset()
+	if code := mainRun([]string{"sessions"}, strings.NewReader(""), &stdout, &stderr); code != 0 || !strings.Contains(stdout.String(), "demo: network-fault, simulated hosts") {
+		t.Fatalf("sessions (exit %d) does not mark the demo:\n%s", code, stdout.String())
+	}
+
+	stdout.Reset()
+	stderr.Reset()
+	code := mainRun([]string{"resume", id, "--target", "active=root@10.0.0.5"}, strings.NewReader(""), &stdout, &stderr)
+	if code != 2 || !strings.Contains(stderr.String(), "is a demo") {
+		t.Fatalf("rebinding a demo's targets: exit %d, %s", code, stderr.String())
+	}
+
+	stdout.Reset()
+	stderr.Reset()
+	code = mainRun([]string{"resume", id, "--auto"}, strings.NewReader(""), &stdout, &stderr)
+	if code != 0 || !strings.Contains(stdout.String(), "mrs-alm-45641: resolved") {
+		t.Fatalf("resume exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout.String(), stderr.String())
 	}
 }

@@ -63,6 +63,9 @@ Continue any that has not ended with runbook resume ID.`,
 				if s.DryRun {
 					state += " (dry run)"
 				}
+				if s.Demo != "" {
+					state += " (demo: " + s.Demo + ", simulated hosts)"
+				}
 				clean := untrusted.SanitizeLine
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", clean(s.ID), clean(s.Runbook),
 					s.Started.Local().Format(time.DateTime), clean(s.LastStep), state)
@@ -170,6 +173,42 @@ func runResume(ctx context.Context, o *runOptions, id string) error {
 	ro.Targets, ro.Params, ro.Captures = targets, params, captures
 	ro.DryRun, ro.StartAt = h.DryRun, h.StartAt
 	ro.Journal.Resume = &run.Resume{Path: path, Header: h, Events: evs}
+	if h.Demo != nil {
+		// A demo session resumes against the same simulated hosts, never
+		// against whatever the scenario's host names resolve to.
+		if len(o.targets) > 0 {
+			return usageErr("session %s is a demo (scenario %s): its hosts are simulated, so --target cannot rebind them", h.ID, h.Demo.Scenario)
+		}
+		fleet, sc, err := demoFleet(h.Runbook, h.Demo.Scenario)
+		if err != nil {
+			return err
+		}
+		defer fleet.Close()
+		// The scenario's declared answers, under any given on the command line.
+		pol, err := demoPolicy(rb, sc)
+		if err != nil {
+			return usageErr("%v", err)
+		}
+		for k, v := range ro.Policy.Answers {
+			pol.Answers[k] = v
+		}
+		for step, m := range ro.Policy.Inputs {
+			pol.Inputs[step] = m
+		}
+		for k := range ro.Policy.AssumeDone {
+			pol.AssumeDone[k] = true
+		}
+		pol.AllowFix = pol.AllowFix || ro.Policy.AllowFix
+		pol.AllowDestructive = pol.AllowDestructive || ro.Policy.AllowDestructive
+		pol.DryRun = ro.Policy.DryRun
+		ro.Policy = pol
+		speed := h.Demo.Speed
+		if speed < 1 {
+			speed = 300
+		}
+		ro.Remote, ro.Clock = fleet.Executor(), newScaledClock(speed)
+		ro.UI.Banner = demoBanner(h.Demo.Scenario)
+	}
 	return run.Run(ctx, ro)
 }
 

@@ -58,6 +58,15 @@ type Header struct {
 	Started  time.Time           `json:"started"`
 	PID      int                 `json:"pid"`
 	Hostname string              `json:"hostname,omitempty"`
+	// Demo is set for `runbook demo` sessions: their hosts were simulated,
+	// and resume starts the same simulated hosts again.
+	Demo *Demo `json:"demo,omitempty"`
+}
+
+// Demo says which shipped scenario simulated a session's hosts.
+type Demo struct {
+	Scenario string  `json:"scenario"`
+	Speed    float64 `json:"speed,omitempty"` // wait clock speed-up
 }
 
 // Dir is where journals live: $XDG_STATE_HOME/runbook/sessions.
@@ -328,6 +337,7 @@ type Summary struct {
 	State    string    `json:"state"`
 	Outcome  string    `json:"outcome,omitempty"`
 	DryRun   bool      `json:"dry_run,omitempty"`
+	Demo     string    `json:"demo,omitempty"` // the scenario, for demo sessions
 	Path     string    `json:"path"`
 }
 
@@ -352,6 +362,9 @@ func Summarize(path string) (Summary, error) {
 				return s, fmt.Errorf("journal %s: not a journal", path)
 			}
 			s.ID, s.Runbook, s.Title, s.Started, s.DryRun = h.ID, h.Runbook, h.Title, h.Started, h.DryRun
+			if h.Demo != nil {
+				s.Demo = h.Demo.Scenario
+			}
 			s.Updated = h.Started
 			continue
 		}

@@ -57,9 +57,9 @@ type JournalOptions struct {
 	Off bool   // no journal (tests); a journal that cannot be created only warns
 	// Resume continues this journaled session instead of starting one.
 	Resume *Resume
-	// Demo marks a demo session (scenario name), so listings and resume know
-	// its hosts were simulated.
-	Demo string
+	// Demo marks a demo session, so listings and resume know its hosts were
+	// simulated (resume starts the same simulated hosts again).
+	Demo *journal.Demo
 }
 
 // Resume is a journaled session to continue.
@@ -288,6 +288,7 @@ func (l *lifecycle) openJournal() error {
 			ID: journal.NewID(rb.ID, now), Runbook: rb.ID, Title: rb.Title, File: rb.File, SHA256: rb.SHA256,
 			Source: string(rb.Raw), Targets: HostNames(o.Targets), Params: PublicParams(rb, o.Params),
 			Captures: flatCaptures(o.Captures), StartAt: o.StartAt, DryRun: o.DryRun, Started: now, PID: os.Getpid(),
+			Demo: o.Journal.Demo,
 		}
 		h.Hostname, _ = os.Hostname()
 		l.id = h.ID
