@@ -197,7 +197,9 @@ func demoPolicy(rb *engine.Runbook, s *scenario.Scenario) (auto.Policy, error) {
 	return pol, nil
 }
 
-func demoBanner(scenario string) string { return "demo · scenario " + scenario + " · simulated hosts" }
+func demoBanner(scenario string) string {
+	return "demo · scenario " + scenario + " · simulated hosts"
+}
 
 // demoFleet starts the simulated hosts of a shipped scenario (for resume).
 func demoFleet(runbookID, name string) (*sshtest.Fleet, *scenario.Scenario, error) {
