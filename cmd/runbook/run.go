@@ -14,6 +14,7 @@ import (
 
 	"github.com/runbook-dev/runbook/internal/auto"
 	"github.com/runbook-dev/runbook/internal/engine"
+	"github.com/runbook-dev/runbook/internal/inventory"
 	"github.com/runbook-dev/runbook/internal/run"
 	"github.com/runbook-dev/runbook/internal/untrusted"
 )
@@ -22,6 +23,7 @@ import (
 type runOptions struct {
 	runbook     string
 	targets     []string // ROLE=HOST
+	inventories []string // --inventory FILE
 	params      []string // NAME=VALUE
 	auto        bool
 	dryRun      bool
@@ -100,7 +102,8 @@ list them with runbook sessions and continue one with runbook resume ID.
 
 // addDriverFlags registers the flags `run` and `resume` share.
 func addDriverFlags(f *pflag.FlagSet, o *runOptions) {
-	f.StringArrayVarP(&o.targets, "target", "t", nil, "bind a role to a host: ROLE=[user@]host[:port], ROLE=ssh-alias or ROLE=local (repeat for groups)")
+	f.StringArrayVarP(&o.targets, "target", "t", nil, "bind a role to hosts: ROLE=[user@]host[:port], ROLE=ssh-alias, ROLE=local, ROLE=h1,h2, ROLE=web[01:20], or ROLE=@GROUP of --inventory (repeat to add hosts)")
+	f.StringArrayVar(&o.inventories, "inventory", nil, "Ansible inventory (INI, YAML, or ansible-inventory --list JSON); a role with no --target binds to the group of the same name (repeatable)")
 	f.StringArrayVarP(&o.params, "param", "p", nil, "set a param: NAME=VALUE (repeatable)")
 	f.BoolVar(&o.auto, "auto", false, "run unattended (no prompts)")
 	f.StringArrayVar(&o.answers, "answer", nil, "answer an ask (or a manual step with \"done\") in --auto: STEP=CHOICE (step id or ref; repeatable)")
@@ -143,16 +146,76 @@ func parseStepKV(list []string, what string) (map[string]map[string]string, erro
 	return out, nil
 }
 
-func parseTargets(list []string) (map[string][]engine.Host, error) {
+// parseTargets binds roles to hosts: --target ROLE=SPEC (a host, a comma
+// list, a pattern such as web[01:20], or @GROUP of an inventory), and, for
+// roles of rb that no --target names, the inventory group of the same name.
+func parseTargets(list, inventories []string, rb *engine.Runbook) (map[string][]engine.Host, error) {
+	var invs []*inventory.Inventory
+	for _, path := range inventories {
+		inv, err := inventory.Load(path)
+		if err != nil {
+			return nil, usageErr("--inventory: %v", err)
+		}
+		invs = append(invs, inv)
+	}
 	out := map[string][]engine.Host{}
 	for _, kv := range list {
-		role, host, ok := strings.Cut(kv, "=")
-		if !ok || role == "" || host == "" {
-			return nil, usageErr("--target %q: want ROLE=HOST (e.g. active=root@10.0.0.5 or host=local)", kv)
+		role, spec, ok := strings.Cut(kv, "=")
+		if !ok || role == "" || spec == "" {
+			return nil, usageErr("--target %q: want ROLE=HOST (e.g. active=root@10.0.0.5, host=local, nodes=h1,h2 or nodes=@group)", kv)
 		}
-		out[role] = append(out[role], engine.Host{Role: role, Name: host})
+		for _, part := range strings.Split(spec, ",") {
+			part = strings.TrimSpace(part)
+			if group, ok := strings.CutPrefix(part, "@"); ok {
+				hosts, err := inventoryGroup(invs, group)
+				if err != nil {
+					return nil, usageErr("--target %s: %v", kv, err)
+				}
+				for _, h := range hosts {
+					out[role] = append(out[role], engine.Host{Role: role, Name: h.Target()})
+				}
+				continue
+			}
+			names, err := inventory.Expand(part)
+			if err != nil {
+				return nil, usageErr("--target %s: %v", kv, err)
+			}
+			for _, n := range names {
+				out[role] = append(out[role], engine.Host{Role: role, Name: n})
+			}
+		}
+	}
+	if rb != nil && len(invs) > 0 {
+		for _, t := range rb.Targets {
+			if _, bound := out[t.Name]; bound {
+				continue
+			}
+			if hosts, err := inventoryGroup(invs, t.Name); err == nil {
+				for _, h := range hosts {
+					out[t.Name] = append(out[t.Name], engine.Host{Role: t.Name, Name: h.Target()})
+				}
+			}
+		}
 	}
 	return out, nil
+}
+
+// inventoryGroup finds a group in the first inventory that has it.
+func inventoryGroup(invs []*inventory.Inventory, group string) ([]inventory.Host, error) {
+	if len(invs) == 0 {
+		return nil, fmt.Errorf("@%s needs --inventory FILE", group)
+	}
+	var firstErr error
+	for _, inv := range invs {
+		hosts, err := inv.Group(group)
+		if err == nil {
+			return hosts, nil
+		}
+		if firstErr == nil {
+			firstErr = err
+		}
+	}
+	return nil, firstErr
 }
 
 func isTerminal(r io.Reader, w io.Writer) bool {
@@ -258,7 +321,7 @@ func (o *runOptions) build(rb *engine.Runbook) (run.Options, error) {
 		UI: run.UIOptions{Scrollback: o.ui.scrollback},
 	}
 	var err error
-	if ro.Targets, err = parseTargets(o.targets); err != nil {
+	if ro.Targets, err = parseTargets(o.targets, o.inventories, rb); err != nil {
 		return ro, err
 	}
 	if ro.Policy, err = buildPolicy(o, rb); err != nil {
