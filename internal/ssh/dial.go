@@ -59,10 +59,13 @@ func (c *Client) dialHop(ctx context.Context, prev *gossh.Client, ep *endpoint) 
 		nc  net.Conn
 		err error
 	)
-	if prev == nil {
+	switch {
+	case prev == nil && ep.ProxyCommand != "":
+		nc, err = dialProxyCommand(ep)
+	case prev == nil:
 		d := net.Dialer{KeepAlive: 15 * time.Second}
 		nc, err = d.DialContext(hctx, "tcp", ep.addr())
-	} else {
+	default:
 		nc, err = prev.DialContext(hctx, "tcp", ep.addr())
 	}
 	if err != nil {

@@ -24,6 +24,7 @@ type endpoint struct {
 	Identities     []string
 	IdentitiesOnly bool
 	Jumps          []string // ProxyJump hops, outermost first, unresolved
+	ProxyCommand   string   // ssh_config ProxyCommand, tokens not yet expanded
 	ConnectTimeout time.Duration
 	Strict         string   // ssh_config StrictHostKeyChecking, lowercased
 	KnownHosts     []string // ssh_config UserKnownHostsFile
@@ -201,6 +202,11 @@ func (c *Client) resolve(name string) (*endpoint, error) {
 				ep.Jumps = append(ep.Jumps, hop)
 			}
 		}
+	}
+	// ProxyJump and ProxyCommand exclude each other in OpenSSH; a host that
+	// sets both uses ProxyJump here.
+	if pc := cs.get(host, "ProxyCommand"); pc != "" && !strings.EqualFold(pc, "none") && len(ep.Jumps) == 0 {
+		ep.ProxyCommand = pc
 	}
 	if ct := cs.get(host, "ConnectTimeout"); ct != "" {
 		if n, err := strconv.Atoi(ct); err == nil && n > 0 {
