@@ -13,6 +13,7 @@ type sshOptions struct {
 	knownHosts []string
 	policy     string
 	password   bool
+	forks      int
 }
 
 func addSSHFlags(f *pflag.FlagSet, o *sshOptions) {
@@ -21,6 +22,7 @@ func addSSHFlags(f *pflag.FlagSet, o *sshOptions) {
 	f.StringArrayVar(&o.knownHosts, "known-hosts", nil, "known_hosts file (repeatable; default ~/.ssh/known_hosts); new keys are added to the first")
 	f.StringVar(&o.policy, "host-key-policy", "", "unknown host keys: strict, ask or accept-new (default ask in the TUI, strict with --auto); a changed key is always refused")
 	f.BoolVar(&o.password, "ssh-password", false, "allow password and keyboard-interactive SSH authentication (asked in the TUI)")
+	f.IntVar(&o.forks, "forks", 32, "hosts of a group that run a step at once (the rest queue); jump hosts are shared and handshakes to one address limited either way")
 }
 
 // config is the SSH transport's configuration. internal/run connects its
@@ -32,6 +34,7 @@ func (o sshOptions) transport(interactive bool) (ssh.Config, error) {
 		KnownHosts:    o.knownHosts,
 		HostKeyPolicy: ssh.PolicyStrict,
 		AllowPassword: o.password,
+		Forks:         o.forks,
 	}
 	if interactive {
 		cfg.HostKeyPolicy = ssh.PolicyAsk
@@ -45,6 +48,9 @@ func (o sshOptions) transport(interactive bool) (ssh.Config, error) {
 			return cfg, usageErr("--host-key-policy ask needs the interactive TUI; use strict or accept-new with --auto")
 		}
 		cfg.HostKeyPolicy = p
+	}
+	if o.forks < 1 {
+		return cfg, usageErr("--forks must be 1 or more")
 	}
 	if o.password && !interactive {
 		return cfg, usageErr("--ssh-password needs the interactive TUI to ask for the password")

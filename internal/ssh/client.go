@@ -28,7 +28,9 @@ type Client struct {
 	hkByFiles map[string]*hostKeys
 
 	pool   pool
-	closed bool // under pool.mu
+	closed bool          // under pool.mu
+	fleet  fleetState    // shared jump hosts, handshake limits (fleet_dial.go)
+	forks  chan struct{} // Config.Forks: hosts working at once
 }
 
 var _ engine.Executor = (*Client)(nil)
@@ -37,7 +39,8 @@ var _ engine.Executor = (*Client)(nil)
 // file is reported before the first step.
 func New(cfg Config) (*Client, error) {
 	cfg.defaults()
-	c := &Client{cfg: cfg, hkByFiles: map[string]*hostKeys{}, pool: pool{conns: map[string]*poolEntry{}}}
+	c := &Client{cfg: cfg, hkByFiles: map[string]*hostKeys{}, pool: pool{conns: map[string]*poolEntry{}},
+		forks: make(chan struct{}, cfg.Forks)}
 	var err error
 	if c.sshcfg, err = loadSSHConfigs(&c.cfg); err != nil {
 		return nil, err
@@ -69,6 +72,7 @@ func (c *Client) Close() error {
 			e.cn.fail(errors.New("ssh client closed"))
 		}
 	}
+	c.closeJumps()
 	return nil
 }
 
@@ -77,6 +81,11 @@ func (c *Client) Close() error {
 // is a result; a Go error is a transport failure (*engine.TransportError
 // wrapping the typed errors of this package).
 func (c *Client) Run(ctx context.Context, h engine.Host, req engine.CommandRequest, stdout, stderr io.Writer) (engine.CommandResult, error) {
+	release, err := c.fork(ctx)
+	if err != nil {
+		return engine.CommandResult{Exit: -1}, err
+	}
+	defer release()
 	var pass []byte
 	if req.Sudo && len(req.Stdin) > 0 {
 		pass = req.Stdin
@@ -221,4 +230,15 @@ func (w *headWriter) Write(p []byte) (int, error) {
 		w.buf = append(w.buf, p[:min(n, len(p))]...)
 	}
 	return len(p), nil
+}
+
+// fork waits for one of Config.Forks slots: a group of hundreds of hosts
+// runs Forks at a time, the rest queue (in the order they asked).
+func (c *Client) fork(ctx context.Context) (func(), error) {
+	select {
+	case c.forks <- struct{}{}:
+		return func() { <-c.forks }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }

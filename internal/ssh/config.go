@@ -72,6 +72,9 @@ type Config struct {
 	// MaxSessions per connection (default 8, under OpenSSH's MaxSessions 10);
 	// further commands queue.
 	MaxSessions int
+	// Forks is how many hosts run a command (or a collection) at once
+	// (default 32, --forks); the others queue.
+	Forks int
 	// KillAfter is how long the remote `timeout -k` waits after TERM before
 	// KILL, and how long a cancelled command gets to exit (default 5 s).
 	KillAfter time.Duration
@@ -110,6 +113,9 @@ func (c *Config) defaults() {
 	}
 	if c.MaxSessions <= 0 {
 		c.MaxSessions = 8
+	}
+	if c.Forks <= 0 {
+		c.Forks = 32
 	}
 	if c.KillAfter <= 0 {
 		c.KillAfter = 5 * time.Second

@@ -13,35 +13,33 @@ import (
 
 // dial connects to ep through its ProxyJump hops. Each hop is resolved
 // through ssh_config like a host of its own and its key is checked under its
-// own name, so a jump host cannot impersonate the target.
+// own name, so a jump host cannot impersonate the target; hop connections
+// are shared by every target behind them.
 func (c *Client) dial(ctx context.Context, ep *endpoint) (*conn, error) {
-	chain := make([]*endpoint, 0, len(ep.Jumps)+1)
+	var jumps []*endpoint
 	for _, j := range ep.Jumps {
 		hop, err := c.resolve(j)
 		if err != nil {
 			return nil, fmt.Errorf("ProxyJump of %s: %w", ep.Alias, err)
 		}
-		chain = append(chain, hop)
+		jumps = append(jumps, hop)
 	}
-	chain = append(chain, ep)
 	var (
-		clients []*gossh.Client
-		via     []string
-		prev    *gossh.Client
+		prev *gossh.Client
+		via  []string
+		err  error
 	)
-	for _, hop := range chain {
-		cl, err := c.dialHop(ctx, prev, hop)
-		if err != nil {
-			for i := len(clients) - 1; i >= 0; i-- {
-				clients[i].Close()
-			}
-			return nil, &DialError{Host: hop.String(), Via: strings.Join(via, " -> "), Err: err}
+	if len(jumps) > 0 {
+		// Jump hosts are shared by every target behind them (fleet_dial.go).
+		if prev, via, err = c.jumpClient(ctx, jumps); err != nil {
+			return nil, err
 		}
-		clients = append(clients, cl)
-		via = append(via, hop.String())
-		prev = cl
 	}
-	return newConn(c, ep, clients), nil
+	cl, err := c.dialHopRetry(ctx, prev, ep)
+	if err != nil {
+		return nil, &DialError{Host: ep.String(), Via: strings.Join(via, " -> "), Err: err}
+	}
+	return newConn(c, ep, []*gossh.Client{cl}), nil
 }
 
 // dialHop opens one SSH connection, over TCP or through prev. The deadline

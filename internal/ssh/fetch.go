@@ -146,6 +146,11 @@ func (c *Client) remoteNow(ctx context.Context, h engine.Host) time.Time {
 // the collector in name order. Symlinks are recorded and never followed;
 // remote names are passed on as data (the collector confines local paths).
 func (c *Client) Fetch(ctx context.Context, h engine.Host, req engine.FetchRequest, col engine.Collector) error {
+	release, err := c.fork(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
 	if err := c.fetch(ctx, h, req, col, nil); err != nil {
 		var spe *SudoPasswordError
 		if errors.As(err, &spe) && c.cfg.SudoPassword != nil {

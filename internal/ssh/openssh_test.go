@@ -21,9 +21,9 @@ import (
 
 // startOpenSSH starts a real sshd for the test; it skips only when there is
 // no sshd binary, and says loudly that it ran.
-func startOpenSSH(t *testing.T) *sshtest.OpenSSH {
+func startOpenSSH(t *testing.T, extraConfig ...string) *sshtest.OpenSSH {
 	t.Helper()
-	o, err := sshtest.StartOpenSSH(t.TempDir())
+	o, err := sshtest.StartOpenSSH(t.TempDir(), extraConfig...)
 	if errors.Is(err, sshtest.ErrNoSSHD) {
 		t.Skip("SKIP real OpenSSH test: ", err)
 	}
