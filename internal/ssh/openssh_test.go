@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -164,4 +165,51 @@ func TestOpenSSH(t *testing.T) {
 			t.Fatalf("strict with an unknown host: %v", out.err)
 		}
 	})
+}
+
+// startOpenSSHWith is startOpenSSH with extra sshd_config lines.
+func startOpenSSHWith(t *testing.T, extra ...string) *sshtest.OpenSSH {
+	t.Helper()
+	o, err := sshtest.StartOpenSSH(t.TempDir(), extra...)
+	if errors.Is(err, sshtest.ErrNoSSHD) {
+		t.Skip("SKIP real OpenSSH test: ", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { o.Close() })
+	fmt.Fprintf(os.Stderr, "=== %s: ran against real OpenSSH sshd on %s (%s)\n", t.Name(), o.Addr(), strings.Join(extra, "; "))
+	return o
+}
+
+// TestOpenSSHMaxSessions: five concurrent probes against a server whose
+// MaxSessions is below our cap all succeed (queued, not refused).
+func TestOpenSSHMaxSessions(t *testing.T) {
+	for _, max := range []int{1, 2} {
+		t.Run(fmt.Sprint("MaxSessions ", max), func(t *testing.T) {
+			o := startOpenSSHWith(t, fmt.Sprint("MaxSessions ", max))
+			c, err := rbssh.New(o.Config())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			h := engine.Host{Role: "real", Name: o.Target()}
+			ctx := testCtx(t)
+			outs := make([]runOut, 5)
+			var wg sync.WaitGroup
+			for i := range outs {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					outs[i] = run(ctx, c, h, engine.CommandRequest{Script: fmt.Sprintf("sleep 0.2; echo %d", i), Timeout: 30 * time.Second})
+				}()
+			}
+			wg.Wait()
+			for i, out := range outs {
+				if out.err != nil || out.res.Exit != 0 || out.stdout != fmt.Sprintf("%d\n", i) {
+					t.Errorf("probe %d: %+v (%v)", i, out, out.err)
+				}
+			}
+		})
+	}
 }

@@ -56,7 +56,8 @@ type OpenSSH struct {
 // StartOpenSSH starts sshd in dir (which must exist and be private to the
 // caller). Sessions get HOME=<dir>/home so the account's shell rc files
 // (root's runs pyenv init on these machines, ~100 ms) are not read.
-// extraConfig lines are appended to sshd_config.
+// extraConfig lines are added to sshd_config, replacing the defaults for
+// their keywords.
 func StartOpenSSH(dir string, extraConfig ...string) (*OpenSSH, error) {
 	sshd, err := SSHDPath()
 	if err != nil {
@@ -124,7 +125,21 @@ func StartOpenSSH(dir string, extraConfig ...string) (*OpenSSH, error) {
 		"MaxStartups 100:30:200",
 		"LogLevel ERROR",
 	}
-	conf = append(conf, extraConfig...)
+	// sshd takes a keyword's first value: an extra line replaces the
+	// default for its keyword.
+	extraKeys := map[string]bool{}
+	for _, l := range extraConfig {
+		if f := strings.Fields(l); len(f) > 0 {
+			extraKeys[strings.ToLower(f[0])] = true
+		}
+	}
+	kept := conf[:0]
+	for _, l := range conf {
+		if !extraKeys[strings.ToLower(strings.Fields(l)[0])] {
+			kept = append(kept, l)
+		}
+	}
+	conf = append(kept, extraConfig...)
 	cfgPath := filepath.Join(dir, "sshd_config")
 	if err := os.WriteFile(cfgPath, []byte(strings.Join(conf, "\n")+"\n"), 0o600); err != nil {
 		return nil, err
