@@ -213,3 +213,86 @@ func TestOpenSSHMaxSessions(t *testing.T) {
 		})
 	}
 }
+
+// TestOpenSSHForceCommand: a host whose ForceCommand runs the command with
+// stdin from /dev/null is reported as such, not as a killed command.
+func TestOpenSSHForceCommand(t *testing.T) {
+	o := startOpenSSHWith(t, `ForceCommand eval "$SSH_ORIGINAL_COMMAND" </dev/null`)
+	c, err := rbssh.New(o.Config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	out := run(testCtx(t), c, engine.Host{Role: "real", Name: o.Target()}, engine.CommandRequest{Script: "sleep 2; echo done", Timeout: 30 * time.Second})
+	if !errors.Is(out.err, rbssh.ErrStdinClosed) {
+		t.Fatalf("want ErrStdinClosed, got %+v (%v)", out, out.err)
+	}
+	if strings.Contains(out.stderr, "stdin-eof") || strings.Contains(out.stderr, ":start") {
+		t.Errorf("wrapper markers leaked into stderr: %q", out.stderr)
+	}
+}
+
+// TestOpenSSHHostCertificate: a host certificate made by ssh-keygen and
+// trusted through @cert-authority is accepted, with OpenSSH's pattern
+// rules (negation, port-less entries); a CA line that does not match the
+// host is not trust.
+func TestOpenSSHHostCertificate(t *testing.T) {
+	keygen, err := exec.LookPath("ssh-keygen")
+	if err != nil {
+		t.Skip("SKIP host certificate test: no ssh-keygen")
+	}
+	dir := t.TempDir()
+	ca := filepath.Join(dir, "ca")
+	if out, err := exec.Command(keygen, "-q", "-t", "ed25519", "-N", "", "-f", ca).CombinedOutput(); err != nil {
+		t.Fatalf("ssh-keygen ca: %v %s", err, out)
+	}
+	caPub, err := os.ReadFile(ca + ".pub")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sdir := filepath.Join(dir, "sshd")
+	if err := os.Mkdir(sdir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	o, err := sshtest.StartOpenSSHWith(sdir, sshtest.OpenSSHOptions{HostCA: ca})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { o.Close() })
+	fmt.Fprintf(os.Stderr, "=== %s: ran against real OpenSSH sshd on %s with a host certificate\n", t.Name(), o.Addr())
+	caLine := strings.TrimSpace(string(caPub))
+	h := engine.Host{Role: "real", Name: o.Target()}
+	hostport := fmt.Sprintf("[127.0.0.1]:%d", o.Port)
+	for _, c := range []struct {
+		name, known string
+		ok          bool
+	}{
+		{"hostport", "@cert-authority " + hostport + " " + caLine, true},
+		{"wildcard", "@cert-authority * " + caLine, true},
+		{"negated", "@cert-authority *,!" + hostport + " " + caLine, false},
+		{"negated other", "@cert-authority *,!10.0.0.1 " + caLine, true},
+		// OpenSSH: a pattern without a port matches port 22 only.
+		{"port-less", "@cert-authority 127.0.0.1 " + caLine, false},
+		{"other host", "@cert-authority 10.0.0.1 " + caLine, false},
+		{"plain key line is not a CA", hostport + " " + caLine, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			kh := filepath.Join(t.TempDir(), "known_hosts")
+			writeFile(t, kh, c.known+"\n")
+			cfg := o.Config()
+			cfg.KnownHosts = []string{kh}
+			cl, err := rbssh.New(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer cl.Close()
+			out := run(testCtx(t), cl, h, engine.CommandRequest{Script: "echo ok"})
+			if c.ok && (out.err != nil || out.stdout != "ok\n") {
+				t.Fatalf("%s: want accepted, got %v", c.known, out.err)
+			}
+			if !c.ok && out.err == nil {
+				t.Fatalf("%s: accepted, want refused", c.known)
+			}
+		})
+	}
+}
