@@ -26,6 +26,7 @@ type Client struct {
 
 	mu        sync.Mutex
 	hkByFiles map[string]*hostKeys
+	verified  map[string]HostKeyInfo // by the name the key was checked under
 
 	pool   pool
 	closed bool // under pool.mu

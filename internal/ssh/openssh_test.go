@@ -293,6 +293,24 @@ func TestOpenSSHHostCertificate(t *testing.T) {
 			if !c.ok && out.err == nil {
 				t.Fatalf("%s: accepted, want refused", c.known)
 			}
+			if c.ok {
+				// What the bundle records: trusted by the CA's line.
+				info, ok := cl.HostKey(h.Name)
+				caFP := gossh.FingerprintSHA256(mustParseAuthorizedKey(t, caPub))
+				if !ok || info.Trust != rbssh.TrustCertAuthority || info.Source != kh+":1" || info.CAFingerprint != caFP ||
+					info.Fingerprint != gossh.FingerprintSHA256(o.HostKey) || info.KeyType != gossh.CertAlgoED25519v01 {
+					t.Errorf("HostKey = %+v, %v", info, ok)
+				}
+			}
 		})
 	}
+}
+
+func mustParseAuthorizedKey(t *testing.T, b []byte) gossh.PublicKey {
+	t.Helper()
+	k, _, _, _, err := gossh.ParseAuthorizedKey(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
 }
