@@ -149,12 +149,16 @@ func (hk *hostKeys) callback(c *Client, name string, policy Policy, verified fun
 		hk.mu.Lock()
 		db := hk.db
 		hk.mu.Unlock()
-		var err error
-		if db == nil {
-			err = &xknownhosts.KeyError{}
-		} else {
-			err = db.HostKeyCallback()(name, remote, key)
+		check := func(k gossh.PublicKey) error {
+			if db == nil {
+				return &xknownhosts.KeyError{}
+			}
+			return db.HostKeyCallback()(name, remote, k)
 		}
+		hk.mu.Lock()
+		files := hk.files
+		hk.mu.Unlock()
+		err := check(key)
 		if err == nil {
 			info := newHostKeyInfo(name, key, TrustKnownHosts)
 			info.Source = hk.source(db, name, remote, key)
@@ -166,7 +170,50 @@ func (hk *hostKeys) callback(c *Client, name string, policy Policy, verified fun
 			return fmt.Errorf("%w: %s key %s for %s (%s:%d)", ErrHostKeyRevoked, key.Type(), Fingerprint(key), name, revoked.Revoked.Filename, revoked.Revoked.Line)
 		}
 		var ke *xknownhosts.KeyError
-		if !errors.As(err, &ke) {
+		isKeyErr := errors.As(err, &ke)
+		if cert, ok := key.(*gossh.Certificate); ok || isKeyErr && len(ke.Want) == 0 {
+			// Lines x/crypto cannot match (wildcard ports), as OpenSSH.
+			l, want, oerr := opensshCheck(files, name, remote, key)
+			if oerr != nil && !ok {
+				return oerr
+			}
+			if l != nil {
+				info := newHostKeyInfo(name, key, TrustKnownHosts)
+				info.Source = fmt.Sprintf("%s:%d", l.file, l.line)
+				verified(info)
+				return nil
+			}
+			if len(want) > 0 && !ok {
+				ke, isKeyErr = &xknownhosts.KeyError{Want: want}, true
+			}
+			if ok {
+				// OpenSSH: a certificate no trusted CA vouches for is
+				// checked as the plain key inside it (known_hosts line,
+				// or first contact under the policy).
+				key = cert.Key
+				if err = check(key); err == nil {
+					info := newHostKeyInfo(name, key, TrustKnownHosts)
+					info.Source = hk.source(db, name, remote, key)
+					verified(info)
+					return nil
+				}
+				if errors.As(err, &revoked) {
+					return fmt.Errorf("%w: %s key %s for %s (%s:%d)", ErrHostKeyRevoked, key.Type(), Fingerprint(key), name, revoked.Revoked.Filename, revoked.Revoked.Line)
+				}
+				isKeyErr = errors.As(err, &ke)
+				if isKeyErr && len(ke.Want) == 0 {
+					if l, want, _ := opensshCheck(files, name, remote, key); l != nil {
+						info := newHostKeyInfo(name, key, TrustKnownHosts)
+						info.Source = fmt.Sprintf("%s:%d", l.file, l.line)
+						verified(info)
+						return nil
+					} else if len(want) > 0 {
+						ke = &xknownhosts.KeyError{Want: want}
+					}
+				}
+			}
+		}
+		if !isKeyErr {
 			return fmt.Errorf("check host key of %s: %w", name, err)
 		}
 		fp := Fingerprint(key)

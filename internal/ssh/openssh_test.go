@@ -269,12 +269,17 @@ func TestOpenSSHHostCertificate(t *testing.T) {
 	}{
 		{"hostport", "@cert-authority " + hostport + " " + caLine, true},
 		{"wildcard", "@cert-authority * " + caLine, true},
+		{"wildcard port", "@cert-authority [127.0.0.*]:* " + caLine, true},
+		{"wildcard port negated", "@cert-authority [127.0.0.*]:*,![127.0.0.1]:* " + caLine, false},
 		{"negated", "@cert-authority *,!" + hostport + " " + caLine, false},
 		{"negated other", "@cert-authority *,!10.0.0.1 " + caLine, true},
 		// OpenSSH: a pattern without a port matches port 22 only.
 		{"port-less", "@cert-authority 127.0.0.1 " + caLine, false},
 		{"other host", "@cert-authority 10.0.0.1 " + caLine, false},
 		{"plain key line is not a CA", hostport + " " + caLine, false},
+		// OpenSSH checks a certificate no CA vouches for as its plain key.
+		{"plain host key", hostport + " " + strings.TrimSpace(string(gossh.MarshalAuthorizedKey(o.HostKey))), true},
+		{"plain host key, wildcard port", "[127.0.0.1]:* " + strings.TrimSpace(string(gossh.MarshalAuthorizedKey(o.HostKey))), true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			kh := filepath.Join(t.TempDir(), "known_hosts")
@@ -293,7 +298,7 @@ func TestOpenSSHHostCertificate(t *testing.T) {
 			if !c.ok && out.err == nil {
 				t.Fatalf("%s: accepted, want refused", c.known)
 			}
-			if c.ok {
+			if c.ok && strings.HasPrefix(c.known, "@cert-authority") {
 				// What the bundle records: trusted by the CA's line.
 				info, ok := cl.HostKey(h.Name)
 				caFP := gossh.FingerprintSHA256(mustParseAuthorizedKey(t, caPub))
@@ -303,6 +308,50 @@ func TestOpenSSHHostCertificate(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestOpenSSHHostCertificateFirstContact: a host presenting a certificate
+// no CA in known_hosts vouches for is, as with OpenSSH, a host with its
+// plain key: accept-new records that key (x/crypto alone says "no
+// authorities for hostname" and the host can never be trusted).
+func TestOpenSSHHostCertificateFirstContact(t *testing.T) {
+	keygen, err := exec.LookPath("ssh-keygen")
+	if err != nil {
+		t.Skip("SKIP host certificate test: no ssh-keygen")
+	}
+	dir := t.TempDir()
+	ca := filepath.Join(dir, "ca")
+	if out, err := exec.Command(keygen, "-q", "-t", "ed25519", "-N", "", "-f", ca).CombinedOutput(); err != nil {
+		t.Fatalf("ssh-keygen ca: %v %s", err, out)
+	}
+	sdir := filepath.Join(dir, "sshd")
+	if err := os.Mkdir(sdir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	o, err := sshtest.StartOpenSSHWith(sdir, sshtest.OpenSSHOptions{HostCA: ca})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { o.Close() })
+	kh := filepath.Join(t.TempDir(), "known_hosts")
+	cfg := o.Config()
+	cfg.KnownHosts, cfg.HostKeyPolicy = []string{kh}, rbssh.PolicyAcceptNew
+	cl, err := rbssh.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	h := engine.Host{Role: "real", Name: o.Target()}
+	if out := run(testCtx(t), cl, h, engine.CommandRequest{Script: "echo ok"}); out.err != nil || out.stdout != "ok\n" {
+		t.Fatalf("accept-new with a host certificate: %+v (%v)", out, out.err)
+	}
+	b, _ := os.ReadFile(kh)
+	if !strings.Contains(string(b), strings.TrimSpace(string(gossh.MarshalAuthorizedKey(o.HostKey)))) {
+		t.Errorf("known_hosts does not hold the plain host key: %q", b)
+	}
+	if info, ok := cl.HostKey(h.Name); !ok || info.Trust != rbssh.TrustAcceptNew || info.Fingerprint != gossh.FingerprintSHA256(o.HostKey) {
+		t.Errorf("HostKey = %+v %v", info, ok)
 	}
 }
 
