@@ -1,8 +1,10 @@
 package ssh_test
 
 import (
+	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	gossh "golang.org/x/crypto/ssh"
@@ -59,5 +61,19 @@ func TestHostKeyInfo(t *testing.T) {
 			trust = rbssh.TrustOperator
 		}
 		want(cl, e.host.Name, trust, kh)
+	}
+}
+
+// TestCommandTooLongIsRefusedBeforeSending: a command line the host's exec
+// would refuse ("Argument list too long", exit 1, as if the probe had
+// answered) is an error and nothing is sent.
+func TestCommandTooLongIsRefusedBeforeSending(t *testing.T) {
+	e := newEnv(t, sshtest.Options{Handler: sshtest.Rules(sshtest.Rule{Match: ".", Response: sshtest.Response{}})}, nil)
+	o := run(testCtx(t), e.client, e.host, engine.CommandRequest{Script: "printf %s " + strings.Repeat("a", 200<<10)})
+	if !errors.Is(o.err, rbssh.ErrCommandTooLong) {
+		t.Fatalf("want ErrCommandTooLong, got %+v", o)
+	}
+	if e.srv.Execs() != 0 {
+		t.Errorf("%d commands reached the server", e.srv.Execs())
 	}
 }
