@@ -53,6 +53,13 @@ func (c *Client) dialHop(ctx context.Context, prev *gossh.Client, ep *endpoint) 
 	if ep.ConnectTimeout > 0 {
 		timeout = ep.ConnectTimeout
 	}
+	// Identities first, outside the deadline: a passphrase prompt waits for
+	// a person, and decrypting the key (bcrypt KDF) takes its own time.
+	plan := c.authFor(ep)
+	defer plan.close()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	hctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	var (
@@ -87,8 +94,6 @@ func (c *Client) dialHop(ctx context.Context, prev *gossh.Client, ep *endpoint) 
 		nc.Close()
 		return nil, err
 	}
-	plan := c.authFor(ep)
-	defer plan.close()
 	conf := &gossh.ClientConfig{
 		User:              ep.User,
 		Auth:              plan.methods,
