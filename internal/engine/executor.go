@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"strings"
 	"time"
 )
 
@@ -23,27 +22,18 @@ func (h Host) String() string { return h.Name }
 // IsLocal reports whether the host is this machine.
 func (h Host) IsLocal() bool { return h.Name == "local" }
 
-// Address is the host part of Name: no user, no port.
+// Address is the host part of Name: no user, no port (ParseHostSpec).
 func (h Host) Address() string {
-	s := h.Name
-	if i := strings.LastIndexByte(s, '@'); i >= 0 {
-		s = s[i+1:]
+	if hs, err := ParseHostSpec(h.Name); err == nil {
+		return hs.Host
 	}
-	if strings.HasPrefix(s, "[") {
-		if j := strings.IndexByte(s, ']'); j > 0 {
-			return s[1:j]
-		}
-	}
-	if i := strings.LastIndexByte(s, ':'); i >= 0 && strings.Count(s, ":") == 1 {
-		s = s[:i]
-	}
-	return s
+	return h.Name
 }
 
-// User is the user part of Name, if any.
+// User is the user part of Name, if any (ParseHostSpec).
 func (h Host) User() string {
-	if i := strings.LastIndexByte(h.Name, '@'); i >= 0 {
-		return h.Name[:i]
+	if hs, err := ParseHostSpec(h.Name); err == nil {
+		return hs.User
 	}
 	return ""
 }

@@ -493,6 +493,7 @@ func (l *linter) template(st *Step, src string, p Pos, what string) {
 			l.refs(part.expr, p, env, what)
 		}
 	}
+	l.optionPositions(st, t, p, what)
 }
 
 func exprHint(err error) string {

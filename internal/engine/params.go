@@ -9,13 +9,43 @@ import (
 	"strings"
 )
 
+// MaxParamBytes bounds a param's value: bigger ones are refused before
+// anything is sent (a host refuses a command line over 128 KiB, and the
+// refusal would look like the probe's answer).
+const MaxParamBytes = 64 << 10
+
+// leadingDash reports a typed value that could be read as an option: a
+// typed param (ip, host, path, enum, duration, int) never starts with '-',
+// except a negative int where the param allows one (min below 0) and an
+// enum value the runbook itself declares.
+func leadingDash(p *Param, v string) bool {
+	if !strings.HasPrefix(strings.TrimSpace(v), "-") {
+		return false
+	}
+	switch p.Type {
+	case ParamString, "":
+		return false // untyped text: lint checks where it goes
+	case ParamInt:
+		return p.Min == nil || *p.Min >= 0
+	case ParamEnum:
+		return !contains(p.Values, v)
+	}
+	return true
+}
+
 var hostnameRE = regexp.MustCompile(`^([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$`)
 
 // Validate checks a value against the param's type and constraints and
 // returns it converted (int params become int64, everything else a string).
 func (p *Param) Validate(v string) (any, error) {
+	if len(v) > MaxParamBytes {
+		return nil, fmt.Errorf("%s: %d bytes is over the %d-byte limit for a param (it must fit on a command line)", p.Name, len(v), MaxParamBytes)
+	}
 	if strings.ContainsAny(v, "\x00\n\r") {
 		return nil, fmt.Errorf("%s: NUL and line breaks are not allowed", p.Name)
+	}
+	if leadingDash(p, v) {
+		return nil, fmt.Errorf("%s: %q starts with '-', which a command would read as an option; %s never starts with '-'", p.Name, v, p.Describe())
 	}
 	switch p.Type {
 	case ParamString, "":

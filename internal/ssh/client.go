@@ -26,6 +26,7 @@ type Client struct {
 
 	mu        sync.Mutex
 	hkByFiles map[string]*hostKeys
+	verified  map[string]HostKeyInfo // by the name the key was checked under
 
 	pool   pool
 	closed bool          // under pool.mu
@@ -119,6 +120,14 @@ func (c *Client) run(ctx context.Context, h engine.Host, req engine.CommandReque
 		rctx, cancel = context.WithTimeout(ctx, req.Timeout+c.cfg.KillAfter+2*time.Second)
 		defer cancel()
 	}
+	rc := RemoteCommand{Script: req.Script, Sudo: req.Sudo, Timeout: req.Timeout, KillAfter: c.cfg.KillAfter, Nonce: newNonce()}
+	if req.Sudo && len(sudoPass) > 0 {
+		rc.SudoStdin = true
+	}
+	line := rc.String()
+	if len(line) > MaxCommandLine {
+		return fail, fmt.Errorf("%w: %d bytes once wrapped, the limit is %d (a param or captured value is too large to pass on a command line)", ErrCommandTooLong, len(line), MaxCommandLine)
+	}
 	cn, sess, release, err := c.session(rctx, h.Name)
 	if err != nil {
 		return fail, err
@@ -126,12 +135,14 @@ func (c *Client) run(ctx context.Context, h engine.Host, req engine.CommandReque
 	defer release()
 	defer sess.Close()
 
-	rc := RemoteCommand{Script: req.Script, Sudo: req.Sudo, Timeout: req.Timeout, KillAfter: c.cfg.KillAfter}
 	var sniff *headWriter
 	if req.Sudo {
 		sniff = &headWriter{max: 256}
 		stderr = io.MultiWriter(stderr, sniff)
 	}
+	// The wrapper's reports arrive on stderr; they never reach the caller.
+	marks := newMarkerFilter(stderr, rc.Nonce)
+	stderr = marks
 	// stdin stays open for the life of the command: its EOF is the remote
 	// watchdog's signal that we are gone (see RemoteCommand).
 	stdin, err := sess.StdinPipe()
@@ -140,11 +151,8 @@ func (c *Client) run(ctx context.Context, h engine.Host, req engine.CommandReque
 	}
 	defer stdin.Close()
 	sess.Stdout, sess.Stderr = stdout, stderr
-	if req.Sudo && len(sudoPass) > 0 {
-		rc.SudoStdin = true
-	}
 	start := time.Now()
-	if err := sess.Start(rc.String()); err != nil {
+	if err := sess.Start(line); err != nil {
 		return fail, fmt.Errorf("start command: %w", err)
 	}
 	if rc.SudoStdin {
@@ -160,6 +168,7 @@ func (c *Client) run(ctx context.Context, h engine.Host, req engine.CommandReque
 	case werr = <-done:
 	case <-rctx.Done():
 		c.kill(sess, done)
+		_ = marks.flush()
 		res := engine.CommandResult{Exit: -1, Signal: "TERM", Duration: time.Since(start)}
 		if ctx.Err() == nil {
 			// Our backstop deadline: the host has no timeout(1).
@@ -168,6 +177,7 @@ func (c *Client) run(ctx context.Context, h engine.Host, req engine.CommandReque
 		}
 		return res, ctx.Err()
 	}
+	_ = marks.flush()
 	res := engine.CommandResult{Duration: time.Since(start)}
 	var ee *gossh.ExitError
 	var missing *gossh.ExitMissingError
@@ -192,8 +202,18 @@ func (c *Client) run(ctx context.Context, h engine.Host, req engine.CommandReque
 		}
 		return fail, fmt.Errorf("%w: %v", ErrConnectionLost, werr)
 	}
-	if req.Timeout > 0 && res.Duration >= req.Timeout && (res.Exit == 124 || res.Signal == "KILL") {
-		// timeout(1)'s status after TERM, or KILL after -k.
+	started, stdinEOF, head := marks.state()
+	if !started {
+		// The login shell ended without /bin/sh running our command:
+		// whatever status it gave is not the probe's.
+		return fail, &WrapperError{Host: h.Name, Exit: res.Exit, Signal: res.Signal, Stderr: head}
+	}
+	if stdinEOF {
+		return fail, fmt.Errorf("%w while the command ran (exit %d, signal %q; a ForceCommand or restricted shell that does not pass stdin through?): runbook keeps stdin open to be able to stop the command, so this result is not the probe's answer", ErrStdinClosed, res.Exit, res.Signal)
+	}
+	if req.Timeout > 0 && res.Duration >= req.Timeout && (res.Exit == 124 || res.Exit == 128+9 || res.Signal == "KILL") {
+		// timeout(1)'s status after TERM, or KILL after -k (a status
+		// when a shell in between did not pass the signal on).
 		res.TimedOut = true
 	}
 	if sniff != nil && res.Exit == 1 && len(sudoPass) == 0 && bytes.Contains(sniff.buf, sudoNeedsPassword) {

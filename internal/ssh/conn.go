@@ -26,6 +26,10 @@ type conn struct {
 	mu   sync.Mutex
 	err  error // why it died
 	sftp *sftp.Client
+	// open counts our sessions open on the server; ended is closed (and
+	// cleared) when one ends, for opens the server refused meanwhile.
+	open  int
+	ended chan struct{}
 	// clock is the remote clock minus ours, measured once for `since`.
 	clock    time.Duration
 	clockSet bool
@@ -251,17 +255,101 @@ func (c *Client) session(ctx context.Context, name string) (*conn, *gossh.Sessio
 			lastErr = err
 			continue
 		}
-		s, err := cn.client.NewSession()
+		s, release, err := cn.newSession(ctx, release)
 		if err == nil {
 			return cn, s, release, nil
 		}
 		release()
 		var oce *gossh.OpenChannelError
-		if errors.As(err, &oce) {
+		if errors.As(err, &oce) || ctx.Err() != nil {
 			return nil, nil, nil, fmt.Errorf("open session: %w", err)
 		}
 		cn.fail(fmt.Errorf("%w: open session: %v", ErrConnectionLost, err))
 		lastErr = err
 	}
 	return nil, nil, nil, fmt.Errorf("open session: %w", lastErr)
+}
+
+// Session open retries: a server at its MaxSessions refuses the channel
+// ("open failed"), and a session that just ended may still count there for
+// a moment. Waiting for one of ours to end is progress; backing off when
+// none of ours is open is bounded by sessionRetries, doubling to 1 s.
+const (
+	sessionRetries      = 30
+	sessionWaits        = 10000
+	sessionBackoffStart = 20 * time.Millisecond
+	sessionBackoffMax   = time.Second
+)
+
+// newSession opens a session channel for a caller holding a slot, and
+// returns the release that frees both. When the server refuses while
+// sessions of ours are open, it waits for one to end and retries; when
+// none is open, it backs off and retries.
+func (cn *conn) newSession(ctx context.Context, release func()) (*gossh.Session, func(), error) {
+	backoff := sessionBackoffStart
+	retries := 0
+	var err error
+	for range sessionWaits {
+		var s *gossh.Session
+		s, err = cn.client.NewSession()
+		cn.mu.Lock()
+		if err == nil {
+			cn.open++
+			cn.mu.Unlock()
+			var once sync.Once
+			return s, func() {
+				once.Do(func() {
+					cn.mu.Lock()
+					cn.open--
+					if cn.ended != nil {
+						close(cn.ended)
+						cn.ended = nil
+					}
+					cn.mu.Unlock()
+					release()
+				})
+			}, nil
+		}
+		var oce *gossh.OpenChannelError
+		if !errors.As(err, &oce) || oce.Reason != gossh.ConnectionFailed && oce.Reason != gossh.ResourceShortage {
+			cn.mu.Unlock()
+			return nil, release, err
+		}
+		var wait <-chan struct{}
+		var t *time.Timer
+		if cn.open > 0 {
+			if cn.ended == nil {
+				cn.ended = make(chan struct{})
+			}
+			wait = cn.ended
+		} else {
+			if retries++; retries > sessionRetries {
+				cn.mu.Unlock()
+				break
+			}
+			t = time.NewTimer(backoff)
+			wait = nil
+			backoff = min(2*backoff, sessionBackoffMax)
+		}
+		cn.mu.Unlock()
+		var tc <-chan time.Time
+		if t != nil {
+			tc = t.C
+		}
+		select {
+		case <-wait:
+		case <-tc:
+		case <-ctx.Done():
+			err = ctx.Err()
+		case <-cn.dead:
+			err = cn.deadErr()
+		}
+		if t != nil {
+			t.Stop()
+		}
+		if ctx.Err() != nil || cn.isDead() {
+			return nil, release, err
+		}
+	}
+	return nil, release, fmt.Errorf("server kept refusing new sessions (its MaxSessions?): %w", err)
 }

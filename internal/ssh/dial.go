@@ -51,6 +51,13 @@ func (c *Client) dialHop(ctx context.Context, prev *gossh.Client, ep *endpoint) 
 	if ep.ConnectTimeout > 0 {
 		timeout = ep.ConnectTimeout
 	}
+	// Identities first, outside the deadline: a passphrase prompt waits for
+	// a person, and decrypting the key (bcrypt KDF) takes its own time.
+	plan := c.authFor(ep)
+	defer plan.close()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	hctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	var (
@@ -85,12 +92,10 @@ func (c *Client) dialHop(ctx context.Context, prev *gossh.Client, ep *endpoint) 
 		nc.Close()
 		return nil, err
 	}
-	plan := c.authFor(ep)
-	defer plan.close()
 	conf := &gossh.ClientConfig{
 		User:              ep.User,
 		Auth:              plan.methods,
-		HostKeyCallback:   hk.callback(c, ep.keyName(), effectivePolicy(c.cfg.HostKeyPolicy, ep.Strict)),
+		HostKeyCallback:   hk.callback(c, ep.keyName(), effectivePolicy(c.cfg.HostKeyPolicy, ep.Strict), c.recordHostKey),
 		HostKeyAlgorithms: hk.algorithms(ep.keyName()),
 		Timeout:           timeout,
 	}
@@ -143,4 +148,29 @@ func (c *Client) hostKeysFor(ep *endpoint) (*hostKeys, error) {
 	}
 	c.hkByFiles[key] = hk
 	return hk, nil
+}
+
+// recordHostKey keeps the key a handshake verified, by the name it was
+// checked under.
+func (c *Client) recordHostKey(info HostKeyInfo) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.verified == nil {
+		c.verified = map[string]HostKeyInfo{}
+	}
+	c.verified[info.Host] = info
+}
+
+// HostKey reports the host key verified for a host (as the engine names
+// it: alias, user@host:port, ssh://...) on its last connection, and how it
+// was trusted; false when no connection to it has been made.
+func (c *Client) HostKey(name string) (HostKeyInfo, bool) {
+	ep, err := c.resolve(name)
+	if err != nil {
+		return HostKeyInfo{}, false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	info, ok := c.verified[ep.keyName()]
+	return info, ok
 }

@@ -104,3 +104,40 @@ func (e *SudoPasswordError) Error() string {
 	return fmt.Sprintf("sudo on %s needs a password (sudo -n refused); run interactively to type it, or allow NOPASSWD for this command", e.Host)
 }
 func (e *SudoPasswordError) Unwrap() error { return ErrSudoPassword }
+
+var (
+	// ErrWrapperNotStarted: the host ended the session but /bin/sh never ran
+	// runbook's command (the login shell could not parse or run the
+	// bootstrap, no base64 or /bin/sh, a ForceCommand that ignores the
+	// command). Nothing of the script ran; it is never a result.
+	ErrWrapperNotStarted = errors.New("the command did not start on the host")
+	// ErrStdinClosed: the host closed the command's stdin while runbook held
+	// it open (e.g. a ForceCommand that runs `... </dev/null`), which the
+	// wrapper reads as "runbook went away" and ends the command.
+	ErrStdinClosed = errors.New("the host closed the command's stdin")
+	// ErrCommandTooLong: the command line is over MaxCommandLine bytes and
+	// the host's exec would refuse it; nothing was sent.
+	ErrCommandTooLong = errors.New("command line too long")
+)
+
+// WrapperError says the wrapper did not start and what the host said
+// instead (untrusted text, quoted).
+type WrapperError struct {
+	Host   string
+	Exit   int    // what the session ended with (-1 when a signal)
+	Signal string // set when it ended by a signal
+	Stderr string // the first bytes the login shell printed
+}
+
+func (e *WrapperError) Error() string {
+	how := fmt.Sprintf("exit %d", e.Exit)
+	if e.Signal != "" {
+		how = "signal " + e.Signal
+	}
+	msg := fmt.Sprintf("%v: %s's login shell ended (%s) without running it under /bin/sh", ErrWrapperNotStarted, e.Host, how)
+	if s := strings.TrimSpace(e.Stderr); s != "" {
+		msg += fmt.Sprintf("; it said %q", s)
+	}
+	return msg + "; check the account's shell, that /bin/sh and base64 exist there, and any ForceCommand"
+}
+func (e *WrapperError) Unwrap() error { return ErrWrapperNotStarted }

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	gossh "golang.org/x/crypto/ssh"
 
@@ -85,7 +86,13 @@ func TestEncryptedIdentityWithoutPrompt(t *testing.T) {
 	if !errors.As(o.err, &ae) || !strings.Contains(o.err.Error(), rbssh.ErrPassphrase.Error()) {
 		t.Fatalf("--auto with an encrypted key: want AuthError mentioning the passphrase, got %v", o.err)
 	}
-	c.PassphrasePrompt = func(path string) ([]byte, error) { return []byte("pass"), nil }
+	// The operator takes longer to type it than the handshake may last:
+	// the prompt (and the key's KDF) run before the handshake deadline.
+	c.HandshakeTimeout = 3 * time.Second
+	c.PassphrasePrompt = func(path string) ([]byte, error) {
+		<-time.After(4 * time.Second) // a person typing
+		return []byte("pass"), nil
+	}
 	if o = run(testCtx(t), e.newClient(c), e.host, engine.CommandRequest{Script: "true"}); o.err != nil {
 		t.Fatalf("with a passphrase prompt: %v", o.err)
 	}

@@ -1,11 +1,14 @@
 package ssh
 
 import (
+	"bytes"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 
 	"github.com/skeema/knownhosts"
@@ -63,20 +66,103 @@ func (hk *hostKeys) algorithms(hostport string) []string {
 // Fingerprint is the SHA256 fingerprint as OpenSSH prints it.
 func Fingerprint(k gossh.PublicKey) string { return gossh.FingerprintSHA256(k) }
 
+// How a host key came to be trusted (HostKeyInfo.Trust).
+const (
+	TrustKnownHosts    = "known_hosts"    // a known_hosts line holds the key
+	TrustCertAuthority = "cert-authority" // a host certificate signed by a @cert-authority key
+	TrustAcceptNew     = "accept-new"     // first contact under --host-key-policy accept-new
+	TrustOperator      = "operator"       // the operator accepted the fingerprint when asked
+)
+
+// HostKeyInfo is the host key a connection verified, and why it was
+// trusted: for the bundle manifest and report.
+type HostKeyInfo struct {
+	Host        string `json:"host"`        // the name the key was checked under (host:port, or HostKeyAlias:port)
+	KeyType     string `json:"key_type"`    // e.g. ssh-ed25519, or ssh-ed25519-cert-v01@openssh.com
+	Fingerprint string `json:"fingerprint"` // SHA256:... of the key (of the host key inside a certificate)
+	Trust       string `json:"trust"`       // TrustKnownHosts, TrustCertAuthority, TrustAcceptNew, TrustOperator
+	// Source: known_hosts file:line that trusted it (the CA's line for a
+	// certificate), or the file a newly accepted key was written to.
+	Source string `json:"source,omitempty"`
+	// CAFingerprint is the signing CA's fingerprint for a certificate.
+	CAFingerprint string `json:"ca_fingerprint,omitempty"`
+}
+
+func newHostKeyInfo(name string, key gossh.PublicKey, trust string) HostKeyInfo {
+	info := HostKeyInfo{Host: name, KeyType: key.Type(), Fingerprint: Fingerprint(key), Trust: trust}
+	if cert, ok := key.(*gossh.Certificate); ok {
+		info.Fingerprint = Fingerprint(cert.Key)
+		info.CAFingerprint = Fingerprint(cert.SignatureKey)
+		if trust == TrustKnownHosts {
+			info.Trust = TrustCertAuthority
+		}
+	}
+	return info
+}
+
+// probeKey matches no host: asking known_hosts about it lists every key it
+// holds for a host (KeyError.Want, with file and line).
+type probeKey struct{}
+
+func (probeKey) Type() string                          { return "runbook-probe" }
+func (probeKey) Marshal() []byte                       { return []byte("runbook-probe") }
+func (probeKey) Verify([]byte, *gossh.Signature) error { return errors.New("probe key") }
+
+// source finds the known_hosts line that trusts key for name: the key's
+// own line, or for a certificate the first @cert-authority line holding
+// its CA (x/crypto does not say which line matched).
+func (hk *hostKeys) source(db *knownhosts.HostKeyDB, name string, remote net.Addr, key gossh.PublicKey) string {
+	if cert, ok := key.(*gossh.Certificate); ok {
+		ca := base64.StdEncoding.EncodeToString(cert.SignatureKey.Marshal())
+		hk.mu.Lock()
+		files := hk.files
+		hk.mu.Unlock()
+		for _, f := range files {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				continue
+			}
+			for i, line := range strings.Split(string(data), "\n") {
+				fs := strings.Fields(line)
+				if len(fs) >= 4 && fs[0] == "@cert-authority" && fs[3] == ca {
+					return fmt.Sprintf("%s:%d", f, i+1)
+				}
+			}
+		}
+		return ""
+	}
+	var ke *xknownhosts.KeyError
+	if err := db.HostKeyCallback()(name, remote, probeKey{}); errors.As(err, &ke) {
+		for _, w := range ke.Want {
+			if bytes.Equal(w.Key.Marshal(), key.Marshal()) {
+				return fmt.Sprintf("%s:%d", w.Filename, w.Line)
+			}
+		}
+	}
+	return ""
+}
+
 // callback builds the HostKeyCallback for one hop: name is what the key is
-// checked and recorded under.
-func (hk *hostKeys) callback(c *Client, name string, policy Policy) gossh.HostKeyCallback {
+// checked and recorded under; verified receives the key it accepted.
+func (hk *hostKeys) callback(c *Client, name string, policy Policy, verified func(HostKeyInfo)) gossh.HostKeyCallback {
 	return func(_ string, remote net.Addr, key gossh.PublicKey) error {
 		hk.mu.Lock()
 		db := hk.db
 		hk.mu.Unlock()
-		var err error
-		if db == nil {
-			err = &xknownhosts.KeyError{}
-		} else {
-			err = db.HostKeyCallback()(name, remote, key)
+		check := func(k gossh.PublicKey) error {
+			if db == nil {
+				return &xknownhosts.KeyError{}
+			}
+			return db.HostKeyCallback()(name, remote, k)
 		}
+		hk.mu.Lock()
+		files := hk.files
+		hk.mu.Unlock()
+		err := check(key)
 		if err == nil {
+			info := newHostKeyInfo(name, key, TrustKnownHosts)
+			info.Source = hk.source(db, name, remote, key)
+			verified(info)
 			return nil
 		}
 		var revoked *xknownhosts.RevokedError
@@ -84,7 +170,50 @@ func (hk *hostKeys) callback(c *Client, name string, policy Policy) gossh.HostKe
 			return fmt.Errorf("%w: %s key %s for %s (%s:%d)", ErrHostKeyRevoked, key.Type(), Fingerprint(key), name, revoked.Revoked.Filename, revoked.Revoked.Line)
 		}
 		var ke *xknownhosts.KeyError
-		if !errors.As(err, &ke) {
+		isKeyErr := errors.As(err, &ke)
+		if cert, ok := key.(*gossh.Certificate); ok || isKeyErr && len(ke.Want) == 0 {
+			// Lines x/crypto cannot match (wildcard ports), as OpenSSH.
+			l, want, oerr := opensshCheck(files, name, remote, key)
+			if oerr != nil && !ok {
+				return oerr
+			}
+			if l != nil {
+				info := newHostKeyInfo(name, key, TrustKnownHosts)
+				info.Source = fmt.Sprintf("%s:%d", l.file, l.line)
+				verified(info)
+				return nil
+			}
+			if len(want) > 0 && !ok {
+				ke, isKeyErr = &xknownhosts.KeyError{Want: want}, true
+			}
+			if ok {
+				// OpenSSH: a certificate no trusted CA vouches for is
+				// checked as the plain key inside it (known_hosts line,
+				// or first contact under the policy).
+				key = cert.Key
+				if err = check(key); err == nil {
+					info := newHostKeyInfo(name, key, TrustKnownHosts)
+					info.Source = hk.source(db, name, remote, key)
+					verified(info)
+					return nil
+				}
+				if errors.As(err, &revoked) {
+					return fmt.Errorf("%w: %s key %s for %s (%s:%d)", ErrHostKeyRevoked, key.Type(), Fingerprint(key), name, revoked.Revoked.Filename, revoked.Revoked.Line)
+				}
+				isKeyErr = errors.As(err, &ke)
+				if isKeyErr && len(ke.Want) == 0 {
+					if l, want, _ := opensshCheck(files, name, remote, key); l != nil {
+						info := newHostKeyInfo(name, key, TrustKnownHosts)
+						info.Source = fmt.Sprintf("%s:%d", l.file, l.line)
+						verified(info)
+						return nil
+					} else if len(want) > 0 {
+						ke = &xknownhosts.KeyError{Want: want}
+					}
+				}
+			}
+		}
+		if !isKeyErr {
 			return fmt.Errorf("check host key of %s: %w", name, err)
 		}
 		fp := Fingerprint(key)
@@ -95,9 +224,11 @@ func (hk *hostKeys) callback(c *Client, name string, policy Policy) gossh.HostKe
 			}
 			return e
 		}
+		trust := TrustAcceptNew
 		switch policy {
 		case PolicyAcceptNew:
 		case PolicyAsk:
+			trust = TrustOperator
 			if c.cfg.HostKeyPrompt == nil {
 				return &UnknownHostError{Host: name, KeyType: key.Type(), Fingerprint: fp, Policy: policy}
 			}
@@ -111,7 +242,15 @@ func (hk *hostKeys) callback(c *Client, name string, policy Policy) gossh.HostKe
 		default:
 			return &UnknownHostError{Host: name, KeyType: key.Type(), Fingerprint: fp, Policy: policy}
 		}
-		return hk.add(name, key)
+		if err := hk.add(name, key); err != nil {
+			return err
+		}
+		info := newHostKeyInfo(name, key, trust)
+		hk.mu.Lock()
+		info.Source = hk.files[0]
+		hk.mu.Unlock()
+		verified(info)
+		return nil
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -164,4 +165,201 @@ func TestOpenSSH(t *testing.T) {
 			t.Fatalf("strict with an unknown host: %v", out.err)
 		}
 	})
+}
+
+// startOpenSSHWith is startOpenSSH with extra sshd_config lines.
+func startOpenSSHWith(t *testing.T, extra ...string) *sshtest.OpenSSH {
+	t.Helper()
+	o, err := sshtest.StartOpenSSH(t.TempDir(), extra...)
+	if errors.Is(err, sshtest.ErrNoSSHD) {
+		t.Skip("SKIP real OpenSSH test: ", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { o.Close() })
+	fmt.Fprintf(os.Stderr, "=== %s: ran against real OpenSSH sshd on %s (%s)\n", t.Name(), o.Addr(), strings.Join(extra, "; "))
+	return o
+}
+
+// TestOpenSSHMaxSessions: five concurrent probes against a server whose
+// MaxSessions is below our cap all succeed (queued, not refused).
+func TestOpenSSHMaxSessions(t *testing.T) {
+	for _, max := range []int{1, 2} {
+		t.Run(fmt.Sprint("MaxSessions ", max), func(t *testing.T) {
+			o := startOpenSSHWith(t, fmt.Sprint("MaxSessions ", max))
+			c, err := rbssh.New(o.Config())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			h := engine.Host{Role: "real", Name: o.Target()}
+			ctx := testCtx(t)
+			outs := make([]runOut, 5)
+			var wg sync.WaitGroup
+			for i := range outs {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					outs[i] = run(ctx, c, h, engine.CommandRequest{Script: fmt.Sprintf("sleep 0.2; echo %d", i), Timeout: 30 * time.Second})
+				}()
+			}
+			wg.Wait()
+			for i, out := range outs {
+				if out.err != nil || out.res.Exit != 0 || out.stdout != fmt.Sprintf("%d\n", i) {
+					t.Errorf("probe %d: %+v (%v)", i, out, out.err)
+				}
+			}
+		})
+	}
+}
+
+// TestOpenSSHForceCommand: a host whose ForceCommand runs the command with
+// stdin from /dev/null is reported as such, not as a killed command.
+func TestOpenSSHForceCommand(t *testing.T) {
+	o := startOpenSSHWith(t, `ForceCommand eval "$SSH_ORIGINAL_COMMAND" </dev/null`)
+	c, err := rbssh.New(o.Config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	out := run(testCtx(t), c, engine.Host{Role: "real", Name: o.Target()}, engine.CommandRequest{Script: "sleep 2; echo done", Timeout: 30 * time.Second})
+	if !errors.Is(out.err, rbssh.ErrStdinClosed) {
+		t.Fatalf("want ErrStdinClosed, got %+v (%v)", out, out.err)
+	}
+	if strings.Contains(out.stderr, "stdin-eof") || strings.Contains(out.stderr, ":start") {
+		t.Errorf("wrapper markers leaked into stderr: %q", out.stderr)
+	}
+}
+
+// TestOpenSSHHostCertificate: a host certificate made by ssh-keygen and
+// trusted through @cert-authority is accepted, with OpenSSH's pattern
+// rules (negation, port-less entries); a CA line that does not match the
+// host is not trust.
+func TestOpenSSHHostCertificate(t *testing.T) {
+	keygen, err := exec.LookPath("ssh-keygen")
+	if err != nil {
+		t.Skip("SKIP host certificate test: no ssh-keygen")
+	}
+	dir := t.TempDir()
+	ca := filepath.Join(dir, "ca")
+	if out, err := exec.Command(keygen, "-q", "-t", "ed25519", "-N", "", "-f", ca).CombinedOutput(); err != nil {
+		t.Fatalf("ssh-keygen ca: %v %s", err, out)
+	}
+	caPub, err := os.ReadFile(ca + ".pub")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sdir := filepath.Join(dir, "sshd")
+	if err := os.Mkdir(sdir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	o, err := sshtest.StartOpenSSHWith(sdir, sshtest.OpenSSHOptions{HostCA: ca})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { o.Close() })
+	fmt.Fprintf(os.Stderr, "=== %s: ran against real OpenSSH sshd on %s with a host certificate\n", t.Name(), o.Addr())
+	caLine := strings.TrimSpace(string(caPub))
+	h := engine.Host{Role: "real", Name: o.Target()}
+	hostport := fmt.Sprintf("[127.0.0.1]:%d", o.Port)
+	for _, c := range []struct {
+		name, known string
+		ok          bool
+	}{
+		{"hostport", "@cert-authority " + hostport + " " + caLine, true},
+		{"wildcard", "@cert-authority * " + caLine, true},
+		{"wildcard port", "@cert-authority [127.0.0.*]:* " + caLine, true},
+		{"wildcard port negated", "@cert-authority [127.0.0.*]:*,![127.0.0.1]:* " + caLine, false},
+		{"negated", "@cert-authority *,!" + hostport + " " + caLine, false},
+		{"negated other", "@cert-authority *,!10.0.0.1 " + caLine, true},
+		// OpenSSH: a pattern without a port matches port 22 only.
+		{"port-less", "@cert-authority 127.0.0.1 " + caLine, false},
+		{"other host", "@cert-authority 10.0.0.1 " + caLine, false},
+		{"plain key line is not a CA", hostport + " " + caLine, false},
+		// OpenSSH checks a certificate no CA vouches for as its plain key.
+		{"plain host key", hostport + " " + strings.TrimSpace(string(gossh.MarshalAuthorizedKey(o.HostKey))), true},
+		{"plain host key, wildcard port", "[127.0.0.1]:* " + strings.TrimSpace(string(gossh.MarshalAuthorizedKey(o.HostKey))), true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			kh := filepath.Join(t.TempDir(), "known_hosts")
+			writeFile(t, kh, c.known+"\n")
+			cfg := o.Config()
+			cfg.KnownHosts = []string{kh}
+			cl, err := rbssh.New(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer cl.Close()
+			out := run(testCtx(t), cl, h, engine.CommandRequest{Script: "echo ok"})
+			if c.ok && (out.err != nil || out.stdout != "ok\n") {
+				t.Fatalf("%s: want accepted, got %v", c.known, out.err)
+			}
+			if !c.ok && out.err == nil {
+				t.Fatalf("%s: accepted, want refused", c.known)
+			}
+			if c.ok && strings.HasPrefix(c.known, "@cert-authority") {
+				// What the bundle records: trusted by the CA's line.
+				info, ok := cl.HostKey(h.Name)
+				caFP := gossh.FingerprintSHA256(mustParseAuthorizedKey(t, caPub))
+				if !ok || info.Trust != rbssh.TrustCertAuthority || info.Source != kh+":1" || info.CAFingerprint != caFP ||
+					info.Fingerprint != gossh.FingerprintSHA256(o.HostKey) || info.KeyType != gossh.CertAlgoED25519v01 {
+					t.Errorf("HostKey = %+v, %v", info, ok)
+				}
+			}
+		})
+	}
+}
+
+// TestOpenSSHHostCertificateFirstContact: a host presenting a certificate
+// no CA in known_hosts vouches for is, as with OpenSSH, a host with its
+// plain key: accept-new records that key (x/crypto alone says "no
+// authorities for hostname" and the host can never be trusted).
+func TestOpenSSHHostCertificateFirstContact(t *testing.T) {
+	keygen, err := exec.LookPath("ssh-keygen")
+	if err != nil {
+		t.Skip("SKIP host certificate test: no ssh-keygen")
+	}
+	dir := t.TempDir()
+	ca := filepath.Join(dir, "ca")
+	if out, err := exec.Command(keygen, "-q", "-t", "ed25519", "-N", "", "-f", ca).CombinedOutput(); err != nil {
+		t.Fatalf("ssh-keygen ca: %v %s", err, out)
+	}
+	sdir := filepath.Join(dir, "sshd")
+	if err := os.Mkdir(sdir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	o, err := sshtest.StartOpenSSHWith(sdir, sshtest.OpenSSHOptions{HostCA: ca})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { o.Close() })
+	kh := filepath.Join(t.TempDir(), "known_hosts")
+	cfg := o.Config()
+	cfg.KnownHosts, cfg.HostKeyPolicy = []string{kh}, rbssh.PolicyAcceptNew
+	cl, err := rbssh.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	h := engine.Host{Role: "real", Name: o.Target()}
+	if out := run(testCtx(t), cl, h, engine.CommandRequest{Script: "echo ok"}); out.err != nil || out.stdout != "ok\n" {
+		t.Fatalf("accept-new with a host certificate: %+v (%v)", out, out.err)
+	}
+	b, _ := os.ReadFile(kh)
+	if !strings.Contains(string(b), strings.TrimSpace(string(gossh.MarshalAuthorizedKey(o.HostKey)))) {
+		t.Errorf("known_hosts does not hold the plain host key: %q", b)
+	}
+	if info, ok := cl.HostKey(h.Name); !ok || info.Trust != rbssh.TrustAcceptNew || info.Fingerprint != gossh.FingerprintSHA256(o.HostKey) {
+		t.Errorf("HostKey = %+v %v", info, ok)
+	}
+}
+
+func mustParseAuthorizedKey(t *testing.T, b []byte) gossh.PublicKey {
+	t.Helper()
+	k, _, _, _, err := gossh.ParseAuthorizedKey(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
 }

@@ -1,6 +1,7 @@
 package ssh
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"math"
@@ -16,6 +17,17 @@ import (
 // exact command line sent in the SSH "exec" request; ParseRemoteCommand
 // recovers it, so test servers match scenarios against the script the engine
 // rendered and not against our wrapper.
+//
+// sshd hands the line to the target user's login shell (`$SHELL -c LINE`),
+// which may be sh, bash, dash, zsh, fish or tcsh, each with its own quoting
+// (fish: \' inside '...'; tcsh: ! history and no multi-line quotes). So
+// the line is a fixed bootstrap that parses the same in all of them, plus
+// the real command in base64 ([A-Za-z0-9+/=] only), decoded and run by
+// /bin/sh:
+//
+//	exec /bin/sh -c 'eval "$(echo BASE64 | base64 -d)"'
+//
+// Nothing a runbook or a param holds ever reaches the login shell's parser.
 type RemoteCommand struct {
 	Script string
 	// Sudo runs the whole command as root with `sudo -n` (or `sudo -S` when
@@ -29,7 +41,20 @@ type RemoteCommand struct {
 	// Direct runs `sh -c SCRIPT` without the wrapper, with stdin and stdout
 	// wired to the channel: for sftp-server, whose protocol they carry.
 	Direct bool
+	// Nonce tags the wrapper's reports on stderr, one line each, which the
+	// Client strips from the output: "NONCE:start" once /bin/sh runs the
+	// decoded command (so a login shell that failed to run it is an error,
+	// never exit 0), "NONCE:stdin-eof" when the command's stdin closed
+	// while the Client still held it open (a ForceCommand that drops
+	// stdin). Not used with Direct.
+	Nonce string
 }
+
+// Wrapper reports on stderr (see RemoteCommand.Nonce).
+const (
+	markStart    = "start"
+	markStdinEOF = "stdin-eof"
+)
 
 // The wrapper runs the script under timeout(1) (when the host has it; a
 // zero duration means no limit) in the background, with a watchdog reading
@@ -39,15 +64,30 @@ type RemoteCommand struct {
 // process group before KILL after -k. This is how cancellation reaches the
 // remote processes: sshd refuses "signal" requests for root logins (no
 // privilege separation child), and without a pty nothing else tells them.
-// A status above 128 is re-raised so "killed by signal" stays a signal.
-// "$@" is the inner `sh -c SCRIPT`, passed as separate arguments so the
-// script is quoted exactly once.
-const wrapperFormat = `exec 3<&0; if command -v timeout >/dev/null 2>&1; then timeout -k %d %d "$@" </dev/null 3<&- & else "$@" </dev/null 3<&- & fi; p=$!; { while read -r _; do :; done; kill -TERM $p; } <&3 >/dev/null 2>&1 & w=$!; wait $p; s=$?; kill $w 2>/dev/null; [ $s -gt 128 ] && kill -$((s-128)) $$ 2>/dev/null; exit $s`
+// The watchdog then reports the EOF on stderr (SIGPIPE ignored: after a
+// cancel nobody reads it). A status above 128 is re-raised so "killed by
+// signal" stays a signal. "$@" is the inner `sh -c SCRIPT`, passed as
+// separate arguments so the script is quoted exactly once.
+const wrapperFormat = `exec 3<&0; if command -v timeout >/dev/null 2>&1; then timeout -k %d %d "$@" </dev/null 3<&- & else "$@" </dev/null 3<&- & fi; p=$!; { trap '' PIPE; while read -r _; do :; done; kill -TERM $p; echo %s:` + markStdinEOF + ` >&4; } <&3 4>&2 >/dev/null 2>&1 & w=$!; wait $p; s=$?; kill $w 2>/dev/null; [ $s -gt 128 ] && kill -$((s-128)) $$ 2>/dev/null; exit $s`
 
-var wrapperRE = regexp.MustCompile(`^exec 3<&0; if command -v timeout >/dev/null 2>&1; then timeout -k (\d+) (\d+) "\$@" </dev/null 3<&- & else "\$@" </dev/null 3<&- & fi; p=\$!; \{ while read -r _; do :; done; kill -TERM \$p; \} <&3 >/dev/null 2>&1 & w=\$!; wait \$p; s=\$\?; kill \$w 2>/dev/null; \[ \$s -gt 128 \] && kill -\$\(\(s-128\)\) \$\$ 2>/dev/null; exit \$s$`)
+var wrapperRE = regexp.MustCompile(`^exec 3<&0; if command -v timeout >/dev/null 2>&1; then timeout -k (\d+) (\d+) "\$@" </dev/null 3<&- & else "\$@" </dev/null 3<&- & fi; p=\$!; \{ trap '' PIPE; while read -r _; do :; done; kill -TERM \$p; echo ([A-Za-z0-9-]+):` + markStdinEOF + ` >&4; \} <&3 4>&2 >/dev/null 2>&1 & w=\$!; wait \$p; s=\$\?; kill \$w 2>/dev/null; \[ \$s -gt 128 \] && kill -\$\(\(s-128\)\) \$\$ 2>/dev/null; exit \$s$`)
+
+// The bootstrap the login shell parses: only words and one single-quoted
+// string free of \ ! and newlines, which every login shell reads alike.
+const (
+	bootstrapPrefix = `exec /bin/sh -c 'eval "$(echo `
+	bootstrapSuffix = ` | base64 -d)"'`
+)
+
+var nonceRE = regexp.MustCompile(`^[A-Za-z0-9-]+$`)
 
 // wrapperArg0 is $0 of the wrapper shell; it shows in ps on the host.
 const wrapperArg0 = "runbook"
+
+// MaxCommandLine bounds the line sent to the host: Linux refuses a single
+// argument over 128 KiB (MAX_ARG_STRLEN), which would come back as
+// "Argument list too long", exit 1, as if the probe had answered.
+const MaxCommandLine = 128<<10 - 1024
 
 func ceilSeconds(d time.Duration) int {
 	if d <= 0 {
@@ -56,11 +96,20 @@ func ceilSeconds(d time.Duration) int {
 	return int(math.Ceil(d.Seconds()))
 }
 
-// String renders the command line. Every variable part goes through
-// engine.ShellQuote; the login shell of the target user only ever sees
-// `sh` and quoted words.
+// String renders the command line: the bootstrap around the base64 of
+// Inner.
 func (c RemoteCommand) String() string {
+	return bootstrapPrefix + base64.StdEncoding.EncodeToString([]byte(c.Inner())) + bootstrapSuffix
+}
+
+// Inner is the command /bin/sh runs once the bootstrap decoded it. Every
+// variable part goes through engine.ShellQuote.
+func (c RemoteCommand) Inner() string {
 	var b strings.Builder
+	if c.Nonce != "" && !c.Direct {
+		b.WriteString("echo " + c.Nonce + ":" + markStart + " >&2; ")
+	}
+	b.WriteString("exec ")
 	if c.Sudo {
 		if c.SudoStdin {
 			b.WriteString("sudo -S -p '' -- ")
@@ -77,8 +126,12 @@ func (c RemoteCommand) String() string {
 	if ka <= 0 {
 		ka = 5 * time.Second
 	}
+	nonce := c.Nonce
+	if nonce == "" {
+		nonce = "runbook"
+	}
 	b.WriteString("sh -c ")
-	b.WriteString(engine.ShellQuote(fmt.Sprintf(wrapperFormat, ceilSeconds(ka), ceilSeconds(c.Timeout))))
+	b.WriteString(engine.ShellQuote(fmt.Sprintf(wrapperFormat, ceilSeconds(ka), ceilSeconds(c.Timeout), nonce)))
 	b.WriteString(" " + wrapperArg0 + " sh -c ")
 	b.WriteString(engine.ShellQuote(c.Script))
 	return b.String()
@@ -87,7 +140,31 @@ func (c RemoteCommand) String() string {
 // ParseRemoteCommand recovers a RemoteCommand from the line String produced.
 func ParseRemoteCommand(line string) (RemoteCommand, error) {
 	var c RemoteCommand
-	w, err := SplitWords(line)
+	enc, ok := strings.CutPrefix(line, bootstrapPrefix)
+	if ok {
+		enc, ok = strings.CutSuffix(enc, bootstrapSuffix)
+	}
+	if !ok {
+		return c, fmt.Errorf("not a runbook command line: %.80q", line)
+	}
+	raw, err := base64.StdEncoding.DecodeString(enc)
+	if err != nil {
+		return c, fmt.Errorf("runbook command line: bad base64: %w", err)
+	}
+	inner := string(raw)
+	if rest, ok := strings.CutPrefix(inner, "echo "); ok {
+		mark, after, ok := strings.Cut(rest, " >&2; ")
+		nonce, ok2 := strings.CutSuffix(mark, ":"+markStart)
+		if !ok || !ok2 || !nonceRE.MatchString(nonce) {
+			return c, fmt.Errorf("runbook command line: bad start marker in %.80q", inner)
+		}
+		c.Nonce, inner = nonce, after
+	}
+	inner, ok = strings.CutPrefix(inner, "exec ")
+	if !ok {
+		return c, fmt.Errorf("runbook command line: no exec in %.80q", inner)
+	}
+	w, err := SplitWords(inner)
 	if err != nil {
 		return c, err
 	}
@@ -112,12 +189,15 @@ func ParseRemoteCommand(line string) (RemoteCommand, error) {
 		ka, _ := strconv.Atoi(m[1])
 		to, _ := strconv.Atoi(m[2])
 		c.KillAfter, c.Timeout = time.Duration(ka)*time.Second, time.Duration(to)*time.Second
+		if c.Nonce != "" && m[3] != c.Nonce {
+			return c, fmt.Errorf("wrapper nonce %q differs from start marker %q", m[3], c.Nonce)
+		}
 		w = w[4:]
 	} else {
 		c.Direct = true
 	}
 	if len(w) != 3 || w[0] != "sh" || w[1] != "-c" {
-		return c, fmt.Errorf("not a runbook command line: %q", line)
+		return c, fmt.Errorf("not a runbook command line: %q", inner)
 	}
 	c.Script = w[2]
 	return c, nil

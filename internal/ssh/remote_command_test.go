@@ -23,6 +23,8 @@ func TestRemoteCommandRoundTrip(t *testing.T) {
 			{Script: s, Sudo: true},
 			{Script: s, Sudo: true, SudoStdin: true, Timeout: 1500 * time.Millisecond, KillAfter: 2 * time.Second},
 			{Script: s, Sudo: true, Direct: true},
+			{Script: s, Timeout: time.Second, Nonce: "runbook-0123abcd"},
+			{Script: s, Sudo: true, SudoStdin: true, Nonce: "runbook-ffff"},
 		} {
 			line := rc.String()
 			got, err := ParseRemoteCommand(line)
@@ -42,8 +44,16 @@ func TestRemoteCommandRoundTrip(t *testing.T) {
 }
 
 func TestRemoteCommandShape(t *testing.T) {
-	got := RemoteCommand{Script: "echo $HOME; id", Sudo: true, Timeout: 20 * time.Second, KillAfter: 5 * time.Second}.String()
-	if !strings.HasPrefix(got, `sudo -n -- sh -c 'exec 3<&0; if command -v timeout >/dev/null 2>&1; then timeout -k 5 20 "$@" </dev/null 3<&- & else`) ||
+	rc := RemoteCommand{Script: "echo $HOME; id", Sudo: true, Timeout: 20 * time.Second, KillAfter: 5 * time.Second, Nonce: "runbook-abc"}
+	line := rc.String()
+	// What the login shell parses: the fixed bootstrap and base64 only.
+	enc, ok := strings.CutPrefix(line, `exec /bin/sh -c 'eval "$(echo `)
+	enc, ok2 := strings.CutSuffix(enc, ` | base64 -d)"'`)
+	if !ok || !ok2 || strings.Trim(enc, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=") != "" {
+		t.Fatalf("line is not bootstrap + base64: %s", line)
+	}
+	got := rc.Inner()
+	if !strings.HasPrefix(got, `echo runbook-abc:start >&2; exec sudo -n -- sh -c 'exec 3<&0; if command -v timeout >/dev/null 2>&1; then timeout -k 5 20 "$@" </dev/null 3<&- & else`) ||
 		!strings.HasSuffix(got, `' runbook sh -c 'echo $HOME; id'`) {
 		t.Errorf("got %s", got)
 	}

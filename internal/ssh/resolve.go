@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/kevinburke/ssh_config"
+
+	"github.com/runbook-dev/runbook/internal/engine"
 )
 
 // endpoint is one host resolved through Aliases and ssh_config: where to
@@ -43,38 +45,15 @@ func (ep *endpoint) keyName() string {
 
 func (ep *endpoint) String() string { return ep.User + "@" + ep.addr() }
 
-// splitHostSpec parses [user@]host[:port] and [user@][v6]:port.
+// splitHostSpec parses [ssh://][user@]host[:port] and [user@][v6]:port
+// with the engine's one parser, so Host.Address/User agree with what is
+// dialled.
 func splitHostSpec(s string) (usr, host string, port int, err error) {
-	s = strings.TrimPrefix(s, "ssh://")
-	if i := strings.LastIndexByte(s, '@'); i >= 0 {
-		usr, s = s[:i], s[i+1:]
+	hs, err := engine.ParseHostSpec(s)
+	if err != nil {
+		return "", "", 0, err
 	}
-	portStr := ""
-	switch {
-	case strings.HasPrefix(s, "["):
-		j := strings.IndexByte(s, ']')
-		if j < 0 {
-			return "", "", 0, fmt.Errorf("host %q: missing ]", s)
-		}
-		host, portStr = s[1:j], strings.TrimPrefix(s[j+1:], ":")
-	case strings.Count(s, ":") == 1:
-		host, portStr, _ = strings.Cut(s, ":")
-	default:
-		host = s
-	}
-	if host == "" {
-		return "", "", 0, errors.New("empty host name")
-	}
-	if strings.ContainsAny(host, " \t/\\\x00") || strings.HasPrefix(host, "-") {
-		return "", "", 0, fmt.Errorf("host %q: invalid characters", host)
-	}
-	if portStr != "" {
-		port, err = strconv.Atoi(portStr)
-		if err != nil || port <= 0 || port > 65535 {
-			return "", "", 0, fmt.Errorf("host %q: bad port %q", s, portStr)
-		}
-	}
-	return usr, host, port, nil
+	return hs.User, hs.Host, hs.Port, nil
 }
 
 // sshConfigs is the parsed ssh_config, most specific file first.

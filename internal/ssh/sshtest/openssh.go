@@ -59,6 +59,23 @@ type OpenSSH struct {
 // extraConfig lines are added to sshd_config, replacing the defaults for
 // their keywords.
 func StartOpenSSH(dir string, extraConfig ...string) (*OpenSSH, error) {
+	return StartOpenSSHWith(dir, OpenSSHOptions{Config: extraConfig})
+}
+
+// OpenSSHOptions configure StartOpenSSHWith.
+type OpenSSHOptions struct {
+	// Config lines replace the defaults for their keywords in sshd_config.
+	Config []string
+	// HostCA, when set, is a CA private key file: the host key is signed
+	// with it (ssh-keygen -s -h, principals HostPrincipals, default
+	// 127.0.0.1) and served as a HostCertificate.
+	HostCA         string
+	HostPrincipals string
+}
+
+// StartOpenSSHWith is StartOpenSSH with options.
+func StartOpenSSHWith(dir string, opts OpenSSHOptions) (*OpenSSH, error) {
+	extraConfig := opts.Config
 	sshd, err := SSHDPath()
 	if err != nil {
 		return nil, err
@@ -96,6 +113,20 @@ func StartOpenSSH(dir string, extraConfig ...string) (*OpenSSH, error) {
 		if err := os.WriteFile(filepath.Join(dir, n), b, 0o600); err != nil {
 			return nil, err
 		}
+	}
+	if opts.HostCA != "" {
+		pub := filepath.Join(dir, "host_ed25519.pub")
+		if err := os.WriteFile(pub, gossh.MarshalAuthorizedKey(o.HostKey), 0o644); err != nil {
+			return nil, err
+		}
+		pr := opts.HostPrincipals
+		if pr == "" {
+			pr = "127.0.0.1"
+		}
+		if out, err := exec.Command("ssh-keygen", "-q", "-s", opts.HostCA, "-I", "runbook-test-host", "-h", "-n", pr, pub).CombinedOutput(); err != nil {
+			return nil, fmt.Errorf("sign host key: %v: %s", err, out)
+		}
+		extraConfig = append(extraConfig, "HostCertificate "+filepath.Join(dir, "host_ed25519-cert.pub"))
 	}
 	port, err := freePort()
 	if err != nil {

@@ -462,6 +462,10 @@ func (s *Server) exec(sc *gossh.ServerConn, nc net.Conn, ch gossh.Channel, line 
 		sendExit(ch, 126)
 		return
 	}
+	if rc.Nonce != "" {
+		// What the wrapper prints once /bin/sh runs it.
+		fmt.Fprintf(ch.Stderr(), "%s:start\n", rc.Nonce)
+	}
 	var stdin io.Reader = ch
 	if rc.Sudo && s.opts.SudoPassword != "" {
 		if !rc.SudoStdin {
