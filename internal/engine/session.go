@@ -663,9 +663,13 @@ func (s *Session) probe(ctx context.Context, st *Step, c *Command) ([]HostResult
 	s.visit.Command, s.visit.Edited = s.mask(cmd), s.edited != ""
 	hosts := s.hosts(c.On)
 	results := make([]HostResult, len(hosts))
+	// Every command event goes out before any host starts: a fast host's
+	// result must not land between the command events of the others.
+	for _, h := range hosts {
+		s.emit(Event{Type: EvCommand, Step: st.ID, Host: h.Name, Command: cmd, Edited: s.edited != "", Sudo: c.Sudo})
+	}
 	var wg sync.WaitGroup
 	for i, h := range hosts {
-		s.emit(Event{Type: EvCommand, Step: st.ID, Host: h.Name, Command: cmd, Edited: s.edited != "", Sudo: c.Sudo})
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
