@@ -377,7 +377,7 @@ func (l *linter) baseEnv(st *Step) Env {
 func (l *linter) buildStepsEnv() map[string]any {
 	steps := map[string]any{}
 	for _, x := range l.rb.Steps {
-		m := map[string]any{"exit": 0, "stdout": "", "stderr": "", "signal": "", "duration": 0.0, "results": []any{}, "answer": ""}
+		m := map[string]any{"exit": 0, "stdout": "", "stderr": "", "signal": "", "timed_out": false, "duration": 0.0, "results": []any{}, "answer": ""}
 		for _, c := range x.Capture {
 			m[c.Name] = ""
 			for _, g := range l.groupNames(c) {
@@ -394,8 +394,8 @@ func (l *linter) buildStepsEnv() map[string]any {
 
 func (l *linter) probeEnv(st *Step) Env {
 	env := l.baseEnv(st)
-	env["exit"], env["stdout"], env["stderr"], env["signal"], env["duration"] = 0, "", "", "", 0.0
-	env["results"] = []map[string]any{{"host": "", "exit": 0, "stdout": "", "stderr": "", "signal": "", "error": ""}}
+	env["exit"], env["stdout"], env["stderr"], env["signal"], env["timed_out"], env["duration"] = 0, "", "", "", false, 0.0
+	env["results"] = []map[string]any{{"host": "", "exit": 0, "stdout": "", "stderr": "", "signal": "", "timed_out": false, "error": ""}}
 	caps := map[string]any{}
 	for _, c := range st.Capture {
 		env[c.Name] = ""

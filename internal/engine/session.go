@@ -708,7 +708,10 @@ func (s *Session) runOne(ctx context.Context, st *Step, h Host, req CommandReque
 }
 
 // captures applies each pattern to stdout: named groups become values of
-// their own, otherwise group 1 is the value. No match gives "".
+// their own, otherwise group 1 is the value (the whole match when the
+// pattern has no group). A value is present only when its pattern matched
+// (and its group took part in the match): absent is "did not match", which
+// expressions see as nil and tell from an empty match with has(name).
 func captures(cs []*Capture, stdout string) map[string]string {
 	if len(cs) == 0 {
 		return nil
@@ -719,28 +722,29 @@ func captures(cs []*Capture, stdout string) map[string]string {
 		if err != nil {
 			continue
 		}
-		m := re.FindStringSubmatch(stdout)
-		out[c.Name] = ""
-		for _, n := range re.SubexpNames() {
-			if n != "" {
-				out[n] = "" // no match: named values exist, empty, so expressions still evaluate
-			}
-		}
+		m := re.FindStringSubmatchIndex(stdout)
 		if m == nil {
 			continue
 		}
-		names := re.SubexpNames()
-		named := false
-		for i, n := range names {
-			if n != "" && i < len(m) {
-				out[n] = m[i]
-				named = true
+		group := func(i int) (string, bool) {
+			if 2*i+1 >= len(m) || m[2*i] < 0 {
+				return "", false
+			}
+			return stdout[m[2*i]:m[2*i+1]], true
+		}
+		for i, n := range re.SubexpNames() {
+			if n == "" {
+				continue
+			}
+			if v, ok := group(i); ok {
+				out[n] = v
 			}
 		}
-		if len(m) > 1 {
-			out[c.Name] = m[1]
+		if re.NumSubexp() == 0 {
+			out[c.Name], _ = group(0)
+		} else if v, ok := group(1); ok {
+			out[c.Name] = v
 		}
-		_ = named
 	}
 	return out
 }
@@ -752,13 +756,15 @@ func resultEnv(env Env, results []HostResult, st *Step) {
 	exit := 0
 	var stdout, stderr strings.Builder
 	caps := map[string]any{}
-	for _, c := range st.Capture {
-		caps[c.Name] = ""
+	for _, n := range captureNames(st) {
+		caps[n] = nil // did not match (on any host)
 	}
 	list := make([]any, len(results))
 	var dur time.Duration
 	signal := ""
+	timedOut := false
 	for i, r := range results {
+		timedOut = timedOut || r.TimedOut
 		if r.Exit > exit || r.Exit < 0 && exit == 0 {
 			exit = r.Exit
 		}
@@ -768,10 +774,14 @@ func resultEnv(env Env, results []HostResult, st *Step) {
 		stdout.WriteString(r.Stdout)
 		stderr.WriteString(r.Stderr)
 		dur = max(dur, r.Duration)
-		m := map[string]any{"host": r.Host, "exit": r.Exit, "stdout": r.Stdout, "stderr": r.Stderr, "signal": r.Signal, "error": r.Err}
+		m := map[string]any{"host": r.Host, "exit": r.Exit, "stdout": r.Stdout, "stderr": r.Stderr, "signal": r.Signal,
+			"timed_out": r.TimedOut, "error": r.Err}
+		for _, n := range captureNames(st) {
+			m[n] = nil
+		}
 		for k, v := range r.Captures {
 			m[k] = v
-			if cur, ok := caps[k]; !ok || cur == "" {
+			if cur, ok := caps[k]; !ok || cur == nil {
 				caps[k] = v
 			}
 		}
@@ -781,6 +791,7 @@ func resultEnv(env Env, results []HostResult, st *Step) {
 	env["stdout"] = stdout.String()
 	env["stderr"] = stderr.String()
 	env["signal"] = signal
+	env["timed_out"] = timedOut
 	env["duration"] = dur.Seconds()
 	env["results"] = list
 	env["captures"] = caps
@@ -794,7 +805,7 @@ func (s *Session) record(st *Step, results []HostResult, extra map[string]any) {
 	m := map[string]any{}
 	env := Env{}
 	resultEnv(env, results, st)
-	for _, k := range []string{"exit", "stdout", "stderr", "signal", "duration", "results"} {
+	for _, k := range []string{"exit", "stdout", "stderr", "signal", "timed_out", "duration", "results"} {
 		m[k] = env[k]
 	}
 	for k, v := range env["captures"].(map[string]any) {
@@ -817,6 +828,9 @@ func (s *Session) execute(ctx context.Context, st *Step, c *Command) error {
 	s.record(st, results, nil)
 	if errs := transportErrors(results); errs != "" {
 		return s.transportFailure(st, errs)
+	}
+	if err := brokenProbe(st, results); err != nil {
+		return s.fail(st, err)
 	}
 	env := s.env(st)
 	resultEnv(env, results, st)
@@ -870,44 +884,48 @@ func (s *Session) promptHosts(st *Step) []Host {
 
 func (s *Session) choose(st *Step, env Env) (*Decision, error) {
 	facts := s.facts(st, env)
-	var notes []string
-	for i, b := range st.Branches {
-		p, err := s.program(b.If, env)
-		if err == nil {
-			var ok bool
-			ok, err = p.EvalBool(env)
-			if ok {
-				return &Decision{Next: b.Goto, Expr: b.If, By: "auto", Explain: explain(facts, b.If, s.label(b.Goto))}, nil
-			}
-		}
+	for _, b := range st.Branches {
+		// An expression that cannot be evaluated is not false: the step
+		// stops with an error that shows what it saw (failure.go).
+		ok, err := s.evalBool(st, b.If, env)
 		if err != nil {
-			notes = append(notes, fmt.Sprintf("branch %d: %v", i+1, err))
+			return nil, err
+		}
+		if ok {
+			return &Decision{Next: b.Goto, Expr: b.If, By: "auto", Explain: explain(facts, b.If, s.label(b.Goto))}, nil
 		}
 	}
 	switch {
 	case st.Else != "":
-		why := "else"
-		if len(notes) > 0 {
-			why += " (" + strings.Join(notes, "; ") + ")"
-		}
-		return &Decision{Next: st.Else, Expr: "else", By: "auto", Explain: explain(facts, why, s.label(st.Else))}, nil
+		return &Decision{Next: st.Else, Expr: "else", By: "auto", Explain: explain(facts, "else", s.label(st.Else))}, nil
 	case st.Next != "":
 		return &Decision{Next: st.Next, Expr: "next", By: "auto", Explain: explain(facts, "next", s.label(st.Next))}, nil
 	}
-	msg := "no branch matched and the step has no else"
-	if len(notes) > 0 {
-		msg += ": " + strings.Join(notes, "; ")
+	return nil, fmt.Errorf("step %s: no branch matched and the step has no else", st.ID)
+}
+
+// evalBool evaluates a branch or until expression; any failure is an *ExprError.
+func (s *Session) evalBool(st *Step, src string, env Env) (bool, error) {
+	p, err := s.program(src, env)
+	if err == nil {
+		var ok bool
+		if ok, err = p.EvalBool(env); err == nil {
+			return ok, nil
+		}
 	}
-	return nil, fmt.Errorf("step %s: %s", st.ID, msg)
+	return false, s.exprError(st, src, env, err)
 }
 
 func (s *Session) program(src string, env Env) (*Program, error) {
 	if p, ok := s.compiled[src]; ok {
 		return p, nil
 	}
-	// Compile without type information: the runtime env is authoritative and
-	// values such as captures are dynamic.
-	p, err := CompileExpr(src, env)
+	// Compile against the runtime env: it is authoritative and values such as
+	// captures are dynamic. A name with no value (a capture that did not
+	// match) has no type to check at compile time; it is nil when the
+	// expression runs, so has(x) && int(x) > 1 works and int(x) alone fails
+	// at run time with the values shown (names themselves were checked by lint).
+	p, err := compileRuntimeExpr(src, env)
 	if err != nil {
 		return nil, err
 	}
@@ -947,9 +965,17 @@ func (s *Session) facts(st *Step, env Env) string {
 		parts = append(parts, fmt.Sprintf("%v after %v polls", map[bool]string{true: "satisfied", false: "not satisfied"}[env["satisfied"] == true], env["polls"]))
 	}
 	for _, c := range st.Capture {
-		parts = append(parts, c.Name+"="+factValue(toString(env[c.Name]))+perHost(c.Name, func(v any) string { return factValue(toString(v)) }))
+		parts = append(parts, c.Name+"="+factOf(env[c.Name])+perHost(c.Name, factOf))
 	}
 	return strings.Join(parts, ", ")
+}
+
+// factOf is factValue for a value that may be missing (a capture that did not match).
+func factOf(v any) string {
+	if v == nil {
+		return "<no match>"
+	}
+	return factValue(toString(v))
 }
 
 // factValue shows a value in an Explain line: short plain words bare
@@ -1006,10 +1032,6 @@ func (s *Session) moveTo(id string) {
 func (s *Session) wait(ctx context.Context, st *Step) error {
 	w := st.Wait
 	start := s.opts.Clock.Now()
-	until, err := s.program(w.Until, s.waitEnv(st, nil, 0, 0))
-	if err != nil {
-		return s.fail(st, fmt.Errorf("step %s: until: %w", st.ID, err))
-	}
 	var results []HostResult
 	satisfied := false
 	polls := 0
@@ -1038,11 +1060,16 @@ func (s *Session) wait(ctx context.Context, st *Step) error {
 			s.record(st, results, nil)
 			return s.transportFailure(st, errs)
 		}
+		if err := brokenProbe(st, results); err != nil {
+			s.record(st, results, nil)
+			return s.fail(st, err)
+		}
 		elapsed := s.opts.Clock.Now().Sub(start)
 		env := s.waitEnv(st, results, polls, elapsed)
-		satisfied, err = until.EvalBool(env)
-		if err != nil {
-			satisfied = false
+		var err error
+		if satisfied, err = s.evalBool(st, w.Until, env); err != nil {
+			s.record(st, results, nil)
+			return s.fail(st, err)
 		}
 		s.emit(Event{Type: EvPoll, Step: st.ID, Poll: polls, Satisfied: satisfied, Duration: elapsed.Seconds()})
 		if satisfied || elapsed+w.Every > w.Timeout || s.opts.DryRun {
@@ -1224,7 +1251,7 @@ func (s *Session) Retry() error { return s.Rerun() }
 // recorded; the text is used as typed (the operator is the author now).
 func (s *Session) EditCommand(cmd string) error {
 	p := s.pending
-	if p == nil || (p.Kind != PromptRun && p.Kind != PromptConfirm && p.Kind != PromptDecided) || s.cur.Command() == nil {
+	if p == nil || (p.Kind != PromptRun && p.Kind != PromptConfirm && p.Kind != PromptDecided && p.Kind != PromptError) || s.cur.Command() == nil {
 		return ErrNoPrompt
 	}
 	if strings.TrimSpace(cmd) == "" {
