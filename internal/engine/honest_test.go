@@ -3,6 +3,7 @@ package engine_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -167,5 +168,29 @@ steps:
 	}
 	if n := len(fake.Calls()); n != 1 {
 		t.Errorf("%d polls, want 1: the wait stops at the first error", n)
+	}
+}
+
+type hostKeyErr struct{}
+
+func (hostKeyErr) Error() string   { return "host key changed" }
+func (hostKeyErr) Retryable() bool { return false }
+
+// The executor's error value reaches the driver: errors.As finds it through
+// the engine's TransportErrors, and the kind helpers read it.
+func TestTransportErrorKeepsItsType(t *testing.T) {
+	rb := mustLoad(t, strings.Replace(diskRunbook, "%s", "exit != 0", 1))
+	p := advanceOnce(t, rb, enginetest.Rule{Match: "^df$", Err: fmt.Errorf("dial: %w", hostKeyErr{})})
+	var hk hostKeyErr
+	var te *engine.TransportError
+	if p.Kind != engine.PromptError || !errors.As(p.Err, &hk) || !errors.As(p.Err, &te) || te.Host.Name != "local" {
+		t.Fatalf("got %s %T %v, want the executor's error inside a TransportError", p.Kind, p.Err, p.Err)
+	}
+	if engine.CanRetry(p.Err) || engine.IsTimeout(p.Err) || engine.IsAuthFailure(p.Err) {
+		t.Errorf("kinds: CanRetry %v IsTimeout %v IsAuthFailure %v, want false false false", engine.CanRetry(p.Err), engine.IsTimeout(p.Err), engine.IsAuthFailure(p.Err))
+	}
+	p = advanceOnce(t, rb, enginetest.Rule{Match: "^df$", Err: context.DeadlineExceeded})
+	if !engine.IsTimeout(p.Err) || !engine.CanRetry(p.Err) {
+		t.Errorf("a deadline: IsTimeout %v CanRetry %v, want true true", engine.IsTimeout(p.Err), engine.CanRetry(p.Err))
 	}
 }

@@ -69,6 +69,9 @@ type HostResult struct {
 	Duration time.Duration     `json:"duration"`
 	Captures map[string]string `json:"captures,omitempty"`
 	Err      string            `json:"error,omitempty"` // transport failure
+	// Cause is the executor's error value behind Err, for errors.Is/As
+	// (nil after a resume: the journal keeps only the text).
+	Cause error `json:"-"`
 }
 
 // Visit is one pass through a step.
@@ -569,7 +572,7 @@ func (s *Session) Abort(reason string) {
 func (s *Session) fail(st *Step, err error) error {
 	s.visit.Error = s.mask(err.Error())
 	s.emit(Event{Type: EvError, Step: st.ID, Error: err.Error()})
-	s.pending = &Prompt{Kind: PromptError, Step: st, Err: err}
+	s.pending = &Prompt{Kind: PromptError, Step: st, Err: err, Command: s.visit.Command, Hosts: s.promptHosts(st)}
 	return nil
 }
 
@@ -691,7 +694,7 @@ func (s *Session) runOne(ctx context.Context, st *Step, h Host, req CommandReque
 	hr := HostResult{Host: h.Name, Exit: res.Exit, Signal: res.Signal, TimedOut: res.TimedOut, Duration: res.Duration,
 		Stdout: s.mask(string(out.buf)), Stderr: s.mask(string(errw.buf))}
 	if err != nil {
-		hr.Err = err.Error()
+		hr.Err, hr.Cause = err.Error(), err
 		hr.Exit = -1
 	}
 	// Captures read the masked output, as stdout does: expressions decide on
@@ -826,8 +829,8 @@ func (s *Session) execute(ctx context.Context, st *Step, c *Command) error {
 		return err
 	}
 	s.record(st, results, nil)
-	if errs := transportErrors(results); errs != "" {
-		return s.transportFailure(st, errs)
+	if err := transportErrors(results); err != nil {
+		return s.transportFailure(st, err)
 	}
 	if err := brokenProbe(st, results); err != nil {
 		return s.fail(st, err)
@@ -837,24 +840,35 @@ func (s *Session) execute(ctx context.Context, st *Step, c *Command) error {
 	return s.decide(st, env)
 }
 
-func transportErrors(results []HostResult) string {
-	var errs []string
+// transportErrors keeps each failed host's error value (TransportErrors),
+// so drivers decide with errors.Is/As, never by the text.
+func transportErrors(results []HostResult) error {
+	var errs TransportErrors
 	for _, r := range results {
-		if r.Err != "" {
-			errs = append(errs, r.Host+": "+r.Err)
+		if r.Err == "" {
+			continue
 		}
+		cause := r.Cause
+		if cause == nil {
+			cause = errors.New(r.Err)
+		}
+		errs = append(errs, &TransportError{Host: Host{Name: r.Host}, Err: cause})
 	}
-	return strings.Join(errs, "; ")
+	if len(errs) == 0 {
+		return nil
+	}
+	return errs
 }
 
-func (s *Session) transportFailure(st *Step, msg string) error {
+func (s *Session) transportFailure(st *Step, err error) error {
+	msg := err.Error()
 	s.visit.Error = s.mask(msg)
 	s.emit(Event{Type: EvError, Step: st.ID, Error: msg})
 	if st.OnError != "" {
 		s.route(st, &Decision{Next: st.OnError, Expr: "on_error", By: "on_error", Explain: "transport failure → " + s.label(st.OnError)})
 		return nil
 	}
-	s.pending = &Prompt{Kind: PromptError, Step: st, Err: errors.New(msg)}
+	s.pending = &Prompt{Kind: PromptError, Step: st, Err: err, Command: s.visit.Command, Hosts: s.promptHosts(st)}
 	return nil
 }
 
@@ -1056,9 +1070,9 @@ func (s *Session) wait(ctx context.Context, st *Step) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if errs := transportErrors(results); errs != "" {
+		if err := transportErrors(results); err != nil {
 			s.record(st, results, nil)
-			return s.transportFailure(st, errs)
+			return s.transportFailure(st, err)
 		}
 		if err := brokenProbe(st, results); err != nil {
 			s.record(st, results, nil)

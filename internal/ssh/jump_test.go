@@ -85,6 +85,9 @@ func TestEncryptedIdentityWithoutPrompt(t *testing.T) {
 	if !errors.As(o.err, &ae) || !strings.Contains(o.err.Error(), rbssh.ErrPassphrase.Error()) {
 		t.Fatalf("--auto with an encrypted key: want AuthError mentioning the passphrase, got %v", o.err)
 	}
+	if !engine.IsAuthFailure(o.err) || engine.IsTimeout(o.err) {
+		t.Errorf("an auth failure: IsAuthFailure %v, IsTimeout %v", engine.IsAuthFailure(o.err), engine.IsTimeout(o.err))
+	}
 	c.PassphrasePrompt = func(path string) ([]byte, error) { return []byte("pass"), nil }
 	if o = run(testCtx(t), e.newClient(c), e.host, engine.CommandRequest{Script: "true"}); o.err != nil {
 		t.Fatalf("with a passphrase prompt: %v", o.err)

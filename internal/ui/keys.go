@@ -222,9 +222,26 @@ func (m *Model) promptKey(k tea.KeyPressMsg) tea.Cmd {
 			m.status.SetMessage("this changes the system: press y to go on, n to decline", false)
 		}
 	case engine.PromptError:
+		a := actionsFor(p)
 		switch {
-		case key.Matches(k, m.keys.Rerun):
+		case key.Matches(k, m.keys.Rerun) && a.retry:
 			return m.act("retrying", (*engine.Session).Retry)
+		case key.Matches(k, m.keys.Rerun):
+			m.status.SetMessage("retrying cannot help here: "+a.why, true)
+		case key.Matches(k, m.keys.ReAuth) && a.reauth:
+			return m.act("re-authenticating", (*engine.Session).Retry)
+		case key.Matches(k, m.keys.Edit) && a.edit:
+			return m.openEdit()
+		case key.Matches(k, m.keys.Skip) && a.skip:
+			m.overrideTo = a.skipTo
+			m.openInput(forOverrideReason, "Why skip it? (recorded)", "going on to "+m.rb.Step(a.skipTo).Label(),
+				input.WithValidate(func(v string) error {
+					if strings.TrimSpace(v) == "" {
+						return fmt.Errorf("a skip needs a reason")
+					}
+					return nil
+				}))
+			return nil
 		case key.Matches(k, m.keys.Override):
 			return m.openOverride()
 		}
@@ -423,6 +440,15 @@ func (m *Model) inputKey(k tea.KeyPressMsg) tea.Cmd {
 	case forEdit:
 		m.closeOverlay()
 		m.edited = true
+		if m.prompt != nil && m.prompt.Kind == engine.PromptError {
+			// At an error, an edit is there to be tried: run it.
+			return m.act("running the edited command", func(s *engine.Session) error {
+				if err := s.EditCommand(v); err != nil {
+					return err
+				}
+				return s.Retry()
+			})
+		}
 		return m.act("editing the command", func(s *engine.Session) error { return s.EditCommand(v) })
 	case forSearch:
 		m.closeOverlay()

@@ -367,7 +367,7 @@ func TestTransportErrorRetryAndBack(t *testing.T) {
 	)
 	h.press("enter")
 	h.wantPrompt(engine.PromptError, "check-space")
-	h.mustSee("✗ local: connection reset by peer", "r retries · b goes back")
+	h.mustSee("✗ local: connection reset by peer", "r retries", "o picks another route")
 	if h.m.outline.Mark("check-space") != outline.Failed {
 		t.Error("failed step not marked")
 	}

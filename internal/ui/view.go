@@ -281,7 +281,12 @@ func (m *Model) promptView(w int) string {
 		if p.Err != nil {
 			msg = p.Err.Error()
 		}
-		return s.Danger.Render(textblock.Wrap("✗ "+untrusted.SanitizeLine(msg), w)) + "\n" + s.Muted.Render("r retries · b goes back · o picks another route · q quits")
+		a := actionsFor(p)
+		why := ""
+		if a.why != "" {
+			why = s.Muted.Render(textblock.Wrap(a.why, w)) + "\n"
+		}
+		return s.Danger.Render(textblock.Wrap("✗ "+untrusted.SanitizeLine(msg), w)) + "\n" + why + s.Muted.Render(textblock.Wrap(a.hint(), w))
 	case engine.PromptEnd:
 	}
 	return ""
@@ -366,7 +371,20 @@ func (m *Model) hints() []key.Binding {
 	case engine.PromptConfirm:
 		first = []key.Binding{h(k.Yes, "confirm"), h(k.No, "decline")}
 	case engine.PromptError:
-		first = []key.Binding{h(k.Rerun, "retry")}
+		a := actionsFor(p)
+		if a.retry {
+			first = append(first, h(k.Rerun, "retry"))
+		}
+		if a.reauth {
+			first = append(first, h(k.ReAuth, "re-auth"))
+		}
+		if a.edit {
+			first = append(first, h(k.Edit, "edit"))
+		}
+		if a.skip {
+			first = append(first, h(k.Skip, "skip"))
+		}
+		first = append(first, h(k.Override, "override"))
 	case engine.PromptEnd:
 	}
 	return append(first, common...)
