@@ -194,3 +194,47 @@ func TestTransportErrorKeepsItsType(t *testing.T) {
 		t.Errorf("a deadline: IsTimeout %v CanRetry %v, want true true", engine.IsTimeout(p.Err), engine.CanRetry(p.Err))
 	}
 }
+
+// Lint warns where an expression converts a capture with no has() guard,
+// and where it compares a capture with "" (which does not test "no match").
+func TestLintWarnsUnguardedConversion(t *testing.T) {
+	for _, tc := range []struct {
+		cond, want string
+	}{
+		{"int(used) >= 90", "int(used) converts a capture that may not match"},
+		{`float(steps["check"].used) > 1`, `float(steps.check.used) converts a capture`},
+		{`used != "" && int(used) > 1`, `comparing capture used with ""`},
+		{"has(used) && int(used) >= 90", ""},
+		{"used != nil && int(used) >= 90", ""},
+		{"exit == 0", ""},
+	} {
+		rb, err := engine.Load("t.yaml", []byte(strings.Replace(diskRunbook, "%s", tc.cond, 1)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ds := engine.Lint(rb)
+		if ds.HasErrors() {
+			t.Fatalf("%s: %v", tc.cond, ds)
+		}
+		got := ds.Error()
+		if tc.want == "" && got != "" || tc.want != "" && !strings.Contains(got, "warning: if: "+tc.want) {
+			t.Errorf("%s: lint says %q, want a warning %q", tc.cond, got, tc.want)
+		}
+	}
+}
+
+// A template never renders "no value" as ”: a fix built from a capture
+// that did not match stops with an error.
+func TestTemplateRefusesNoValue(t *testing.T) {
+	_, err := engine.EvalExpr("x", engine.Env{"x": nil})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl, err := engine.ParseTemplate("rm -- {{ x }}", engine.Env{"x": ""})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := tmpl.Render(engine.Env{"x": nil}); err == nil {
+		t.Fatalf("rendered %q from no value", out)
+	}
+}

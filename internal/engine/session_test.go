@@ -277,7 +277,7 @@ steps:
     run: {on: host, cmd: "df"}
     capture: {line: '(?P<pct>\d+)% (?P<exit>\d+)'}
     branches:
-      - {if: "int(pct) > 1", goto: done}
+      - {if: "has(pct) && int(pct) > 1", goto: done}
     else: done
   - id: done
     end: resolved
