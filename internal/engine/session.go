@@ -44,7 +44,11 @@ type Prompt struct {
 	Choices  []string  // ask / manual with choices
 	Decision *Decision // decided
 	Inputs   []*Param  // confirm: values the operator must supply
-	Err      error     // error
+	// Commands: confirm, the command per host exactly as it will be sent
+	// (secrets masked). Empty while inputs are missing: RenderFix gives it
+	// once they are entered.
+	Commands []HostCommand
+	Err      error // error
 	Outcome  Outcome   // end
 	Message  string    // end
 }
@@ -191,6 +195,9 @@ type Session struct {
 	approved bool // step mode: PromptRun accepted
 	pending  *Prompt
 	edited   string // operator-edited command for the pending probe or fix
+	// confirmed is the fix command as Confirm rendered it: what was
+	// confirmed is what runs, never a second rendering.
+	confirmed string
 	ended    bool
 	outcome  Outcome
 	message  string
@@ -486,7 +493,11 @@ func (s *Session) step(ctx context.Context) error {
 			if err != nil {
 				return s.fail(st, err)
 			}
-			s.pending = &Prompt{Kind: PromptConfirm, Step: st, Hosts: s.hosts(st.Fix.On), Command: cmd, Inputs: st.Fix.Input}
+			p := &Prompt{Kind: PromptConfirm, Step: st, Hosts: s.hosts(st.Fix.On), Command: cmd, Inputs: st.Fix.Input}
+			if len(st.Fix.Input) == 0 {
+				p.Commands = s.hostCommands(st.Fix, cmd)
+			}
+			s.pending = p
 			return nil
 		}
 		if s.opts.DryRun {
@@ -541,7 +552,7 @@ func (s *Session) enter(st *Step) error {
 	s.history = append(s.history, v)
 	s.visit = v
 	s.approved = false
-	s.edited = ""
+	s.edited, s.confirmed = "", ""
 	s.inputs = map[string]any{} // a fix's inputs belong to its own visit
 	s.emit(Event{Type: EvStepEnter, Step: st.ID, Visit: v.N})
 	return nil
@@ -619,6 +630,9 @@ func (s *Session) render(st *Step, c *Command) (string, error) {
 	if s.edited != "" {
 		return s.edited, nil
 	}
+	if st.Kind == KindFix && s.confirmed != "" {
+		return s.confirmed, nil
+	}
 	env := s.env(st)
 	t, err := ParseTemplate(c.Cmd, env)
 	if err != nil {
@@ -628,8 +642,10 @@ func (s *Session) render(st *Step, c *Command) (string, error) {
 }
 
 func (s *Session) display(st *Step, c *Command) (string, error) {
-	if st.Kind == KindFix && len(c.Input) > 0 && len(s.inputs) == 0 {
-		return c.Cmd, nil // inputs not given yet: show the template
+	if st.Kind == KindFix && len(c.Input) > 0 && len(s.inputs) == 0 && s.edited == "" {
+		// Inputs not given yet: every value that is known is rendered; the
+		// inputs stay as {{ input.x }} until RenderFix fills them.
+		return s.mask(s.renderKnown(st, c.Cmd)), nil
 	}
 	cmd, err := s.render(st, c)
 	return s.mask(cmd), err
@@ -1037,7 +1053,7 @@ func (s *Session) moveTo(id string) {
 	s.visit.Ended = s.opts.Clock.Now()
 	s.pending = nil
 	s.approved = false
-	s.edited = ""
+	s.edited, s.confirmed = "", ""
 	if next := s.rb.Step(id); next != nil {
 		s.cur = next
 	}
@@ -1191,7 +1207,12 @@ func (s *Session) simulate(ctx context.Context, st *Step) error {
 		if err != nil {
 			return s.fail(st, err)
 		}
-		what = "would run on " + st.Fix.On + ": " + cmd
+		// One event per host, with the exact command it would have been sent.
+		s.visit.Command = s.mask(cmd)
+		for _, h := range s.hosts(st.Fix.On) {
+			s.emit(Event{Type: EvSimulated, Step: st.ID, Host: h.Name, Command: cmd, Sudo: st.Fix.Sudo,
+				Text: "would run on " + h.Name + ": " + cmd})
+		}
 	case KindCollect:
 		var parts []string
 		for _, it := range st.Collect {
@@ -1203,7 +1224,9 @@ func (s *Session) simulate(ctx context.Context, st *Step) error {
 		}
 		what = "would collect " + strings.Join(parts, "; ")
 	}
-	s.emit(Event{Type: EvSimulated, Step: st.ID, Text: what})
+	if what != "" {
+		s.emit(Event{Type: EvSimulated, Step: st.ID, Text: what})
+	}
 	next := st.Next
 	expr := "next"
 	if next == "" {
@@ -1335,26 +1358,9 @@ func (s *Session) Confirm(inputs map[string]string, by string) error {
 		return ErrNoPrompt
 	}
 	st := s.cur
-	vals := map[string]any{}
-	var errs []error
-	for _, in := range st.Fix.Input {
-		raw, ok := inputs[in.Name]
-		if !ok && in.HasDefault {
-			raw, ok = in.Default, true
-		}
-		if !ok {
-			errs = append(errs, fmt.Errorf("%s: required (%s)", in.Name, in.Describe()))
-			continue
-		}
-		v, err := in.Validate(raw)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		vals[in.Name] = v
-	}
-	if len(errs) > 0 {
-		return errors.Join(errs...)
+	vals, err := fixInputs(st, inputs)
+	if err != nil {
+		return err
 	}
 	s.inputs = vals
 	for _, in := range st.Fix.Input {
@@ -1376,10 +1382,113 @@ func (s *Session) Confirm(inputs map[string]string, by string) error {
 		s.inputs = map[string]any{}
 		return err
 	}
+	s.confirmed = cmd
 	s.emit(Event{Type: EvConfirm, Step: st.ID, Inputs: shown, By: by, Command: cmd})
 	s.pending = nil
 	s.approved = true
 	return nil
+}
+
+// fixInputs validates the operator's values for st's fix inputs (defaults
+// fill the missing ones) and returns them typed; all problems at once.
+func fixInputs(st *Step, inputs map[string]string) (map[string]any, error) {
+	vals := map[string]any{}
+	var errs []error
+	for _, in := range st.Fix.Input {
+		raw, ok := inputs[in.Name]
+		if !ok && in.HasDefault {
+			raw, ok = in.Default, true
+		}
+		if !ok {
+			errs = append(errs, fmt.Errorf("%s: required (%s)", in.Name, in.Describe()))
+			continue
+		}
+		v, err := in.Validate(raw)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		vals[in.Name] = v
+	}
+	return vals, errors.Join(errs...)
+}
+
+// HostCommand is one command as it will be sent to one host.
+type HostCommand struct {
+	Host    Host   `json:"host"`
+	Command string `json:"command"` // secrets masked
+	Sudo    bool   `json:"sudo,omitempty"`
+}
+
+// RenderFix renders the pending fix with the given input values, per host,
+// exactly as Confirm(inputs) will send it (secrets masked; an edited command
+// as edited). It validates the inputs and changes nothing: drivers show it
+// for the final confirmation.
+func (s *Session) RenderFix(inputs map[string]string) ([]HostCommand, error) {
+	p := s.pending
+	if p == nil || p.Kind != PromptConfirm {
+		return nil, ErrNoPrompt
+	}
+	st := s.cur
+	vals, err := fixInputs(st, inputs)
+	if err != nil {
+		return nil, err
+	}
+	saved := s.inputs
+	s.inputs = vals
+	cmd, err := s.render(st, st.Fix)
+	s.inputs = saved
+	if err != nil {
+		return nil, err
+	}
+	masked := s.mask(cmd)
+	for _, in := range st.Fix.Input { // a secret input is masked like a secret param
+		if v, ok := vals[in.Name]; ok && in.Secret {
+			if sv := toString(v); sv != "" {
+				masked = strings.ReplaceAll(masked, ShellQuote(sv), "******")
+				masked = strings.ReplaceAll(masked, sv, "******")
+			}
+		}
+	}
+	return s.hostCommands(st.Fix, masked), nil
+}
+
+func (s *Session) hostCommands(c *Command, cmd string) []HostCommand {
+	var out []HostCommand
+	for _, h := range s.hosts(c.On) {
+		out = append(out, HostCommand{Host: h, Command: cmd, Sudo: c.Sudo})
+	}
+	return out
+}
+
+// renderKnown renders a command template's parts that do not need a fix
+// input; the others stay as written ({{ input.dir }}).
+func (s *Session) renderKnown(st *Step, src string) string {
+	env := s.env(st)
+	t, err := ParseTemplate(src, env)
+	if err != nil {
+		return src
+	}
+	var b strings.Builder
+	for _, part := range t.parts {
+		if part.expr == nil {
+			b.WriteString(part.lit)
+			continue
+		}
+		code := "{{ " + part.expr.String() + " }}"
+		if strings.Contains(part.expr.String(), "input") {
+			b.WriteString(code)
+			continue
+		}
+		one := &Template{src: code, parts: []tmplPart{part}}
+		v, err := one.Render(env)
+		if err != nil {
+			b.WriteString(code)
+			continue
+		}
+		b.WriteString(v)
+	}
+	return b.String()
 }
 
 // Decline refuses a pending fix. The session stays at the step: the driver
@@ -1446,7 +1555,7 @@ func (s *Session) Back(to string) error {
 	s.emit(Event{Type: EvBack, Step: target.ID, Text: s.cur.ID})
 	s.pending = nil
 	s.approved = false
-	s.edited = ""
+	s.edited, s.confirmed = "", ""
 	s.cur = target
 	s.visit = nil
 	return nil
