@@ -3,6 +3,7 @@ package ui
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"charm.land/bubbles/v2/key"
@@ -331,15 +332,19 @@ func (m *Model) openOverride() tea.Cmd {
 func (m *Model) startFix() tea.Cmd {
 	m.fixInputs = append([]*engine.Param(nil), m.prompt.Inputs...)
 	m.fixValues = map[string]string{}
+	m.fixCommands = nil
 	return m.nextFixStep()
 }
 
 func (m *Model) nextFixStep() tea.Cmd {
 	if len(m.fixInputs) > 0 {
 		p := m.fixInputs[0]
-		label := "Input " + p.Name
-		if p.Description != "" {
-			label += " — " + p.Description
+		label := p.Prompt // the runbook's own words for it
+		if label == "" {
+			label = "Input " + p.Name
+			if p.Description != "" {
+				label += " — " + p.Description
+			}
 		}
 		opts := []input.Option{input.WithValidate(func(v string) error { _, err := p.Validate(v); return err })}
 		if p.HasDefault {
@@ -351,9 +356,22 @@ func (m *Model) nextFixStep() tea.Cmd {
 		m.openInput(forFixInput, label, p.Describe(), opts...)
 		return nil
 	}
+	// The inputs are in: show the command exactly as it will be sent, per
+	// host, and confirm that.
+	cmds, err := m.session.RenderFix(m.fixValues)
+	if err != nil {
+		m.closeOverlay()
+		m.status.SetMessage("the fix cannot be rendered: "+err.Error(), true)
+		return nil
+	}
+	m.fixCommands = cmds
 	if c := m.prompt.Step.Command(); c != nil && c.Destructive {
 		want := m.destructiveName()
-		m.openInput(forDestructive, fmt.Sprintf("DESTRUCTIVE — type %q to confirm", want), "anything else cancels nothing; esc goes back",
+		label := fmt.Sprintf("DESTRUCTIVE — type %q to confirm", want)
+		if len(m.prompt.Hosts) != 1 {
+			label = fmt.Sprintf("DESTRUCTIVE — it runs on %d hosts: type %s (the number of hosts) to confirm", len(m.prompt.Hosts), want)
+		}
+		m.openInput(forDestructive, label, "anything else cancels nothing; esc goes back",
 			input.WithValidate(func(v string) error {
 				if v != want {
 					return fmt.Errorf("type %s exactly", want)
@@ -362,17 +380,23 @@ func (m *Model) nextFixStep() tea.Cmd {
 			}))
 		return nil
 	}
+	if len(m.prompt.Inputs) > 0 {
+		m.openPicker(forFixFinal, "Run exactly this?", []choices.Item{
+			{Label: "yes, run it", Value: "yes"}, {Label: "no, not now", Value: "no"}})
+		return nil
+	}
 	return m.confirmFix()
 }
 
 // destructiveName is what the operator types to confirm a destructive fix:
-// the host's name, or the role when the fix runs on a group.
+// the host's name, or the number of hosts when it runs on a group (a role
+// name says nothing about how many machines it changes).
 func (m *Model) destructiveName() string {
 	hs := m.prompt.Hosts
 	if len(hs) == 1 {
 		return untrusted.SanitizeLine(hs[0].Address())
 	}
-	return untrusted.SanitizeLine(m.prompt.Step.Fix.On)
+	return strconv.Itoa(len(hs))
 }
 
 func (m *Model) confirmFix() tea.Cmd {
@@ -511,6 +535,13 @@ func (m *Model) pickerKey(k tea.KeyPressMsg) tea.Cmd {
 			}))
 	case forHostKey:
 		return m.replyRequest(reply{ok: it.Value == "yes"})
+	case forFixFinal:
+		if it.Value == "yes" {
+			return m.confirmFix()
+		}
+		m.closeOverlay()
+		m.fixCommands = nil
+		m.status.SetMessage("not run: y starts again, n declines", false)
 	}
 	return nil
 }

@@ -219,6 +219,9 @@ func (m *Model) promptView(w int) string {
 		}
 		return m.input.View()
 	case overlayPicker:
+		if m.purpose == forFixFinal {
+			return m.fixContext(w) + "\n" + m.picker.View()
+		}
 		if m.purpose == forHostKey && m.request != nil {
 			q := m.request
 			lines := []string{
@@ -320,7 +323,24 @@ func (m *Model) fixContext(w int) string {
 		return ""
 	}
 	s := m.styles
-	return textblock.Line(s.Warning.Render("This fix changes ")+s.Host.Render(steppane.HostPrompt(p.Hosts))+s.Warning.Render("."), w)
+	head := textblock.Line(s.Warning.Render("This fix changes ")+s.Host.Render(steppane.HostPrompt(p.Hosts))+s.Warning.Render("."), w)
+	cmds := m.fixCommands
+	if cmds == nil {
+		cmds = p.Commands
+	}
+	if len(cmds) == 0 {
+		return head
+	}
+	// Exactly what will be sent, per host; wrapped, never cut.
+	lines := []string{head, s.Muted.Render(textblock.Line("It sends exactly:", w))}
+	for _, c := range cmds {
+		sudo := ""
+		if c.Sudo {
+			sudo = "sudo "
+		}
+		lines = append(lines, textblock.Wrap(s.Host.Render(untrusted.SanitizeLine(c.Host.Name))+s.Muted.Render(" $ ")+sudo+untrusted.SanitizeLine(c.Command), w))
+	}
+	return strings.Join(lines, "\n")
 }
 
 // hints are the keys that work now, for the status bar.
