@@ -92,7 +92,7 @@ type Result struct {
 type Stop struct {
 	Step        string   `json:"step"`
 	Ref         string   `json:"ref,omitempty"`
-	Kind        string   `json:"kind"` // ask, manual, fix, probe (did not run properly), expression (could not be evaluated)
+	Kind        string   `json:"kind"` // ask, manual, fix, probe (did not run properly), expression (could not be evaluated), transport
 	Question    string   `json:"question"`
 	Choices     []string `json:"choices,omitempty"`
 	Reason      string   `json:"reason"`
@@ -248,6 +248,7 @@ func Run(ctx context.Context, s *engine.Session, pol Policy) *Result {
 			// not an answer: a human decides (retry, edit, override).
 			var ee *engine.ExprError
 			var pe *engine.ProbeError
+			var te *engine.TransportError
 			switch {
 			case errors.As(p.Err, &ee):
 				res = needsHuman(res, s, st, "expression", st.Title, nil,
@@ -257,6 +258,18 @@ func Run(ctx context.Context, s *engine.Session, pol Policy) *Result {
 			case errors.As(p.Err, &pe):
 				return needsHuman(res, s, st, "probe", p.Command, nil,
 					p.Err.Error()+"; a human must decide (install or fix the command, or run interactively and retry, edit or override)")
+			case errors.As(p.Err, &te):
+				hint := "retrying may help (run again, or resume)"
+				switch {
+				case !engine.CanRetry(p.Err):
+					hint = "retrying cannot help: check the host's identity with its owner and fix known_hosts"
+				case engine.IsAuthFailure(p.Err):
+					hint = "fix the credentials (ssh-agent, -i), then resume"
+				case engine.IsTimeout(p.Err):
+					hint = "the host did not answer in time; retry when it is reachable, or resume"
+				}
+				return needsHuman(res, s, st, "transport", p.Command, nil,
+					"the probe could not reach its host: "+p.Err.Error()+"; "+hint+" (or declare on_error for this step)")
 			}
 			return fail(res, fmt.Errorf("step %s: %v", st.ID, p.Err))
 		default:

@@ -77,3 +77,20 @@ func TestAutoStopsOnExpressionError(t *testing.T) {
 		t.Errorf("reason %q does not say the capture did not match", res.Stopped.Reason)
 	}
 }
+
+type hostKeyChanged struct{}
+
+func (hostKeyChanged) Error() string   { return "REMOTE HOST IDENTIFICATION HAS CHANGED" }
+func (hostKeyChanged) Retryable() bool { return false }
+
+// A transport failure is a probe that did not run either: needs a human,
+// with what retrying can or cannot do.
+func TestAutoStopsOnTransportFailure(t *testing.T) {
+	res := runPing(t, false, enginetest.Rule{Err: hostKeyChanged{}})
+	if res.Outcome != auto.NeedsHuman || res.ExitCode != 4 || res.Stopped == nil || res.Stopped.Kind != "transport" {
+		t.Fatalf("outcome %s (exit %d), stopped %+v, errors %v: want a transport stop", res.Outcome, res.ExitCode, res.Stopped, res.Errors)
+	}
+	if !strings.Contains(res.Stopped.Reason, "HAS CHANGED") || !strings.Contains(res.Stopped.Reason, "retrying cannot help") {
+		t.Errorf("reason %q: want the error and that retrying cannot help", res.Stopped.Reason)
+	}
+}

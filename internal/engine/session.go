@@ -48,9 +48,9 @@ type Prompt struct {
 	// (secrets masked). Empty while inputs are missing: RenderFix gives it
 	// once they are entered.
 	Commands []HostCommand
-	Err      error // error
-	Outcome  Outcome   // end
-	Message  string    // end
+	Err      error   // error
+	Outcome  Outcome // end
+	Message  string  // end
 }
 
 // Decision is the route a session took out of a step, and why.
@@ -198,13 +198,13 @@ type Session struct {
 	// confirmed is the fix command as Confirm rendered it: what was
 	// confirmed is what runs, never a second rendering.
 	confirmed string
-	ended    bool
-	outcome  Outcome
-	message  string
-	seq      int
-	emitMu   sync.Mutex
-	compiled map[string]*Program
-	started  time.Time
+	ended     bool
+	outcome   Outcome
+	message   string
+	seq       int
+	emitMu    sync.Mutex
+	compiled  map[string]*Program
+	started   time.Time
 }
 
 // NewSession validates params and bindings and positions the session at the
