@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -178,7 +177,7 @@ func (v *caseVisitor) Visit(n *ast.Node) {
 // an answer.
 func brokenProbe(st *Step, results []HostResult) error {
 	var cases *probeCases
-	var errs []error
+	var errs ProbeErrors
 	for _, r := range results {
 		if r.Err != "" {
 			continue // transport failures have their own path
@@ -205,7 +204,30 @@ func brokenProbe(st *Step, results []HostResult) error {
 		}
 		errs = append(errs, &ProbeError{Step: st.ID, Host: r.Host, Failure: f, Exit: r.Exit, Signal: r.Signal, Stderr: lastLine(r.Stderr)})
 	}
-	return errors.Join(errs...)
+	if len(errs) == 0 {
+		return nil
+	}
+	return errs
+}
+
+// ProbeErrors are the hosts of one probe that did not run properly; errors.As
+// finds each *ProbeError.
+type ProbeErrors []*ProbeError
+
+func (e ProbeErrors) Error() string {
+	parts := make([]string, len(e))
+	for i, x := range e {
+		parts[i] = x.Error()
+	}
+	return strings.Join(parts, "; ")
+}
+
+func (e ProbeErrors) Unwrap() []error {
+	out := make([]error, len(e))
+	for i, x := range e {
+		out[i] = x
+	}
+	return out
 }
 
 func lastLine(s string) string {
