@@ -47,11 +47,13 @@ type runOptions struct {
 
 const exitCodesHelp = `Exit codes (unattended runs):
   0    resolved
-  1    runtime failure (transport, internal, a runbook bug found while running)
+  1    runtime failure (internal, a runbook bug found while running)
   2    usage error, invalid runbook, or values --start-at needs are missing
   3    ended escalated
   4    needs a human (an ask with auto: stop or no answer, a refused fix,
-       a manual step not assumed done); the output names the step
+       a manual step not assumed done, a probe that did not answer: exit
+       126/127, a signal, a timeout, a transport failure, an expression
+       that could not be evaluated); the output names the step and why
   5    ended aborted
   130  interrupted (SIGINT/SIGTERM); resume with runbook resume ID`
 

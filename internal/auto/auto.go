@@ -92,11 +92,14 @@ type Result struct {
 type Stop struct {
 	Step        string   `json:"step"`
 	Ref         string   `json:"ref,omitempty"`
-	Kind        string   `json:"kind"` // ask, manual, fix
+	Kind        string   `json:"kind"` // ask, manual, fix, probe (did not run properly), expression (could not be evaluated), transport
 	Question    string   `json:"question"`
 	Choices     []string `json:"choices,omitempty"`
 	Reason      string   `json:"reason"`
 	Interrupted bool     `json:"interrupted,omitempty"` // the step was cut off in an earlier process
+	// Expression stops: the expression and the values it saw.
+	Expr   string             `json:"expr,omitempty"`
+	Values []engine.ExprValue `json:"values,omitempty"`
 }
 
 // PathEntry is one visit in the path taken, in visit order.
@@ -180,7 +183,9 @@ func Run(ctx context.Context, s *engine.Session, pol Policy) *Result {
 			if answer == "" {
 				answer, ok, err = s.AutoAnswer(st)
 				if err != nil {
-					return fail(res, err)
+					// The policy could not answer: that is not an answer either.
+					return needsHuman(res, s, st, "ask", st.Ask, p.Choices,
+						"the auto policy could not be evaluated ("+err.Error()+"); answer with --answer "+st.ID+"=CHOICE ("+strings.Join(p.Choices, "|")+")")
 				}
 				by = ByPolicy
 			}
@@ -239,6 +244,33 @@ func Run(ctx context.Context, s *engine.Session, pol Policy) *Result {
 				return needsHuman(res, s, st, "fix", p.Command, nil, reason)
 			}
 		case engine.PromptError:
+			// A probe that could not answer is not a failure of the tool and
+			// not an answer: a human decides (retry, edit, override).
+			var ee *engine.ExprError
+			var pe *engine.ProbeError
+			var te *engine.TransportError
+			switch {
+			case errors.As(p.Err, &ee):
+				res = needsHuman(res, s, st, "expression", st.Title, nil,
+					"cannot evaluate `"+ee.Expr+"`: "+ee.Reason+valuesText(ee.Values)+"; the step has no answer, so a human must decide (fix the runbook, or run interactively and override)")
+				res.Stopped.Expr, res.Stopped.Values = ee.Expr, ee.Values
+				return res
+			case errors.As(p.Err, &pe):
+				return needsHuman(res, s, st, "probe", p.Command, nil,
+					p.Err.Error()+"; a human must decide (install or fix the command, or run interactively and retry, edit or override)")
+			case errors.As(p.Err, &te):
+				hint := "retrying may help (run again, or resume)"
+				switch {
+				case !engine.CanRetry(p.Err):
+					hint = "retrying cannot help: check the host's identity with its owner and fix known_hosts"
+				case engine.IsAuthFailure(p.Err):
+					hint = "fix the credentials (ssh-agent, -i), then resume"
+				case engine.IsTimeout(p.Err):
+					hint = "the host did not answer in time; retry when it is reachable, or resume"
+				}
+				return needsHuman(res, s, st, "transport", p.Command, nil,
+					"the probe could not reach its host: "+p.Err.Error()+"; "+hint+" (or declare on_error for this step)")
+			}
 			return fail(res, fmt.Errorf("step %s: %v", st.ID, p.Err))
 		default:
 			return fail(res, fmt.Errorf("step %s: unexpected prompt %q", st.ID, p.Kind))
@@ -269,6 +301,17 @@ func needsHuman(res *Result, s *engine.Session, st *engine.Step, kind, question 
 	res.Stopped = &Stop{Step: st.ID, Ref: st.Ref, Kind: kind, Question: strings.TrimSpace(question),
 		Choices: choices, Reason: reason, Interrupted: s.Interrupted()}
 	return res
+}
+
+func valuesText(vs []engine.ExprValue) string {
+	if len(vs) == 0 {
+		return ""
+	}
+	parts := make([]string, len(vs))
+	for i, v := range vs {
+		parts[i] = v.Name + "=" + v.Value
+	}
+	return " (values: " + strings.Join(parts, ", ") + ")"
 }
 
 // Path is the session's history as result entries, in visit order.

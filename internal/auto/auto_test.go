@@ -183,6 +183,15 @@ func TestDryRunNeverRunsFixes(t *testing.T) {
 	if n := strings.Count(progress.String(), "SIMULATED"); n != 2 {
 		t.Fatalf("progress marks %d simulated steps, want 2:\n%s", n, progress)
 	}
+	// Each skipped fix: the exact command, on which host (text and JSON).
+	if !strings.Contains(progress.String(), "SIMULATED: would run on local: wipe /tmp/x") {
+		t.Errorf("progress does not show the skipped fix's command and host:\n%s", progress)
+	}
+	for _, p := range res.Path {
+		if p.Step == "wipe" && p.Command != "wipe /tmp/x" {
+			t.Errorf("JSON path: simulated fix command %q, want %q", p.Command, "wipe /tmp/x")
+		}
+	}
 }
 
 func TestProgressLinesAreSanitisedOnePerStep(t *testing.T) {

@@ -83,7 +83,11 @@ func (p *Progress) Event(e engine.Event) {
 	case engine.EvManualDone:
 		p.done = e.By
 	case engine.EvSimulated:
-		p.simulated = e.Text
+		// A skipped fix says per host the exact command it would have run.
+		if p.simulated != "" {
+			p.simulated += "; "
+		}
+		p.simulated += e.Text
 	case engine.EvDecision:
 		p.line(e.Step, p.result(e.Step), p.decision(e))
 	case engine.EvInterrupted:

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"strings"
 	"time"
 )
 
@@ -112,3 +113,79 @@ type TransportError struct {
 
 func (e *TransportError) Error() string { return fmt.Sprintf("%s: %v", e.Host, e.Err) }
 func (e *TransportError) Unwrap() error { return e.Err }
+
+// TransportErrors are the transport failures of one probe, one per host.
+// errors.Is/As look into every host's error.
+type TransportErrors []*TransportError
+
+func (e TransportErrors) Error() string {
+	parts := make([]string, len(e))
+	for i, x := range e {
+		parts[i] = x.Error()
+	}
+	return strings.Join(parts, "; ")
+}
+
+func (e TransportErrors) Unwrap() []error {
+	out := make([]error, len(e))
+	for i, x := range e {
+		out[i] = x
+	}
+	return out
+}
+
+// Transport error kinds. The engine names no transport: an executor's
+// errors say what they are by implementing these optional methods
+// (internal/ssh's errors do), and drivers ask with CanRetry, IsTimeout and
+// IsAuthFailure, which look through every wrapped error.
+//
+//	Retryable() bool    false: trying again cannot help (a changed or revoked host key)
+//	Timeout() bool      true: the host did not answer in time (net.Error, context deadline)
+//	AuthFailure() bool  true: the host refused our credentials; re-authenticate, then retry
+
+// CanRetry reports whether retrying err may help: false when any error in
+// its tree says Retryable() == false.
+func CanRetry(err error) bool {
+	return err != nil && !anyError(err, func(e error) bool {
+		r, ok := e.(interface{ Retryable() bool })
+		return ok && !r.Retryable()
+	})
+}
+
+// IsTimeout reports whether any error in err's tree is a timeout.
+func IsTimeout(err error) bool {
+	return errors.Is(err, context.DeadlineExceeded) || anyError(err, func(e error) bool {
+		t, ok := e.(interface{ Timeout() bool })
+		return ok && t.Timeout()
+	})
+}
+
+// IsAuthFailure reports whether any error in err's tree is an authentication failure.
+func IsAuthFailure(err error) bool {
+	return anyError(err, func(e error) bool {
+		a, ok := e.(interface{ AuthFailure() bool })
+		return ok && a.AuthFailure()
+	})
+}
+
+// anyError walks err's tree (Unwrap() error and Unwrap() []error), bounded.
+func anyError(err error, f func(error) bool) bool {
+	stack := []error{err}
+	for n := 0; len(stack) > 0 && n < 1000; n++ {
+		e := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if e == nil {
+			continue
+		}
+		if f(e) {
+			return true
+		}
+		switch u := e.(type) {
+		case interface{ Unwrap() error }:
+			stack = append(stack, u.Unwrap())
+		case interface{ Unwrap() []error }:
+			stack = append(stack, u.Unwrap()...)
+		}
+	}
+	return false
+}

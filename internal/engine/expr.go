@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"regexp"
@@ -15,7 +16,8 @@ import (
 // Built-in names:
 //
 //	exit, stdout, stderr, signal, duration   the current step's probe
-//	<capture>                                this step's captures by name
+//	timed_out                                the probe hit its timeout
+//	<capture>                                this step's captures by name (nil: no match)
 //	captures                                 the same as a map
 //	results                                  one entry per host for group targets
 //	satisfied, polls, elapsed                wait steps
@@ -23,7 +25,7 @@ import (
 type Env map[string]any
 
 // builtinNames are reserved: captures may not shadow them.
-var builtinNames = []string{"exit", "stdout", "stderr", "signal", "duration", "captures", "results",
+var builtinNames = []string{"exit", "stdout", "stderr", "signal", "timed_out", "duration", "captures", "results",
 	"satisfied", "polls", "elapsed", "params", "input", "answers", "steps", "targets"}
 
 // exprOptions are the helpers every expression gets, on top of expr's own
@@ -60,12 +62,20 @@ func exprOptions() []expr.Option {
 			return v, nil
 		}, new(func(string) float64)),
 		expr.Function("num", func(args ...any) (any, error) {
+			if args[0] == nil {
+				return nil, errors.New("num(nil): no value")
+			}
 			v, err := strconv.ParseFloat(strings.TrimSpace(toString(args[0])), 64)
-			if err != nil {
-				return math.NaN(), nil
+			if err != nil || math.IsNaN(v) {
+				return nil, fmt.Errorf("num(%q): not a number", toString(args[0]))
 			}
 			return v, nil
 		}, new(func(string) float64)),
+		// has(x) tells a value from no value: a capture whose pattern did
+		// not match, a missing key. has("") is true (an empty match).
+		expr.Function("has", func(args ...any) (any, error) {
+			return args[0] != nil, nil
+		}, new(func(any) bool)),
 	}
 }
 
@@ -99,6 +109,22 @@ func (p *Program) String() string { return p.src }
 // Names not in env are errors.
 func CompileExpr(src string, env Env) (*Program, error) {
 	opts := append([]expr.Option{expr.Env(map[string]any(env))}, exprOptions()...)
+	p, err := expr.Compile(src, opts...)
+	if err != nil {
+		return nil, cleanExprErr(err)
+	}
+	return &Program{src: src, p: p}, nil
+}
+
+// compileRuntimeExpr compiles src for an env whose nil values are untyped.
+func compileRuntimeExpr(src string, env Env) (*Program, error) {
+	typed := make(map[string]any, len(env))
+	for k, v := range env {
+		if v != nil {
+			typed[k] = v
+		}
+	}
+	opts := append([]expr.Option{expr.Env(typed), expr.AllowUndefinedVariables()}, exprOptions()...)
 	p, err := expr.Compile(src, opts...)
 	if err != nil {
 		return nil, cleanExprErr(err)

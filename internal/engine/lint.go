@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/parser"
 )
 
 // Lint checks a loaded runbook as a whole and returns every problem at once,
@@ -377,7 +378,7 @@ func (l *linter) baseEnv(st *Step) Env {
 func (l *linter) buildStepsEnv() map[string]any {
 	steps := map[string]any{}
 	for _, x := range l.rb.Steps {
-		m := map[string]any{"exit": 0, "stdout": "", "stderr": "", "signal": "", "duration": 0.0, "results": []any{}, "answer": ""}
+		m := map[string]any{"exit": 0, "stdout": "", "stderr": "", "signal": "", "timed_out": false, "duration": 0.0, "results": []any{}, "answer": ""}
 		for _, c := range x.Capture {
 			m[c.Name] = ""
 			for _, g := range l.groupNames(c) {
@@ -394,8 +395,8 @@ func (l *linter) buildStepsEnv() map[string]any {
 
 func (l *linter) probeEnv(st *Step) Env {
 	env := l.baseEnv(st)
-	env["exit"], env["stdout"], env["stderr"], env["signal"], env["duration"] = 0, "", "", "", 0.0
-	env["results"] = []map[string]any{{"host": "", "exit": 0, "stdout": "", "stderr": "", "signal": "", "error": ""}}
+	env["exit"], env["stdout"], env["stderr"], env["signal"], env["timed_out"], env["duration"] = 0, "", "", "", false, 0.0
+	env["results"] = []map[string]any{{"host": "", "exit": 0, "stdout": "", "stderr": "", "signal": "", "timed_out": false, "error": ""}}
 	caps := map[string]any{}
 	for _, c := range st.Capture {
 		env[c.Name] = ""
@@ -424,6 +425,98 @@ func (l *linter) expr(st *Step, src string, p Pos, env Env, what string) {
 		return
 	}
 	l.refs(prog, p, env, what)
+	l.guards(st, src, p, what)
+}
+
+// guards warns where an expression converts a capture without has(): a
+// capture that does not match has no value, and converting it stops the
+// run with an error (the honest outcome, but rarely what the author meant).
+// Comparing a capture with "" does not test for "no match" either.
+func (l *linter) guards(st *Step, src string, p Pos, what string) {
+	tree, err := parser.Parse(src)
+	if err != nil {
+		return
+	}
+	caps := map[string]bool{}
+	for _, n := range captureNames(st) {
+		caps[n] = true
+	}
+	v := &guardVisitor{rb: l.rb, caps: caps, guarded: map[string]bool{}}
+	ast.Walk(&tree.Node, v)
+	warned := map[string]bool{}
+	for _, c := range v.converted {
+		if !v.guarded[c.name] && !warned[c.fn+c.name] {
+			warned[c.fn+c.name] = true
+			l.warnf(p, fmt.Sprintf("guard it: has(%s) && %s(%s) ...", c.name, c.fn, c.name),
+				"%s: %s(%s) converts a capture that may not match; without a guard a run where it does not match stops with an error", what, c.fn, c.name)
+		}
+	}
+	for _, name := range v.emptyCmp {
+		if !v.guarded[name] && !warned["cmp"+name] {
+			warned["cmp"+name] = true
+			l.warnf(p, fmt.Sprintf("use has(%s) to test whether it matched", name),
+				"%s: comparing capture %s with \"\" does not tell \"did not match\" (no value) from an empty match", what, name)
+		}
+	}
+}
+
+type convRef struct{ fn, name string }
+
+type guardVisitor struct {
+	rb        *Runbook
+	caps      map[string]bool
+	converted []convRef
+	emptyCmp  []string
+	guarded   map[string]bool
+}
+
+var convFuncs = map[string]bool{"int": true, "float": true, "percent": true, "bytes": true, "num": true}
+
+func (v *guardVisitor) capRef(n ast.Node) (string, bool) {
+	if n == nil || !isCaptureRef(v.rb, v.caps, n) {
+		return "", false
+	}
+	return n.String(), true
+}
+
+func (v *guardVisitor) Visit(n *ast.Node) {
+	switch x := (*n).(type) {
+	case *ast.CallNode:
+		id, ok := x.Callee.(*ast.IdentifierNode)
+		if !ok || len(x.Arguments) != 1 {
+			return
+		}
+		name, isCap := v.capRef(x.Arguments[0])
+		switch {
+		case !isCap:
+		case id.Value == "has":
+			v.guarded[name] = true
+		case convFuncs[id.Value]:
+			v.converted = append(v.converted, convRef{id.Value, name})
+		}
+	case *ast.BuiltinNode:
+		if convFuncs[x.Name] && len(x.Arguments) == 1 {
+			if name, ok := v.capRef(x.Arguments[0]); ok {
+				v.converted = append(v.converted, convRef{x.Name, name})
+			}
+		}
+	case *ast.BinaryNode:
+		if x.Operator != "==" && x.Operator != "!=" {
+			return
+		}
+		for _, pair := range [][2]ast.Node{{x.Left, x.Right}, {x.Right, x.Left}} {
+			if s, ok := pair[1].(*ast.StringNode); ok && s.Value == "" {
+				if name, ok := v.capRef(pair[0]); ok {
+					v.emptyCmp = append(v.emptyCmp, name)
+				}
+			}
+			if _, ok := pair[1].(*ast.NilNode); ok {
+				if name, ok := v.capRef(pair[0]); ok {
+					v.guarded[name] = true // x != nil is a guard too
+				}
+			}
+		}
+	}
 }
 
 type compiled struct {

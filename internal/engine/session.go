@@ -44,9 +44,13 @@ type Prompt struct {
 	Choices  []string  // ask / manual with choices
 	Decision *Decision // decided
 	Inputs   []*Param  // confirm: values the operator must supply
-	Err      error     // error
-	Outcome  Outcome   // end
-	Message  string    // end
+	// Commands: confirm, the command per host exactly as it will be sent
+	// (secrets masked). Empty while inputs are missing: RenderFix gives it
+	// once they are entered.
+	Commands []HostCommand
+	Err      error   // error
+	Outcome  Outcome // end
+	Message  string  // end
 }
 
 // Decision is the route a session took out of a step, and why.
@@ -69,6 +73,9 @@ type HostResult struct {
 	Duration time.Duration     `json:"duration"`
 	Captures map[string]string `json:"captures,omitempty"`
 	Err      string            `json:"error,omitempty"` // transport failure
+	// Cause is the executor's error value behind Err, for errors.Is/As
+	// (nil after a resume: the journal keeps only the text).
+	Cause error `json:"-"`
 }
 
 // Visit is one pass through a step.
@@ -188,13 +195,16 @@ type Session struct {
 	approved bool // step mode: PromptRun accepted
 	pending  *Prompt
 	edited   string // operator-edited command for the pending probe or fix
-	ended    bool
-	outcome  Outcome
-	message  string
-	seq      int
-	emitMu   sync.Mutex
-	compiled map[string]*Program
-	started  time.Time
+	// confirmed is the fix command as Confirm rendered it: what was
+	// confirmed is what runs, never a second rendering.
+	confirmed string
+	ended     bool
+	outcome   Outcome
+	message   string
+	seq       int
+	emitMu    sync.Mutex
+	compiled  map[string]*Program
+	started   time.Time
 }
 
 // NewSession validates params and bindings and positions the session at the
@@ -483,7 +493,11 @@ func (s *Session) step(ctx context.Context) error {
 			if err != nil {
 				return s.fail(st, err)
 			}
-			s.pending = &Prompt{Kind: PromptConfirm, Step: st, Hosts: s.hosts(st.Fix.On), Command: cmd, Inputs: st.Fix.Input}
+			p := &Prompt{Kind: PromptConfirm, Step: st, Hosts: s.hosts(st.Fix.On), Command: cmd, Inputs: st.Fix.Input}
+			if len(st.Fix.Input) == 0 {
+				p.Commands = s.hostCommands(st.Fix, cmd)
+			}
+			s.pending = p
 			return nil
 		}
 		if s.opts.DryRun {
@@ -538,7 +552,7 @@ func (s *Session) enter(st *Step) error {
 	s.history = append(s.history, v)
 	s.visit = v
 	s.approved = false
-	s.edited = ""
+	s.edited, s.confirmed = "", ""
 	s.inputs = map[string]any{} // a fix's inputs belong to its own visit
 	s.emit(Event{Type: EvStepEnter, Step: st.ID, Visit: v.N})
 	return nil
@@ -569,7 +583,7 @@ func (s *Session) Abort(reason string) {
 func (s *Session) fail(st *Step, err error) error {
 	s.visit.Error = s.mask(err.Error())
 	s.emit(Event{Type: EvError, Step: st.ID, Error: err.Error()})
-	s.pending = &Prompt{Kind: PromptError, Step: st, Err: err}
+	s.pending = &Prompt{Kind: PromptError, Step: st, Err: err, Command: s.visit.Command, Hosts: s.promptHosts(st)}
 	return nil
 }
 
@@ -616,6 +630,9 @@ func (s *Session) render(st *Step, c *Command) (string, error) {
 	if s.edited != "" {
 		return s.edited, nil
 	}
+	if st.Kind == KindFix && s.confirmed != "" {
+		return s.confirmed, nil
+	}
 	env := s.env(st)
 	t, err := ParseTemplate(c.Cmd, env)
 	if err != nil {
@@ -625,8 +642,10 @@ func (s *Session) render(st *Step, c *Command) (string, error) {
 }
 
 func (s *Session) display(st *Step, c *Command) (string, error) {
-	if st.Kind == KindFix && len(c.Input) > 0 && len(s.inputs) == 0 {
-		return c.Cmd, nil // inputs not given yet: show the template
+	if st.Kind == KindFix && len(c.Input) > 0 && len(s.inputs) == 0 && s.edited == "" {
+		// Inputs not given yet: every value that is known is rendered; the
+		// inputs stay as {{ input.x }} until RenderFix fills them.
+		return s.mask(s.renderKnown(st, c.Cmd)), nil
 	}
 	cmd, err := s.render(st, c)
 	return s.mask(cmd), err
@@ -663,9 +682,13 @@ func (s *Session) probe(ctx context.Context, st *Step, c *Command) ([]HostResult
 	s.visit.Command, s.visit.Edited = s.mask(cmd), s.edited != ""
 	hosts := s.hosts(c.On)
 	results := make([]HostResult, len(hosts))
+	// Every command event goes out before any host starts: a fast host's
+	// result must not land between the command events of the others.
+	for _, h := range hosts {
+		s.emit(Event{Type: EvCommand, Step: st.ID, Host: h.Name, Command: cmd, Edited: s.edited != "", Sudo: c.Sudo})
+	}
 	var wg sync.WaitGroup
 	for i, h := range hosts {
-		s.emit(Event{Type: EvCommand, Step: st.ID, Host: h.Name, Command: cmd, Edited: s.edited != "", Sudo: c.Sudo})
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -687,7 +710,7 @@ func (s *Session) runOne(ctx context.Context, st *Step, h Host, req CommandReque
 	hr := HostResult{Host: h.Name, Exit: res.Exit, Signal: res.Signal, TimedOut: res.TimedOut, Duration: res.Duration,
 		Stdout: s.mask(string(out.buf)), Stderr: s.mask(string(errw.buf))}
 	if err != nil {
-		hr.Err = err.Error()
+		hr.Err, hr.Cause = err.Error(), err
 		hr.Exit = -1
 	}
 	// Captures read the masked output, as stdout does: expressions decide on
@@ -704,7 +727,10 @@ func (s *Session) runOne(ctx context.Context, st *Step, h Host, req CommandReque
 }
 
 // captures applies each pattern to stdout: named groups become values of
-// their own, otherwise group 1 is the value. No match gives "".
+// their own, otherwise group 1 is the value (the whole match when the
+// pattern has no group). A value is present only when its pattern matched
+// (and its group took part in the match): absent is "did not match", which
+// expressions see as nil and tell from an empty match with has(name).
 func captures(cs []*Capture, stdout string) map[string]string {
 	if len(cs) == 0 {
 		return nil
@@ -715,28 +741,29 @@ func captures(cs []*Capture, stdout string) map[string]string {
 		if err != nil {
 			continue
 		}
-		m := re.FindStringSubmatch(stdout)
-		out[c.Name] = ""
-		for _, n := range re.SubexpNames() {
-			if n != "" {
-				out[n] = "" // no match: named values exist, empty, so expressions still evaluate
-			}
-		}
+		m := re.FindStringSubmatchIndex(stdout)
 		if m == nil {
 			continue
 		}
-		names := re.SubexpNames()
-		named := false
-		for i, n := range names {
-			if n != "" && i < len(m) {
-				out[n] = m[i]
-				named = true
+		group := func(i int) (string, bool) {
+			if 2*i+1 >= len(m) || m[2*i] < 0 {
+				return "", false
+			}
+			return stdout[m[2*i]:m[2*i+1]], true
+		}
+		for i, n := range re.SubexpNames() {
+			if n == "" {
+				continue
+			}
+			if v, ok := group(i); ok {
+				out[n] = v
 			}
 		}
-		if len(m) > 1 {
-			out[c.Name] = m[1]
+		if re.NumSubexp() == 0 {
+			out[c.Name], _ = group(0)
+		} else if v, ok := group(1); ok {
+			out[c.Name] = v
 		}
-		_ = named
 	}
 	return out
 }
@@ -748,13 +775,15 @@ func resultEnv(env Env, results []HostResult, st *Step) {
 	exit := 0
 	var stdout, stderr strings.Builder
 	caps := map[string]any{}
-	for _, c := range st.Capture {
-		caps[c.Name] = ""
+	for _, n := range captureNames(st) {
+		caps[n] = nil // did not match (on any host)
 	}
 	list := make([]any, len(results))
 	var dur time.Duration
 	signal := ""
+	timedOut := false
 	for i, r := range results {
+		timedOut = timedOut || r.TimedOut
 		if r.Exit > exit || r.Exit < 0 && exit == 0 {
 			exit = r.Exit
 		}
@@ -764,10 +793,14 @@ func resultEnv(env Env, results []HostResult, st *Step) {
 		stdout.WriteString(r.Stdout)
 		stderr.WriteString(r.Stderr)
 		dur = max(dur, r.Duration)
-		m := map[string]any{"host": r.Host, "exit": r.Exit, "stdout": r.Stdout, "stderr": r.Stderr, "signal": r.Signal, "error": r.Err}
+		m := map[string]any{"host": r.Host, "exit": r.Exit, "stdout": r.Stdout, "stderr": r.Stderr, "signal": r.Signal,
+			"timed_out": r.TimedOut, "error": r.Err}
+		for _, n := range captureNames(st) {
+			m[n] = nil
+		}
 		for k, v := range r.Captures {
 			m[k] = v
-			if cur, ok := caps[k]; !ok || cur == "" {
+			if cur, ok := caps[k]; !ok || cur == nil {
 				caps[k] = v
 			}
 		}
@@ -777,6 +810,7 @@ func resultEnv(env Env, results []HostResult, st *Step) {
 	env["stdout"] = stdout.String()
 	env["stderr"] = stderr.String()
 	env["signal"] = signal
+	env["timed_out"] = timedOut
 	env["duration"] = dur.Seconds()
 	env["results"] = list
 	env["captures"] = caps
@@ -790,7 +824,7 @@ func (s *Session) record(st *Step, results []HostResult, extra map[string]any) {
 	m := map[string]any{}
 	env := Env{}
 	resultEnv(env, results, st)
-	for _, k := range []string{"exit", "stdout", "stderr", "signal", "duration", "results"} {
+	for _, k := range []string{"exit", "stdout", "stderr", "signal", "timed_out", "duration", "results"} {
 		m[k] = env[k]
 	}
 	for k, v := range env["captures"].(map[string]any) {
@@ -811,32 +845,46 @@ func (s *Session) execute(ctx context.Context, st *Step, c *Command) error {
 		return err
 	}
 	s.record(st, results, nil)
-	if errs := transportErrors(results); errs != "" {
-		return s.transportFailure(st, errs)
+	if err := transportErrors(results); err != nil {
+		return s.transportFailure(st, err)
+	}
+	if err := brokenProbe(st, results); err != nil {
+		return s.fail(st, err)
 	}
 	env := s.env(st)
 	resultEnv(env, results, st)
 	return s.decide(st, env)
 }
 
-func transportErrors(results []HostResult) string {
-	var errs []string
+// transportErrors keeps each failed host's error value (TransportErrors),
+// so drivers decide with errors.Is/As, never by the text.
+func transportErrors(results []HostResult) error {
+	var errs TransportErrors
 	for _, r := range results {
-		if r.Err != "" {
-			errs = append(errs, r.Host+": "+r.Err)
+		if r.Err == "" {
+			continue
 		}
+		cause := r.Cause
+		if cause == nil {
+			cause = errors.New(r.Err)
+		}
+		errs = append(errs, &TransportError{Host: Host{Name: r.Host}, Err: cause})
 	}
-	return strings.Join(errs, "; ")
+	if len(errs) == 0 {
+		return nil
+	}
+	return errs
 }
 
-func (s *Session) transportFailure(st *Step, msg string) error {
+func (s *Session) transportFailure(st *Step, err error) error {
+	msg := err.Error()
 	s.visit.Error = s.mask(msg)
 	s.emit(Event{Type: EvError, Step: st.ID, Error: msg})
 	if st.OnError != "" {
 		s.route(st, &Decision{Next: st.OnError, Expr: "on_error", By: "on_error", Explain: "transport failure → " + s.label(st.OnError)})
 		return nil
 	}
-	s.pending = &Prompt{Kind: PromptError, Step: st, Err: errors.New(msg)}
+	s.pending = &Prompt{Kind: PromptError, Step: st, Err: err, Command: s.visit.Command, Hosts: s.promptHosts(st)}
 	return nil
 }
 
@@ -866,44 +914,48 @@ func (s *Session) promptHosts(st *Step) []Host {
 
 func (s *Session) choose(st *Step, env Env) (*Decision, error) {
 	facts := s.facts(st, env)
-	var notes []string
-	for i, b := range st.Branches {
-		p, err := s.program(b.If, env)
-		if err == nil {
-			var ok bool
-			ok, err = p.EvalBool(env)
-			if ok {
-				return &Decision{Next: b.Goto, Expr: b.If, By: "auto", Explain: explain(facts, b.If, s.label(b.Goto))}, nil
-			}
-		}
+	for _, b := range st.Branches {
+		// An expression that cannot be evaluated is not false: the step
+		// stops with an error that shows what it saw (failure.go).
+		ok, err := s.evalBool(st, b.If, env)
 		if err != nil {
-			notes = append(notes, fmt.Sprintf("branch %d: %v", i+1, err))
+			return nil, err
+		}
+		if ok {
+			return &Decision{Next: b.Goto, Expr: b.If, By: "auto", Explain: explain(facts, b.If, s.label(b.Goto))}, nil
 		}
 	}
 	switch {
 	case st.Else != "":
-		why := "else"
-		if len(notes) > 0 {
-			why += " (" + strings.Join(notes, "; ") + ")"
-		}
-		return &Decision{Next: st.Else, Expr: "else", By: "auto", Explain: explain(facts, why, s.label(st.Else))}, nil
+		return &Decision{Next: st.Else, Expr: "else", By: "auto", Explain: explain(facts, "else", s.label(st.Else))}, nil
 	case st.Next != "":
 		return &Decision{Next: st.Next, Expr: "next", By: "auto", Explain: explain(facts, "next", s.label(st.Next))}, nil
 	}
-	msg := "no branch matched and the step has no else"
-	if len(notes) > 0 {
-		msg += ": " + strings.Join(notes, "; ")
+	return nil, fmt.Errorf("step %s: no branch matched and the step has no else", st.ID)
+}
+
+// evalBool evaluates a branch or until expression; any failure is an *ExprError.
+func (s *Session) evalBool(st *Step, src string, env Env) (bool, error) {
+	p, err := s.program(src, env)
+	if err == nil {
+		var ok bool
+		if ok, err = p.EvalBool(env); err == nil {
+			return ok, nil
+		}
 	}
-	return nil, fmt.Errorf("step %s: %s", st.ID, msg)
+	return false, s.exprError(st, src, env, err)
 }
 
 func (s *Session) program(src string, env Env) (*Program, error) {
 	if p, ok := s.compiled[src]; ok {
 		return p, nil
 	}
-	// Compile without type information: the runtime env is authoritative and
-	// values such as captures are dynamic.
-	p, err := CompileExpr(src, env)
+	// Compile against the runtime env: it is authoritative and values such as
+	// captures are dynamic. A name with no value (a capture that did not
+	// match) has no type to check at compile time; it is nil when the
+	// expression runs, so has(x) && int(x) > 1 works and int(x) alone fails
+	// at run time with the values shown (names themselves were checked by lint).
+	p, err := compileRuntimeExpr(src, env)
 	if err != nil {
 		return nil, err
 	}
@@ -943,9 +995,17 @@ func (s *Session) facts(st *Step, env Env) string {
 		parts = append(parts, fmt.Sprintf("%v after %v polls", map[bool]string{true: "satisfied", false: "not satisfied"}[env["satisfied"] == true], env["polls"]))
 	}
 	for _, c := range st.Capture {
-		parts = append(parts, c.Name+"="+factValue(toString(env[c.Name]))+perHost(c.Name, func(v any) string { return factValue(toString(v)) }))
+		parts = append(parts, c.Name+"="+factOf(env[c.Name])+perHost(c.Name, factOf))
 	}
 	return strings.Join(parts, ", ")
+}
+
+// factOf is factValue for a value that may be missing (a capture that did not match).
+func factOf(v any) string {
+	if v == nil {
+		return "<no match>"
+	}
+	return factValue(toString(v))
 }
 
 // factValue shows a value in an Explain line: short plain words bare
@@ -993,7 +1053,7 @@ func (s *Session) moveTo(id string) {
 	s.visit.Ended = s.opts.Clock.Now()
 	s.pending = nil
 	s.approved = false
-	s.edited = ""
+	s.edited, s.confirmed = "", ""
 	if next := s.rb.Step(id); next != nil {
 		s.cur = next
 	}
@@ -1002,10 +1062,6 @@ func (s *Session) moveTo(id string) {
 func (s *Session) wait(ctx context.Context, st *Step) error {
 	w := st.Wait
 	start := s.opts.Clock.Now()
-	until, err := s.program(w.Until, s.waitEnv(st, nil, 0, 0))
-	if err != nil {
-		return s.fail(st, fmt.Errorf("step %s: until: %w", st.ID, err))
-	}
 	var results []HostResult
 	satisfied := false
 	polls := 0
@@ -1030,15 +1086,20 @@ func (s *Session) wait(ctx context.Context, st *Step) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if errs := transportErrors(results); errs != "" {
+		if err := transportErrors(results); err != nil {
 			s.record(st, results, nil)
-			return s.transportFailure(st, errs)
+			return s.transportFailure(st, err)
+		}
+		if err := brokenProbe(st, results); err != nil {
+			s.record(st, results, nil)
+			return s.fail(st, err)
 		}
 		elapsed := s.opts.Clock.Now().Sub(start)
 		env := s.waitEnv(st, results, polls, elapsed)
-		satisfied, err = until.EvalBool(env)
-		if err != nil {
-			satisfied = false
+		var err error
+		if satisfied, err = s.evalBool(st, w.Until, env); err != nil {
+			s.record(st, results, nil)
+			return s.fail(st, err)
 		}
 		s.emit(Event{Type: EvPoll, Step: st.ID, Poll: polls, Satisfied: satisfied, Duration: elapsed.Seconds()})
 		if satisfied || elapsed+w.Every > w.Timeout || s.opts.DryRun {
@@ -1146,7 +1207,12 @@ func (s *Session) simulate(ctx context.Context, st *Step) error {
 		if err != nil {
 			return s.fail(st, err)
 		}
-		what = "would run on " + st.Fix.On + ": " + cmd
+		// One event per host, with the exact command it would have been sent.
+		s.visit.Command = s.mask(cmd)
+		for _, h := range s.hosts(st.Fix.On) {
+			s.emit(Event{Type: EvSimulated, Step: st.ID, Host: h.Name, Command: cmd, Sudo: st.Fix.Sudo,
+				Text: "would run on " + h.Name + ": " + cmd})
+		}
 	case KindCollect:
 		var parts []string
 		for _, it := range st.Collect {
@@ -1158,7 +1224,9 @@ func (s *Session) simulate(ctx context.Context, st *Step) error {
 		}
 		what = "would collect " + strings.Join(parts, "; ")
 	}
-	s.emit(Event{Type: EvSimulated, Step: st.ID, Text: what})
+	if what != "" {
+		s.emit(Event{Type: EvSimulated, Step: st.ID, Text: what})
+	}
 	next := st.Next
 	expr := "next"
 	if next == "" {
@@ -1220,7 +1288,7 @@ func (s *Session) Retry() error { return s.Rerun() }
 // recorded; the text is used as typed (the operator is the author now).
 func (s *Session) EditCommand(cmd string) error {
 	p := s.pending
-	if p == nil || (p.Kind != PromptRun && p.Kind != PromptConfirm && p.Kind != PromptDecided) || s.cur.Command() == nil {
+	if p == nil || (p.Kind != PromptRun && p.Kind != PromptConfirm && p.Kind != PromptDecided && p.Kind != PromptError) || s.cur.Command() == nil {
 		return ErrNoPrompt
 	}
 	if strings.TrimSpace(cmd) == "" {
@@ -1290,26 +1358,9 @@ func (s *Session) Confirm(inputs map[string]string, by string) error {
 		return ErrNoPrompt
 	}
 	st := s.cur
-	vals := map[string]any{}
-	var errs []error
-	for _, in := range st.Fix.Input {
-		raw, ok := inputs[in.Name]
-		if !ok && in.HasDefault {
-			raw, ok = in.Default, true
-		}
-		if !ok {
-			errs = append(errs, fmt.Errorf("%s: required (%s)", in.Name, in.Describe()))
-			continue
-		}
-		v, err := in.Validate(raw)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		vals[in.Name] = v
-	}
-	if len(errs) > 0 {
-		return errors.Join(errs...)
+	vals, err := fixInputs(st, inputs)
+	if err != nil {
+		return err
 	}
 	s.inputs = vals
 	for _, in := range st.Fix.Input {
@@ -1331,10 +1382,113 @@ func (s *Session) Confirm(inputs map[string]string, by string) error {
 		s.inputs = map[string]any{}
 		return err
 	}
+	s.confirmed = cmd
 	s.emit(Event{Type: EvConfirm, Step: st.ID, Inputs: shown, By: by, Command: cmd})
 	s.pending = nil
 	s.approved = true
 	return nil
+}
+
+// fixInputs validates the operator's values for st's fix inputs (defaults
+// fill the missing ones) and returns them typed; all problems at once.
+func fixInputs(st *Step, inputs map[string]string) (map[string]any, error) {
+	vals := map[string]any{}
+	var errs []error
+	for _, in := range st.Fix.Input {
+		raw, ok := inputs[in.Name]
+		if !ok && in.HasDefault {
+			raw, ok = in.Default, true
+		}
+		if !ok {
+			errs = append(errs, fmt.Errorf("%s: required (%s)", in.Name, in.Describe()))
+			continue
+		}
+		v, err := in.Validate(raw)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		vals[in.Name] = v
+	}
+	return vals, errors.Join(errs...)
+}
+
+// HostCommand is one command as it will be sent to one host.
+type HostCommand struct {
+	Host    Host   `json:"host"`
+	Command string `json:"command"` // secrets masked
+	Sudo    bool   `json:"sudo,omitempty"`
+}
+
+// RenderFix renders the pending fix with the given input values, per host,
+// exactly as Confirm(inputs) will send it (secrets masked; an edited command
+// as edited). It validates the inputs and changes nothing: drivers show it
+// for the final confirmation.
+func (s *Session) RenderFix(inputs map[string]string) ([]HostCommand, error) {
+	p := s.pending
+	if p == nil || p.Kind != PromptConfirm {
+		return nil, ErrNoPrompt
+	}
+	st := s.cur
+	vals, err := fixInputs(st, inputs)
+	if err != nil {
+		return nil, err
+	}
+	saved := s.inputs
+	s.inputs = vals
+	cmd, err := s.render(st, st.Fix)
+	s.inputs = saved
+	if err != nil {
+		return nil, err
+	}
+	masked := s.mask(cmd)
+	for _, in := range st.Fix.Input { // a secret input is masked like a secret param
+		if v, ok := vals[in.Name]; ok && in.Secret {
+			if sv := toString(v); sv != "" {
+				masked = strings.ReplaceAll(masked, ShellQuote(sv), "******")
+				masked = strings.ReplaceAll(masked, sv, "******")
+			}
+		}
+	}
+	return s.hostCommands(st.Fix, masked), nil
+}
+
+func (s *Session) hostCommands(c *Command, cmd string) []HostCommand {
+	var out []HostCommand
+	for _, h := range s.hosts(c.On) {
+		out = append(out, HostCommand{Host: h, Command: cmd, Sudo: c.Sudo})
+	}
+	return out
+}
+
+// renderKnown renders a command template's parts that do not need a fix
+// input; the others stay as written ({{ input.dir }}).
+func (s *Session) renderKnown(st *Step, src string) string {
+	env := s.env(st)
+	t, err := ParseTemplate(src, env)
+	if err != nil {
+		return src
+	}
+	var b strings.Builder
+	for _, part := range t.parts {
+		if part.expr == nil {
+			b.WriteString(part.lit)
+			continue
+		}
+		code := "{{ " + part.expr.String() + " }}"
+		if strings.Contains(part.expr.String(), "input") {
+			b.WriteString(code)
+			continue
+		}
+		one := &Template{src: code, parts: []tmplPart{part}}
+		v, err := one.Render(env)
+		if err != nil {
+			b.WriteString(code)
+			continue
+		}
+		b.WriteString(v)
+	}
+	return b.String()
 }
 
 // Decline refuses a pending fix. The session stays at the step: the driver
@@ -1401,7 +1555,7 @@ func (s *Session) Back(to string) error {
 	s.emit(Event{Type: EvBack, Step: target.ID, Text: s.cur.ID})
 	s.pending = nil
 	s.approved = false
-	s.edited = ""
+	s.edited, s.confirmed = "", ""
 	s.cur = target
 	s.visit = nil
 	return nil

@@ -224,7 +224,7 @@ steps:
 }
 
 // Named groups become values of their own; when the pattern does not match
-// they are "" (not missing), so expressions over them still evaluate.
+// they have no value, which has() tells apart from an empty match.
 func TestNamedCaptureGroups(t *testing.T) {
 	rb := mustLoad(t, `runbook: 1
 id: s
@@ -235,7 +235,7 @@ steps:
     run: {on: host, cmd: "df"}
     capture: {line: '(?P<size>\d+)G\s+(?P<pct>\d+)%'}
     branches:
-      - {if: "size == '' && pct == ''", goto: nomatch}
+      - {if: "!has(size) && !has(pct)", goto: nomatch}
       - {if: "int(pct) >= 90 && line == size", goto: full}
     else: done
   - id: nomatch
@@ -277,7 +277,7 @@ steps:
     run: {on: host, cmd: "df"}
     capture: {line: '(?P<pct>\d+)% (?P<exit>\d+)'}
     branches:
-      - {if: "int(pct) > 1", goto: done}
+      - {if: "has(pct) && int(pct) > 1", goto: done}
     else: done
   - id: done
     end: resolved

@@ -85,6 +85,9 @@ func (t *Template) render(env Env, word func(p *Program, s string) (string, erro
 		if err != nil {
 			return "", err
 		}
+		if v == nil { // a capture that did not match, a missing key: never ''
+			return "", fmt.Errorf("{{ %s }}: no value (a capture that did not match, or a missing key)", p.expr)
+		}
 		w, err := word(p.expr, toString(v))
 		if err != nil {
 			return "", err

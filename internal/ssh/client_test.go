@@ -148,6 +148,9 @@ func TestKeepaliveDeclaresVanishedHostDead(t *testing.T) {
 	if !errors.Is(o.err, rbssh.ErrHostDead) {
 		t.Fatalf("frozen host: want ErrHostDead, got %+v", o)
 	}
+	if !engine.IsTimeout(o.err) || !engine.CanRetry(o.err) {
+		t.Errorf("a dead host is a timeout the driver may retry: IsTimeout %v, CanRetry %v", engine.IsTimeout(o.err), engine.CanRetry(o.err))
+	}
 	e.srv.Thaw()
 	o = run(ctx, e.client, e.host, engine.CommandRequest{Script: "true"})
 	if o.err != nil || o.res.Exit != 0 {
@@ -219,6 +222,9 @@ func TestHandshakeThatNeverHappens(t *testing.T) {
 	if !errors.Is(o.err, rbssh.ErrHandshakeTimeout) {
 		t.Fatalf("want ErrHandshakeTimeout, got %v", o.err)
 	}
+	if !engine.IsTimeout(o.err) || !engine.CanRetry(o.err) || engine.IsAuthFailure(o.err) {
+		t.Errorf("handshake timeout kinds: IsTimeout %v, CanRetry %v, IsAuthFailure %v", engine.IsTimeout(o.err), engine.CanRetry(o.err), engine.IsAuthFailure(o.err))
+	}
 }
 
 func TestChangedHostKeyIsHardStop(t *testing.T) {
@@ -237,6 +243,9 @@ func TestChangedHostKeyIsHardStop(t *testing.T) {
 			var ch *rbssh.HostKeyChangedError
 			if !errors.As(o.err, &ch) || !errors.Is(o.err, rbssh.ErrHostKeyChanged) {
 				t.Fatalf("want HostKeyChangedError, got %v", o.err)
+			}
+			if engine.CanRetry(o.err) {
+				t.Errorf("a changed host key must not be retryable")
 			}
 			msg := o.err.Error()
 			if !strings.Contains(msg, gossh.FingerprintSHA256(e.srv.HostKey())) || !strings.Contains(msg, gossh.FingerprintSHA256(other.PublicKey())) {

@@ -10,9 +10,9 @@ import (
 // errors.Is for the category and errors.As for the details.
 var (
 	// ErrHandshakeTimeout: TCP connected but no SSH handshake completed in time.
-	ErrHandshakeTimeout = errors.New("ssh handshake timed out")
+	ErrHandshakeTimeout error = &kindError{msg: "ssh handshake timed out", timeout: true}
 	// ErrHostDead: keepalives went unanswered; the host or the network vanished.
-	ErrHostDead = errors.New("host stopped answering keepalives")
+	ErrHostDead error = &kindError{msg: "host stopped answering keepalives", timeout: true}
 	// ErrConnectionLost: the connection broke while a command or transfer ran.
 	ErrConnectionLost = errors.New("connection lost")
 	// ErrNoExitStatus: the remote side closed the session without an exit status.
@@ -20,14 +20,28 @@ var (
 	// ErrSudoPassword: `sudo -n` refused because the account needs a password.
 	ErrSudoPassword = errors.New("sudo needs a password")
 	// ErrPassphrase: an identity file is encrypted and nobody can type its passphrase.
-	ErrPassphrase = errors.New("identity file is encrypted and no passphrase prompt is available")
+	ErrPassphrase error = &kindError{msg: "identity file is encrypted and no passphrase prompt is available", auth: true}
 	// ErrHostKeyChanged: the host offered a key different from known_hosts.
-	ErrHostKeyChanged = errors.New("REMOTE HOST IDENTIFICATION HAS CHANGED")
+	ErrHostKeyChanged error = &kindError{msg: "REMOTE HOST IDENTIFICATION HAS CHANGED", final: true}
 	// ErrHostUnknown: the host is not in known_hosts and the policy refused it.
-	ErrHostUnknown = errors.New("host key is not known")
+	ErrHostUnknown error = &kindError{msg: "host key is not known", final: true}
 	// ErrHostKeyRevoked: the host key is marked @revoked in known_hosts.
-	ErrHostKeyRevoked = errors.New("host key is revoked")
+	ErrHostKeyRevoked error = &kindError{msg: "host key is revoked", final: true}
 )
+
+// kindError is a sentinel that says what kind of failure it is, through the
+// optional methods engine.CanRetry, engine.IsTimeout and engine.IsAuthFailure
+// look for: drivers offer only what makes sense (no retry on a changed host
+// key, retry or skip on a timeout, re-authentication on an auth failure).
+type kindError struct {
+	msg                  string
+	timeout, auth, final bool
+}
+
+func (e *kindError) Error() string     { return e.msg }
+func (e *kindError) Timeout() bool     { return e.timeout }
+func (e *kindError) AuthFailure() bool { return e.auth }
+func (e *kindError) Retryable() bool   { return !e.final }
 
 // HostKeyChangedError is the hard stop for a changed host key: no flag or
 // policy overrides it. It shows both fingerprints, as OpenSSH does.
@@ -96,6 +110,9 @@ func (e *AuthError) Error() string {
 }
 func (e *AuthError) Unwrap() error { return e.Err }
 
+// AuthFailure marks the error for engine.IsAuthFailure: re-authenticate, then retry.
+func (e *AuthError) AuthFailure() bool { return true }
+
 // SudoPasswordError: `sudo -n` needs a password on this host. The TUI asks
 // for it (Config.SudoPassword); --auto reports this error.
 type SudoPasswordError struct{ Host string }
@@ -104,6 +121,9 @@ func (e *SudoPasswordError) Error() string {
 	return fmt.Sprintf("sudo on %s needs a password (sudo -n refused); run interactively to type it, or allow NOPASSWD for this command", e.Host)
 }
 func (e *SudoPasswordError) Unwrap() error { return ErrSudoPassword }
+
+// AuthFailure marks the error for engine.IsAuthFailure: the password is asked again on retry.
+func (e *SudoPasswordError) AuthFailure() bool { return true }
 
 var (
 	// ErrWrapperNotStarted: the host ended the session but /bin/sh never ran

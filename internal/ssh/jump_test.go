@@ -86,6 +86,9 @@ func TestEncryptedIdentityWithoutPrompt(t *testing.T) {
 	if !errors.As(o.err, &ae) || !strings.Contains(o.err.Error(), rbssh.ErrPassphrase.Error()) {
 		t.Fatalf("--auto with an encrypted key: want AuthError mentioning the passphrase, got %v", o.err)
 	}
+	if !engine.IsAuthFailure(o.err) || engine.IsTimeout(o.err) {
+		t.Errorf("an auth failure: IsAuthFailure %v, IsTimeout %v", engine.IsAuthFailure(o.err), engine.IsTimeout(o.err))
+	}
 	// The operator takes longer to type it than the handshake may last:
 	// the prompt (and the key's KDF) run before the handshake deadline.
 	c.HandshakeTimeout = 3 * time.Second

@@ -3,6 +3,7 @@ package ui
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"charm.land/bubbles/v2/key"
@@ -222,9 +223,26 @@ func (m *Model) promptKey(k tea.KeyPressMsg) tea.Cmd {
 			m.status.SetMessage("this changes the system: press y to go on, n to decline", false)
 		}
 	case engine.PromptError:
+		a := actionsFor(p)
 		switch {
-		case key.Matches(k, m.keys.Rerun):
+		case key.Matches(k, m.keys.Rerun) && a.retry:
 			return m.act("retrying", (*engine.Session).Retry)
+		case key.Matches(k, m.keys.Rerun):
+			m.status.SetMessage("retrying cannot help here: "+a.why, true)
+		case key.Matches(k, m.keys.ReAuth) && a.reauth:
+			return m.act("re-authenticating", (*engine.Session).Retry)
+		case key.Matches(k, m.keys.Edit) && a.edit:
+			return m.openEdit()
+		case key.Matches(k, m.keys.Skip) && a.skip:
+			m.overrideTo = a.skipTo
+			m.openInput(forOverrideReason, "Why skip it? (recorded)", "going on to "+m.rb.Step(a.skipTo).Label(),
+				input.WithValidate(func(v string) error {
+					if strings.TrimSpace(v) == "" {
+						return fmt.Errorf("a skip needs a reason")
+					}
+					return nil
+				}))
+			return nil
 		case key.Matches(k, m.keys.Override):
 			return m.openOverride()
 		}
@@ -314,15 +332,19 @@ func (m *Model) openOverride() tea.Cmd {
 func (m *Model) startFix() tea.Cmd {
 	m.fixInputs = append([]*engine.Param(nil), m.prompt.Inputs...)
 	m.fixValues = map[string]string{}
+	m.fixCommands = nil
 	return m.nextFixStep()
 }
 
 func (m *Model) nextFixStep() tea.Cmd {
 	if len(m.fixInputs) > 0 {
 		p := m.fixInputs[0]
-		label := "Input " + p.Name
-		if p.Description != "" {
-			label += " — " + p.Description
+		label := p.Prompt // the runbook's own words for it
+		if label == "" {
+			label = "Input " + p.Name
+			if p.Description != "" {
+				label += " — " + p.Description
+			}
 		}
 		opts := []input.Option{input.WithValidate(func(v string) error { _, err := p.Validate(v); return err })}
 		if p.HasDefault {
@@ -334,9 +356,22 @@ func (m *Model) nextFixStep() tea.Cmd {
 		m.openInput(forFixInput, label, p.Describe(), opts...)
 		return nil
 	}
+	// The inputs are in: show the command exactly as it will be sent, per
+	// host, and confirm that.
+	cmds, err := m.session.RenderFix(m.fixValues)
+	if err != nil {
+		m.closeOverlay()
+		m.status.SetMessage("the fix cannot be rendered: "+err.Error(), true)
+		return nil
+	}
+	m.fixCommands = cmds
 	if c := m.prompt.Step.Command(); c != nil && c.Destructive {
 		want := m.destructiveName()
-		m.openInput(forDestructive, fmt.Sprintf("DESTRUCTIVE — type %q to confirm", want), "anything else cancels nothing; esc goes back",
+		label := fmt.Sprintf("DESTRUCTIVE — type %q to confirm", want)
+		if len(m.prompt.Hosts) != 1 {
+			label = fmt.Sprintf("DESTRUCTIVE — it runs on %d hosts: type %s (the number of hosts) to confirm", len(m.prompt.Hosts), want)
+		}
+		m.openInput(forDestructive, label, "anything else cancels nothing; esc goes back",
 			input.WithValidate(func(v string) error {
 				if v != want {
 					return fmt.Errorf("type %s exactly", want)
@@ -345,17 +380,23 @@ func (m *Model) nextFixStep() tea.Cmd {
 			}))
 		return nil
 	}
+	if len(m.prompt.Inputs) > 0 {
+		m.openPicker(forFixFinal, "Run exactly this?", []choices.Item{
+			{Label: "yes, run it", Value: "yes"}, {Label: "no, not now", Value: "no"}})
+		return nil
+	}
 	return m.confirmFix()
 }
 
 // destructiveName is what the operator types to confirm a destructive fix:
-// the host's name, or the role when the fix runs on a group.
+// the host's name, or the number of hosts when it runs on a group (a role
+// name says nothing about how many machines it changes).
 func (m *Model) destructiveName() string {
 	hs := m.prompt.Hosts
 	if len(hs) == 1 {
 		return untrusted.SanitizeLine(hs[0].Address())
 	}
-	return untrusted.SanitizeLine(m.prompt.Step.Fix.On)
+	return strconv.Itoa(len(hs))
 }
 
 func (m *Model) confirmFix() tea.Cmd {
@@ -423,6 +464,15 @@ func (m *Model) inputKey(k tea.KeyPressMsg) tea.Cmd {
 	case forEdit:
 		m.closeOverlay()
 		m.edited = true
+		if m.prompt != nil && m.prompt.Kind == engine.PromptError {
+			// At an error, an edit is there to be tried: run it.
+			return m.act("running the edited command", func(s *engine.Session) error {
+				if err := s.EditCommand(v); err != nil {
+					return err
+				}
+				return s.Retry()
+			})
+		}
 		return m.act("editing the command", func(s *engine.Session) error { return s.EditCommand(v) })
 	case forSearch:
 		m.closeOverlay()
@@ -485,6 +535,13 @@ func (m *Model) pickerKey(k tea.KeyPressMsg) tea.Cmd {
 			}))
 	case forHostKey:
 		return m.replyRequest(reply{ok: it.Value == "yes"})
+	case forFixFinal:
+		if it.Value == "yes" {
+			return m.confirmFix()
+		}
+		m.closeOverlay()
+		m.fixCommands = nil
+		m.status.SetMessage("not run: y starts again, n declines", false)
 	}
 	return nil
 }

@@ -367,7 +367,7 @@ func TestTransportErrorRetryAndBack(t *testing.T) {
 	)
 	h.press("enter")
 	h.wantPrompt(engine.PromptError, "check-space")
-	h.mustSee("✗ local: connection reset by peer", "r retries · b goes back")
+	h.mustSee("✗ local: connection reset by peer", "r retries", "o picks another route")
 	if h.m.outline.Mark("check-space") != outline.Failed {
 		t.Error("failed step not marked")
 	}
@@ -582,6 +582,7 @@ func TestResizeKeepsTheScreenExact(t *testing.T) {
 
 func TestScrollbackIsBounded(t *testing.T) {
 	var out strings.Builder
+	out.WriteString("/dev/sda1 100G 50G 50G 50% /srv/BigData/LocalBackup\n") // the probe answers
 	for i := range 5000 {
 		fmt.Fprintf(&out, "line %d\n", i)
 	}
@@ -595,7 +596,7 @@ func TestScrollbackIsBounded(t *testing.T) {
 	if h.m.out.Dropped() == 0 {
 		t.Fatal("nothing dropped")
 	}
-	h.mustSee("line 4999", "of 5001")
+	h.mustSee("line 4999", "of 5002")
 	h.press("home")
 	h.mustSee("earlier lines not kept here")
 }

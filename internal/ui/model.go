@@ -121,6 +121,7 @@ const (
 	forSearch
 	forSecret
 	forHostKey
+	forFixFinal
 )
 
 // Model is the root model. It alone returns a tea.View.
@@ -182,6 +183,9 @@ type Model struct {
 	paramValues map[string]string
 	fixInputs   []*engine.Param
 	fixValues   map[string]string
+	// fixCommands is the fix rendered with its inputs, per host, exactly as
+	// it will be sent (engine.Session.RenderFix): what the operator confirms.
+	fixCommands []engine.HostCommand
 	overrideTo  string
 	request     *Request
 	fatal       error

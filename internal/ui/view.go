@@ -219,6 +219,9 @@ func (m *Model) promptView(w int) string {
 		}
 		return m.input.View()
 	case overlayPicker:
+		if m.purpose == forFixFinal {
+			return m.fixContext(w) + "\n" + m.picker.View()
+		}
 		if m.purpose == forHostKey && m.request != nil {
 			q := m.request
 			lines := []string{
@@ -281,7 +284,12 @@ func (m *Model) promptView(w int) string {
 		if p.Err != nil {
 			msg = p.Err.Error()
 		}
-		return s.Danger.Render(textblock.Wrap("✗ "+untrusted.SanitizeLine(msg), w)) + "\n" + s.Muted.Render("r retries · b goes back · o picks another route · q quits")
+		a := actionsFor(p)
+		why := ""
+		if a.why != "" {
+			why = s.Muted.Render(textblock.Wrap(a.why, w)) + "\n"
+		}
+		return s.Danger.Render(textblock.Wrap("✗ "+untrusted.SanitizeLine(msg), w)) + "\n" + why + s.Muted.Render(textblock.Wrap(a.hint(), w))
 	case engine.PromptEnd:
 	}
 	return ""
@@ -315,7 +323,24 @@ func (m *Model) fixContext(w int) string {
 		return ""
 	}
 	s := m.styles
-	return textblock.Line(s.Warning.Render("This fix changes ")+s.Host.Render(steppane.HostPrompt(p.Hosts))+s.Warning.Render("."), w)
+	head := textblock.Line(s.Warning.Render("This fix changes ")+s.Host.Render(steppane.HostPrompt(p.Hosts))+s.Warning.Render("."), w)
+	cmds := m.fixCommands
+	if cmds == nil {
+		cmds = p.Commands
+	}
+	if len(cmds) == 0 {
+		return head
+	}
+	// Exactly what will be sent, per host; wrapped, never cut.
+	lines := []string{head, s.Muted.Render(textblock.Line("It sends exactly:", w))}
+	for _, c := range cmds {
+		sudo := ""
+		if c.Sudo {
+			sudo = "sudo "
+		}
+		lines = append(lines, textblock.Wrap(s.Host.Render(untrusted.SanitizeLine(c.Host.Name))+s.Muted.Render(" $ ")+sudo+untrusted.SanitizeLine(c.Command), w))
+	}
+	return strings.Join(lines, "\n")
 }
 
 // hints are the keys that work now, for the status bar.
@@ -366,7 +391,20 @@ func (m *Model) hints() []key.Binding {
 	case engine.PromptConfirm:
 		first = []key.Binding{h(k.Yes, "confirm"), h(k.No, "decline")}
 	case engine.PromptError:
-		first = []key.Binding{h(k.Rerun, "retry")}
+		a := actionsFor(p)
+		if a.retry {
+			first = append(first, h(k.Rerun, "retry"))
+		}
+		if a.reauth {
+			first = append(first, h(k.ReAuth, "re-auth"))
+		}
+		if a.edit {
+			first = append(first, h(k.Edit, "edit"))
+		}
+		if a.skip {
+			first = append(first, h(k.Skip, "skip"))
+		}
+		first = append(first, h(k.Override, "override"))
 	case engine.PromptEnd:
 	}
 	return append(first, common...)

@@ -25,10 +25,12 @@ type Rule struct {
 	Stderr string
 	Exit   int
 	Signal string
-	Err    error         // a transport failure instead of a result
-	Hang   bool          // block until the context ends
-	Delay  time.Duration // (real) delay before answering
-	Times  int
+	// TimedOut: the command was cut off by its timeout (exit -1).
+	TimedOut bool
+	Err      error         // a transport failure instead of a result
+	Hang     bool          // block until the context ends
+	Delay    time.Duration // (real) delay before answering
+	Times    int
 
 	re   *regexp.Regexp
 	used int
@@ -139,10 +141,10 @@ func (f *Fake) Run(ctx context.Context, h engine.Host, req engine.CommandRequest
 	io.WriteString(stdout, r.Stdout)
 	io.WriteString(stderr, r.Stderr)
 	exit := r.Exit
-	if r.Signal != "" {
+	if r.Signal != "" || r.TimedOut {
 		exit = -1
 	}
-	return engine.CommandResult{Exit: exit, Signal: r.Signal, Duration: r.Delay}, nil
+	return engine.CommandResult{Exit: exit, Signal: r.Signal, TimedOut: r.TimedOut, Duration: r.Delay}, nil
 }
 
 // Fetch implements engine.Executor over Files, matching globs by prefix/suffix.

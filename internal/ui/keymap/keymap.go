@@ -13,6 +13,8 @@ type KeyMap struct {
 	Rerun    key.Binding
 	Edit     key.Binding
 	Override key.Binding
+	Skip     key.Binding // a step whose host timed out: go on by its else/next, with a reason
+	ReAuth   key.Binding // an authentication failure: retry after re-authenticating
 	Back     key.Binding
 	Note     key.Binding
 	Done     key.Binding // manual step done
@@ -45,6 +47,8 @@ func DefaultKeyMap() KeyMap {
 		Rerun:    b([]string{"r"}, "r", "re-run / retry"),
 		Edit:     b([]string{"e"}, "e", "edit command"),
 		Override: b([]string{"o"}, "o", "override decision"),
+		Skip:     b([]string{"s"}, "s", "skip (timed-out step)"),
+		ReAuth:   b([]string{"a"}, "a", "re-authenticate"),
 		Back:     b([]string{"b"}, "b", "back to a step"),
 		Note:     b([]string{"N"}, "N", "add a note"),
 		Done:     b([]string{"d"}, "d", "done (manual step)"),
@@ -68,7 +72,7 @@ func DefaultKeyMap() KeyMap {
 // FullHelp groups every binding for the help screen.
 func (k KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
-		{k.Proceed, k.Yes, k.No, k.Choose, k.Done, k.Rerun, k.Edit, k.Override},
+		{k.Proceed, k.Yes, k.No, k.Choose, k.Done, k.Rerun, k.Edit, k.Override, k.Skip, k.ReAuth},
 		{k.Back, k.Note, k.Tree, k.Search, k.Help, k.Quit, k.Cancel},
 		{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom, k.Close},
 	}
