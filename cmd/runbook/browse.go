@@ -9,6 +9,7 @@ import (
 
 	"github.com/runbook-dev/runbook/internal/catalog"
 	"github.com/runbook-dev/runbook/internal/engine"
+	"github.com/runbook-dev/runbook/internal/untrusted"
 )
 
 // loadRunbook resolves a file path or id and checks it (engine.Check: every
@@ -51,14 +52,16 @@ func newGraphCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			// Every label is runbook text: the whole drawing passes the
+			// sanitiser (newlines kept, escapes made inert).
 			out := cmd.OutOrStdout()
 			switch format {
 			case "text":
-				fmt.Fprint(out, engine.GraphText(rb, mark))
+				fmt.Fprint(out, untrusted.Sanitize(engine.GraphText(rb, mark)))
 			case "mermaid":
-				fmt.Fprint(out, engine.GraphMermaid(rb))
+				fmt.Fprint(out, untrusted.Sanitize(engine.GraphMermaid(rb)))
 			case "dot":
-				fmt.Fprint(out, engine.GraphDot(rb))
+				fmt.Fprint(out, untrusted.Sanitize(engine.GraphDot(rb)))
 			default:
 				return usageErr("graph: --format must be text, mermaid or dot")
 			}
@@ -81,11 +84,11 @@ func newListCmd() *cobra.Command {
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "ID\tTITLE\tFROM")
 			for _, e := range entries {
-				fmt.Fprintf(tw, "%s\t%s\t%s\n", e.ID, e.Title, e.Origin)
+				fmt.Fprintf(tw, "%s\t%s\t%s\n", untrusted.SanitizeLine(e.ID), untrusted.SanitizeLine(e.Title), untrusted.SanitizeLine(e.Origin))
 			}
 			tw.Flush()
 			for _, err := range errs {
-				fmt.Fprintln(cmd.ErrOrStderr(), "warning:", err)
+				fmt.Fprintln(cmd.ErrOrStderr(), "warning:", untrusted.Sanitize(err.Error()))
 			}
 			return nil
 		},
@@ -103,13 +106,16 @@ func newShowCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			// Runbook text is untrusted (a file from a shared repository):
+			// one-line fields pass SanitizeLine, the description Sanitize.
 			out := cmd.OutOrStdout()
-			fmt.Fprintf(out, "%s: %s\n", rb.ID, rb.Title)
+			l := untrusted.SanitizeLine
+			fmt.Fprintf(out, "%s: %s\n", l(rb.ID), l(rb.Title))
 			if rb.Source != "" {
-				fmt.Fprintf(out, "source: %s\n", rb.Source)
+				fmt.Fprintf(out, "source: %s\n", l(rb.Source))
 			}
 			if d := strings.TrimSpace(rb.Description); d != "" {
-				fmt.Fprintf(out, "\n%s\n", d)
+				fmt.Fprintf(out, "\n%s\n", untrusted.Sanitize(d))
 			}
 			if len(rb.Targets) > 0 {
 				fmt.Fprintln(out, "\ntargets (--target ROLE=HOST):")
@@ -118,7 +124,7 @@ func newShowCmd() *cobra.Command {
 					if t.Group {
 						g = " (group: repeat --target)"
 					}
-					fmt.Fprintf(out, "  %-12s %s%s\n", t.Name, t.Description, g)
+					fmt.Fprintf(out, "  %-12s %s%s\n", l(t.Name), l(t.Description), g)
 				}
 			}
 			if len(rb.Params) > 0 {
@@ -126,9 +132,9 @@ func newShowCmd() *cobra.Command {
 				for _, p := range rb.Params {
 					def := ""
 					if p.HasDefault {
-						def = " [default " + p.Default + "]"
+						def = " [default " + l(p.Default) + "]"
 					}
-					fmt.Fprintf(out, "  %-12s %s: %s%s\n", p.Name, p.Describe(), p.Description, def)
+					fmt.Fprintf(out, "  %-12s %s: %s%s\n", l(p.Name), l(p.Describe()), l(p.Description), def)
 				}
 			}
 			fmt.Fprintln(out, "\nsteps:")
@@ -137,7 +143,7 @@ func newShowCmd() *cobra.Command {
 				if ref == "" {
 					ref = "-"
 				}
-				fmt.Fprintf(out, "  %-5s %-26s %-8s %s\n", ref, st.ID, st.Kind, st.Title)
+				fmt.Fprintf(out, "  %-5s %-26s %-8s %s\n", l(ref), l(st.ID), st.Kind, l(st.Title))
 			}
 			return nil
 		},

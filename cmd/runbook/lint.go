@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/runbook-dev/runbook/internal/engine"
+	"github.com/runbook-dev/runbook/internal/untrusted"
 )
 
 type lintOptions struct {
@@ -94,14 +94,15 @@ func runLint(cmd *cobra.Command, o *lintOptions) error {
 		if all == nil {
 			all = engine.Diagnostics{}
 		}
-		enc := json.NewEncoder(out)
+		enc := untrusted.NewJSONEncoder(out)
 		enc.SetIndent("", "  ")
 		if err := enc.Encode(map[string]any{"files": files, "diagnostics": all, "ok": !failed}); err != nil {
 			return err
 		}
 	} else {
 		for _, d := range all {
-			fmt.Fprintln(out, d.String())
+			// A message quotes the file (a misspelt key, a bad value).
+			fmt.Fprintln(out, untrusted.SanitizeLine(d.String()))
 		}
 		errs := len(all.Errors())
 		if failed {

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/runbook-dev/runbook/internal/run"
+	"github.com/runbook-dev/runbook/internal/untrusted"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -41,11 +42,12 @@ func mainRun(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	var ee *exitError
 	if errors.As(err, &ee) {
 		if ee.Err != nil {
-			fmt.Fprintln(stderr, "runbook:", ee.Err)
+			fmt.Fprintln(stderr, "runbook:", untrusted.Sanitize(ee.Err.Error()))
 		}
 		return ee.Code
 	}
-	fmt.Fprintln(stderr, "runbook:", err)
+	// Errors can quote a runbook file or a server (banners, SFTP names).
+	fmt.Fprintln(stderr, "runbook:", untrusted.Sanitize(err.Error()))
 	return 2 // cobra's own errors are usage errors
 }
 

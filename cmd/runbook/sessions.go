@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"text/tabwriter"
 	"time"
@@ -39,7 +38,7 @@ Continue any that has not ended with runbook resume ID.`,
 			}
 			switch output {
 			case "json":
-				enc := json.NewEncoder(cmd.OutOrStdout())
+				enc := untrusted.NewJSONEncoder(cmd.OutOrStdout())
 				enc.SetIndent("", "  ")
 				if sums == nil {
 					sums = []journal.Summary{}

@@ -204,7 +204,9 @@ func (p *Progress) line(step, result, decision string) {
 	if len(p.hosts) > 0 {
 		hosts = strings.Join(p.hosts, ",")
 	}
-	fmt.Fprintf(p.w, "%-5s %s · %s · %s · %s\n", clean(ref), clean(title), clean(hosts), result, decision)
+	// result and decision quote the server (an exit-signal name) and the
+	// runbook: clean is idempotent, so already-clean parts are unchanged.
+	fmt.Fprintf(p.w, "%-5s %s · %s · %s · %s\n", clean(ref), clean(title), clean(hosts), clean(result), clean(decision))
 }
 
 // clean makes untrusted text (host output, runbook text) safe for one

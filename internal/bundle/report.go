@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/runbook-dev/runbook/internal/engine"
+	"github.com/runbook-dev/runbook/internal/untrusted"
 )
 
 // reportModel follows the (already redacted) events and keeps what a person
@@ -100,7 +101,7 @@ func (m *reportModel) add(e engine.Event) {
 		if len(e.Captures) > 0 {
 			var cs []string
 			for _, k := range engine.SortedKeys(e.Captures) {
-				cs = append(cs, fmt.Sprintf("%s=%s", k, code(e.Captures[k])))
+				cs = append(cs, fmt.Sprintf("%s=%s", inline(k), code(e.Captures[k])))
 			}
 			line += "; captured " + strings.Join(cs, ", ")
 		}
@@ -159,7 +160,7 @@ func inline(s string) string {
 		switch {
 		case r == '\n':
 			b.WriteString(`\n`)
-		case r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || isBidi(r):
+		case r < 0x20 || r == 0x7f || untrusted.IsHidden(r):
 			fmt.Fprintf(&b, `\u%04x`, r)
 		case strings.ContainsRune("`*_[]<|#", r):
 			b.WriteByte('\\')
@@ -171,16 +172,12 @@ func inline(s string) string {
 	return b.String()
 }
 
-func isBidi(r rune) bool {
-	return r >= 0x200b && r <= 0x200f || r >= 0x202a && r <= 0x202e || r >= 0x2066 && r <= 0x2069 || r == 0xfeff || r == 0x061c
-}
-
 // code renders text as inline code with a fence longer than any backtick run.
 func code(s string) string {
 	s = strings.ReplaceAll(s, "\n", `\n`)
 	var b strings.Builder
 	for _, r := range s {
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || isBidi(r) {
+		if r < 0x20 || r == 0x7f || untrusted.IsHidden(r) {
 			fmt.Fprintf(&b, `\u%04x`, r)
 		} else {
 			b.WriteRune(r)
@@ -206,7 +203,7 @@ func fence(s, indent string) string {
 	for _, l := range strings.Split(s, "\n") {
 		var lb strings.Builder
 		for _, r := range l {
-			if (r < 0x20 && r != '\t') || r == 0x7f || (r >= 0x80 && r < 0xa0) || isBidi(r) {
+			if (r < 0x20 && r != '\t') || r == 0x7f || untrusted.IsHidden(r) {
 				fmt.Fprintf(&lb, `\u%04x`, r)
 			} else {
 				lb.WriteRune(r)
@@ -264,7 +261,7 @@ func (w *Writer) report(m *Manifest) []byte {
 		p("No step was entered.\n")
 	}
 	for i, v := range t.rep.visits {
-		title := v.step
+		title := inline(v.step)
 		if st := rb.Step(v.step); st != nil && v.step != "" {
 			title = st.Label() + " (`" + inline(st.ID) + "`)"
 			if st.Ref == "" {

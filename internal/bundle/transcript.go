@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"sync"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/runbook-dev/runbook/internal/engine"
 	"github.com/runbook-dev/runbook/internal/redact"
+	"github.com/runbook-dev/runbook/internal/untrusted"
 )
 
 // GenesisHash is the "prev" of the transcript's first line.
@@ -87,9 +87,9 @@ func (w *Writer) Event(e engine.Event) {
 	if prev == "" {
 		prev = GenesisHash
 	}
-	b, err := json.Marshal(TranscriptLine{Prev: prev, Event: e})
+	b, err := untrusted.MarshalJSON(TranscriptLine{Prev: prev, Event: e})
 	if err != nil {
-		b, _ = json.Marshal(TranscriptLine{Prev: prev, Event: engine.Event{Seq: e.Seq, Time: e.Time, Type: engine.EvError, Error: "event not encodable: " + err.Error()}})
+		b, _ = untrusted.MarshalJSON(TranscriptLine{Prev: prev, Event: engine.Event{Seq: e.Seq, Time: e.Time, Type: engine.EvError, Error: "event not encodable: " + err.Error()}})
 	}
 	t.buf.Write(b)
 	t.buf.WriteByte('\n')

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/runbook-dev/runbook/internal/engine"
 	"github.com/runbook-dev/runbook/internal/redact"
+	"github.com/runbook-dev/runbook/internal/untrusted"
 )
 
 // Defaults for Options.
@@ -397,7 +397,7 @@ func (w *Writer) finalise(m *Manifest, full bool) error {
 	if full {
 		tr := w.ev.bytes()
 		rep := w.report(m)
-		red, _ := json.MarshalIndent(w.redactionReport(), "", "  ")
+		red, _ := untrusted.MarshalJSONIndent(w.redactionReport(), "", "  ")
 		gens = []gen{{TranscriptName, KindTranscript, tr}, {ReportName, KindReport, rep}, {RedactionsName, KindRedactions, append(red, '\n')}}
 	} else {
 		for _, k := range []struct{ name, kind string }{{TranscriptName, KindTranscript}, {ReportName, KindReport}, {RedactionsName, KindRedactions}} {
@@ -408,7 +408,9 @@ func (w *Writer) finalise(m *Manifest, full bool) error {
 		sum := sha256.Sum256(g.data)
 		m.Entries = append(m.Entries, Entry{Kind: g.kind, Member: g.name, Status: StatusOK, BytesBefore: int64(len(g.data)), BytesAfter: int64(len(g.data)), SHA256: hex.EncodeToString(sum[:])})
 	}
-	mj, err := json.MarshalIndent(m, "", "  ")
+	// Every JSON member is post-escaped (C1 and bidi runes as \u), so
+	// `cat manifest.json` cannot drive the reader's terminal.
+	mj, err := untrusted.MarshalJSONIndent(m, "", "  ")
 	if err != nil {
 		return err
 	}

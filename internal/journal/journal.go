@@ -20,6 +20,7 @@ import (
 	"github.com/adrg/xdg"
 
 	"github.com/runbook-dev/runbook/internal/engine"
+	"github.com/runbook-dev/runbook/internal/untrusted"
 )
 
 // Version is the journal format version written in every header.
@@ -220,7 +221,8 @@ func (w *Writer) write(v any, sync bool) error {
 	if w.f == nil {
 		return fmt.Errorf("journal %s: closed", w.path)
 	}
-	b, err := json.Marshal(v)
+	// Post-escaped (C1 and bidi runes as \u): `cat` of a journal is safe.
+	b, err := untrusted.MarshalJSON(v)
 	if err != nil {
 		return fmt.Errorf("encode journal line: %w", err)
 	}

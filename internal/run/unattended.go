@@ -2,7 +2,6 @@ package run
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 
@@ -16,9 +15,10 @@ import (
 func (l *lifecycle) unattended(ctx context.Context) error {
 	o := l.o
 	sinks := append(l.sinks(), auto.NewProgress(o.Stderr, o.Runbook).Event)
-	var jsonl *json.Encoder
+	// JSON output post-escapes C1 and bidi runes (untrusted.JSONEncoder).
+	var jsonl *untrusted.JSONEncoder
 	if o.Output == "jsonl" {
-		jsonl = json.NewEncoder(o.Stdout)
+		jsonl = untrusted.NewJSONEncoder(o.Stdout)
 		jsonl.SetEscapeHTML(false)
 		sinks = append(sinks, func(e engine.Event) { _ = jsonl.Encode(e) })
 	}
@@ -46,7 +46,7 @@ func (l *lifecycle) unattended(ctx context.Context) error {
 	l.finish(ctx) // the result names the bundle and any journal error
 	switch o.Output {
 	case "json":
-		enc := json.NewEncoder(o.Stdout)
+		enc := untrusted.NewJSONEncoder(o.Stdout)
 		enc.SetIndent("", "  ")
 		enc.SetEscapeHTML(false)
 		if err := enc.Encode(res); err != nil {

@@ -125,7 +125,7 @@ func sanitize(b *strings.Builder, src string, final, oneLine bool) int {
 				i++
 				continue
 			}
-			if isHidden(r) {
+			if IsHidden(r) {
 				fmt.Fprintf(b, "<U+%04X>", r)
 			} else {
 				b.WriteString(src[i : i+size])
@@ -136,12 +136,12 @@ func sanitize(b *strings.Builder, src string, final, oneLine bool) int {
 	return i
 }
 
-// isHidden reports runes that are invisible or change how other text is
+// IsHidden reports runes that are invisible or change how other text is
 // displayed: C1 controls, format characters (bidi embeddings, overrides and
 // isolates, marks, BOM, tag characters) and line/paragraph separators.
 // ZWNJ and ZWJ are allowed: they only join glyphs (Persian, Indic scripts,
 // emoji) and cannot reorder or hide text.
-func isHidden(r rune) bool {
+func IsHidden(r rune) bool {
 	switch {
 	case r >= 0x80 && r <= 0x9f:
 		return true

@@ -2,6 +2,7 @@ package untrusted
 
 import (
 	"bytes"
+	"encoding/json"
 	"strings"
 	"testing"
 	"unicode"
@@ -166,4 +167,40 @@ func BenchmarkSanitizePlain(b *testing.B) {
 	for b.Loop() {
 		_ = Sanitize(line)
 	}
+}
+
+func TestEscapeJSONCorpus(t *testing.T) {
+	for _, c := range hostileCorpus() {
+		b, err := MarshalJSON(map[string]string{"v": c})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range string(b) {
+			if r >= 0x80 && IsHidden(r) || r == 0x1b {
+				t.Errorf("%q: escaped JSON still holds %U: %s", c, r, b)
+			}
+		}
+		if !utf8.Valid(b) {
+			t.Errorf("%q: invalid UTF-8 in %s", c, b)
+		}
+		var back map[string]string
+		if err := json.Unmarshal(b, &back); err != nil {
+			t.Fatalf("%s: %v", b, err)
+		}
+		if want := strings.ToValidUTF8(c, "\uFFFD"); back["v"] != want && utf8.ValidString(c) {
+			t.Errorf("round trip %q -> %q", c, back["v"])
+		}
+	}
+	var buf bytes.Buffer
+	enc := NewJSONEncoder(&buf)
+	if err := enc.Encode(map[string]string{"x": "a\u009b\u202e\U000E0041"}); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := buf.String(), `{"x":"a\u009b\u202e\udb40\udc41"}`+"\n"; got != want {
+		t.Errorf("encoder: %s, want %s", got, want)
+	}
+}
+
+func hostileCorpus() []string {
+	return []string{"\u009b2J", "\u009d0;x\u009c", "a\x9bb", "\u202eabc", "\u2066x\u2069", "\u200b", "\ufeff", "\U000E0041", "\x1b]52;c;eA==\x07", "ok\xff"}
 }
