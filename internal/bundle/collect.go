@@ -87,6 +87,12 @@ func (w *Writer) File(ctx context.Context, h engine.Host, step string, f engine.
 	}
 	err := w.file(ctx, &e, f, r)
 	w.addEntry(e)
+	// Tell the session what became of the file, so its collect event says
+	// the same as the manifest (skipped, truncated, error), never "ok" by
+	// default.
+	if rep, ok := r.(engine.FileReport); ok {
+		rep.ReportFile(e.Status, e.Error, e.BytesAfter)
+	}
 	if ctx.Err() != nil && errors.Is(ctx.Err(), context.Canceled) {
 		return ctx.Err()
 	}

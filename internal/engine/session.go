@@ -700,13 +700,20 @@ func (s *Session) probe(ctx context.Context, st *Step, c *Command) ([]HostResult
 }
 
 func (s *Session) runOne(ctx context.Context, st *Step, h Host, req CommandRequest) HostResult {
-	out := &tailWriter{max: s.opts.MaxOutput, fwd: func(p []byte) {
-		s.emit(Event{Type: EvOutput, Step: st.ID, Host: h.Name, Stream: "stdout", Data: string(p)})
+	// Output events are masked as a stream (streammask.go): a secret split
+	// across two chunks is still masked.
+	secrets := func() []string { return s.secrets }
+	mo := &streamMask{mask: s.mask, secrets: secrets, emit: func(d string) {
+		s.emit(Event{Type: EvOutput, Step: st.ID, Host: h.Name, Stream: "stdout", Data: d})
 	}}
-	errw := &tailWriter{max: s.opts.MaxOutput, fwd: func(p []byte) {
-		s.emit(Event{Type: EvOutput, Step: st.ID, Host: h.Name, Stream: "stderr", Data: string(p)})
+	me := &streamMask{mask: s.mask, secrets: secrets, emit: func(d string) {
+		s.emit(Event{Type: EvOutput, Step: st.ID, Host: h.Name, Stream: "stderr", Data: d})
 	}}
+	out := &tailWriter{max: s.opts.MaxOutput, fwd: mo.Write}
+	errw := &tailWriter{max: s.opts.MaxOutput, fwd: me.Write}
 	res, err := s.opts.Executor.Run(ctx, h, req, out, errw)
+	mo.Flush()
+	me.Flush()
 	hr := HostResult{Host: h.Name, Exit: res.Exit, Signal: res.Signal, TimedOut: res.TimedOut, Duration: res.Duration,
 		Stdout: s.mask(string(out.buf)), Stderr: s.mask(string(errw.buf))}
 	if err != nil {
@@ -1648,25 +1655,17 @@ type countingCollector struct {
 	s *Session
 }
 
-type countingReader struct {
-	r io.Reader
-	n int64
-}
-
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	return n, err
-}
-
 func (c *countingCollector) File(ctx context.Context, h Host, step string, f RemoteFile, r io.Reader) error {
-	cr := &countingReader{r: r}
-	err := c.Collector.File(ctx, h, step, f, cr)
+	cr, rr := counted(r) // collect_count.go: keeps Seek, takes the collector's report
+	err := c.Collector.File(ctx, h, step, f, rr)
 	status := "ok"
 	if f.Truncated() {
 		status = "truncated"
 	}
 	e := Event{Type: EvCollect, Step: step, Host: h.Name, Path: f.Path, Bytes: cr.n, Status: status}
+	if cr.rep {
+		e.Status, e.Error, e.Bytes = cr.status, cr.reason, cr.stored
+	}
 	if err != nil {
 		e.Status, e.Error = "error", err.Error()
 	}
