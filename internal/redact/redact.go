@@ -78,6 +78,18 @@ func DefaultRules() []Rule {
 			Pattern: `(?i)\b(?:set-)?cookie\s*:\s*(?P<secret>\S.*)`},
 		{Name: "json-secret", Fold: true, Triggers: keyTriggers,
 			Pattern: `(?i)"(?P<key>[\w.-]*` + keyList + `[\w.-]*)"\s*:\s*"(?P<secret>(?:[^"\\]|\\.)+)"`},
+		// JSON logged inside JSON: {"msg":"{\"token\":\"…\"}"}, at any depth of escaping.
+		{Name: "json-escaped-secret", Fold: true, Triggers: keyTriggers,
+			Pattern: `(?i)\\+"(?P<key>[\w.-]*` + keyList + `[\w.-]*)\\+"\s*:\s*\\+"(?P<secret>(?:[^"\\]|\\[^"\\])+)`},
+		// mysql -pSECRET / mysqldump -p'SECRET' (the password is glued to -p).
+		{Name: "mysql-password", Fold: true, Triggers: []string{"mysql"},
+			Pattern: `(?i)\bmysql\w*\s(?:[^\n]*?\s)?-p(?P<secret>'[^']*'|"[^"]*"|[^\s'"-][^\s'"]*)`},
+		// crypt(3) hashes as in /etc/shadow, and htpasswd entries.
+		{Name: "password-hash", Fold: true, Triggers: []string{"$1$", "$2a$", "$2b$", "$2y$", "$5$", "$6$", "$y$", "$gy$", "$7$", "$apr1$", "$md5", "$sha1$", "{sha", "{ssha"},
+			Pattern: `(?:^|[^\w.@-])[\w.@-]+:(?P<secret>\$(?:1|2[abxy]|5|6|y|gy|7|apr1|md5|sha1)\$[./0-9A-Za-z$=,+-]{8,}|\{S?SHA(?:256|512)?\}[A-Za-z0-9+/]{20,}={0,2})`},
+		// <password>…</password>, <db.secret>…</db.secret> in XML.
+		{Name: "xml-secret", Fold: true, Triggers: keyTriggers,
+			Pattern: `(?i)<(?P<key>[\w.:-]*` + keyList + `[\w.:-]*)(?:\s[^>]*)?>(?P<secret>[^<]+)</`},
 		{Name: "key-value-secret", Fold: true, Triggers: keyTriggers, SkipKeys: []string{"pwd", "oldpwd"},
 			Pattern: `(?i)(?:^|[^\w./-])(?P<key>[\w.-]*` + keyList + `[\w.-]*)["']?\s*[=:]\s*(?P<secret>"[^"]*"|'[^']*'|[^\s"',;&]+)`},
 	}

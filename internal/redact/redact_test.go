@@ -42,6 +42,18 @@ var corpus = []struct {
 	{"pem on one line", `{"key":"-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIBkg4LVWM9nuwNSk3yBYbVjPrWQB\n-----END EC PRIVATE KEY-----"}`, "MHcCAQEEIBkg4LVWM9nuwNSk3yBYbVjPrWQB", "pem-private-key"},
 	{"secret param", "mysql -u root -ps3cr3t-Param-Value -e status", "s3cr3t-Param-Value", "secret-param"},
 	{"runbook rule", "license LIC-1234-5678-ABCD accepted", "LIC-1234-5678-ABCD", "license"},
+	// Formats that leaked before issue 13.
+	{"escaped json in json", `{"msg":"{\"access_token\":\"ya29.a0AfH6SMBxq\",\"user\":\"bob\"}"}`, "ya29.a0AfH6SMBxq", "json-escaped-secret"},
+	{"double escaped json", `"{\\\"client_secret\\\":\\\"cs-ZZ11yy22\\\"}"`, "cs-ZZ11yy22", "json-escaped-secret"},
+	{"mysql -p attached", "ps: 4242 mysql -uroot -pS3cr3tPassw0rd appdb", "S3cr3tPassw0rd", "mysql-password"},
+	{"mysql -p quoted", `mysqldump -h db -u app -p'Tr0ub4 dor' app`, "Tr0ub4 dor", "mysql-password"},
+	{"shadow sha512", "root:$6$rounds=5000$Qx1e2f3g$E5tS9mFJ0oVjN2kq4cYx8hL1wR7uZpA3bD6gH9iK0lM2nO4pQ6rS8tU0vW2xY4zA6bC8dE0fG2hI4jK6lM8nO.:19700:0:99999:7:::", "E5tS9mFJ0oVjN2kq4cYx8hL1wR7uZpA3bD6gH9iK0lM2nO4pQ6rS8tU0vW2xY4zA6bC8dE0fG2hI4jK6lM8nO.", "password-hash"},
+	{"shadow yescrypt", "bob:$y$j9T$F5Jx5fExrKuPp53xLKQ..1$X3DX6M94c7o.9agCG9G317fhZg9SqC.5i5rd.RhAtQ7:19700:0:99999:7:::", "X3DX6M94c7o.9agCG9G317fhZg9SqC.5i5rd.RhAtQ7", "password-hash"},
+	{"htpasswd apr1", "admin:$apr1$rOioh4Wh$cvR7.uBKBtWuaWbhR8gXp1", "cvR7.uBKBtWuaWbhR8gXp1", "password-hash"},
+	{"htpasswd bcrypt", "ops:$2y$05$c4WoMPo3SXsafkva.HHa6uXQZWr7oboPiC2bT/r7q1BB8I2s0BRqC", "c4WoMPo3SXsafkva.HHa6uXQZWr7oboPiC2bT/r7q1BB8I2s0BRqC", "password-hash"},
+	{"htpasswd sha", "svc:{SHA}W6ph5Mm5Pz8GgiULbPgzG37mj9g=", "W6ph5Mm5Pz8GgiULbPgzG37mj9g=", "password-hash"},
+	{"xml password element", "<datasource><user>app</user><password>hunter2-xml</password></datasource>", "hunter2-xml", "xml-secret"},
+	{"xml dotted element", "  <db.secret.key>k-998877</db.secret.key>", "k-998877", "xml-secret"},
 }
 
 func TestCorpusMasked(t *testing.T) {
@@ -80,6 +92,11 @@ var nearMisses = []string{
 	"the bearer of bad news",
 	"cat: /etc/passwd: Permission denied",
 	"2026-11-28 03:14:15,926 INFO token bucket refilled at 12:00:01",
+	"mysql -p -u root appdb",
+	"daemon:*:19700:0:99999:7:::",
+	"bob:!:19700:0:99999:7:::",
+	"<password/>",
+	"grep -p pattern file",
 }
 
 func TestNearMissesUntouched(t *testing.T) {
