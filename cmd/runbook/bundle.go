@@ -98,8 +98,11 @@ func printManifest(out io.Writer, m *bundle.Manifest, all bool) {
 	if len(m.Incomplete) > 0 {
 		fmt.Fprintf(out, " (%s)", s(strings.Join(m.Incomplete, "; ")))
 	}
-	if !m.Redacted {
-		fmt.Fprint(out, ", UNREDACTED")
+	if len(m.Partial) > 0 {
+		fmt.Fprintf(out, "\n          not collected: %s", s(strings.Join(m.Partial, "; ")))
+	}
+	if m.Redacted != bundle.RedactedAll {
+		fmt.Fprintf(out, ", %s", m.Redacted)
 	}
 	fmt.Fprintln(out)
 	for _, t := range m.Targets {

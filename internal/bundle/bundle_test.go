@@ -139,8 +139,14 @@ func TestRoundTrip(t *testing.T) {
 	if err := w.File(ctx, host, "gather", remote("/var/log/app.log", logText), bytes.NewReader(logText)); err != nil {
 		t.Fatal(err)
 	}
-	gz := gzBytes(t, "old rotated log\n")
+	gz := gzBytes(t, "old rotated log\npassword=gz-hunter3 in the old log\n")
 	if err := w.File(ctx, host, "gather", remote("/var/log/app.log.1.gz", gz), bytes.NewReader(gz)); err != nil {
+		t.Fatal(err)
+	}
+	// A zip cannot be redacted through: stored, marked, and the manifest
+	// says redacted: partial (issue 13: it said true).
+	zipData := []byte("PK\x03\x04 password=in-a-zip")
+	if err := w.File(ctx, host, "gather", remote("/var/log/old.zip", zipData), bytes.NewReader(zipData)); err != nil {
 		t.Fatal(err)
 	}
 	bin := []byte("ELF\x00\x01\x02 password=inside-binary")
@@ -167,7 +173,10 @@ func TestRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatalf("verify: %v", err)
 	}
-	if m.Status != "complete" || m.Outcome != "escalated" || !m.Redacted || m.Runbook.ID != "disk-check" || m.Runbook.SHA256 != testRunbook().SHA256 {
+	// The binary core file was not collected: the bundle is partial and
+	// says what is missing (issue 13: it said complete).
+	if m.Status != BundlePartial || len(m.Partial) != 1 || !strings.Contains(m.Partial[0], "/var/log/core: skipped: binary") ||
+		m.Outcome != "escalated" || m.Redacted != RedactedPartial || m.Runbook.ID != "disk-check" || m.Runbook.SHA256 != testRunbook().SHA256 {
 		t.Errorf("manifest header = %+v", m)
 	}
 	if len(m.Targets) != 1 || m.Targets[0].Host != "web-1" || m.Targets[0].User != "root" {
@@ -177,6 +186,7 @@ func TestRoundTrip(t *testing.T) {
 	wantOrder := []string{
 		"hosts/root@web-1/files/var/log/app.log",
 		"hosts/root@web-1/files/var/log/app.log.1.gz",
+		"hosts/root@web-1/files/var/log/old.zip",
 		"hosts/root@web-1/commands/gather.txt",
 		TranscriptName, ReportName, RedactionsName, ManifestName, ManifestDigestName,
 	}
@@ -186,8 +196,13 @@ func TestRoundTrip(t *testing.T) {
 	if got := string(data[names[0]]); got != "line one\nuser=bob password=[REDACTED:key-value-secret] ok\nsecret param [REDACTED:secret-param] here\nlast\n" {
 		t.Errorf("redacted log = %q", got)
 	}
-	if !bytes.Equal(data[names[1]], gz) {
-		t.Error("compressed file not stored byte for byte")
+	if zr, err := gzip.NewReader(bytes.NewReader(data[names[1]])); err != nil {
+		t.Errorf("gz member: %v", err)
+	} else if plain, _ := io.ReadAll(zr); string(plain) != "old rotated log\npassword=[REDACTED:key-value-secret] in the old log\n" {
+		t.Errorf("gz member holds %q", plain)
+	}
+	if !bytes.Equal(data[names[2]], zipData) {
+		t.Error("zip file not stored byte for byte")
 	}
 	byPath := map[string]Entry{}
 	for _, e := range m.Entries {
@@ -196,8 +211,11 @@ func TestRoundTrip(t *testing.T) {
 	if e := byPath["/var/log/app.log"]; e.Status != StatusOK || e.BytesBefore != int64(len(logText)) || e.Redactions != 2 || e.SHA256 == "" {
 		t.Errorf("log entry = %+v", e)
 	}
-	if e := byPath["/var/log/app.log.1.gz"]; e.Redaction != "not redacted: already compressed" {
+	if e := byPath["/var/log/app.log.1.gz"]; e.Redaction != "applied (decompressed, redacted, recompressed)" || e.Redactions != 1 {
 		t.Errorf("gz entry = %+v", e)
+	}
+	if e := byPath["/var/log/old.zip"]; !strings.HasPrefix(e.Redaction, "not redacted: compressed") {
+		t.Errorf("zip entry = %+v", e)
 	}
 	if e := byPath["/var/log/core"]; e.Status != StatusSkipped || e.Member != "" || !strings.Contains(e.Error, "binary") {
 		t.Errorf("binary entry = %+v", e)
@@ -210,14 +228,14 @@ func TestRoundTrip(t *testing.T) {
 	}
 	// No secret anywhere in the archive, whatever the member.
 	for n, b := range data {
-		for _, s := range []string{"hunter2", "param-s3cret", "pgpass99", "abcdefgh12345678", "TKT-123456", "inside-binary"} {
+		for _, s := range []string{"hunter2", "param-s3cret", "pgpass99", "abcdefgh12345678", "TKT-123456", "inside-binary", "gz-hunter3"} {
 			if bytes.Contains(b, []byte(s)) {
 				t.Errorf("%s holds secret %q", n, s)
 			}
 		}
 	}
 	rep := string(data[ReportName])
-	for _, s := range []string{"# Disk check", "1 Is the disk full?", "used 95 >= 90 → 2 Collect logs", "/dev/sda1 95% /", "outcome: **escalated**", "## Notes", "rotated at 02:00", "## Not collected or failed", "symbolic link", "not redacted: already compressed"} {
+	for _, s := range []string{"# Disk check", "1 Is the disk full?", "used 95 >= 90 → 2 Collect logs", "/dev/sda1 95% /", "outcome: **escalated**", "## Notes", "rotated at 02:00", "## Not collected or failed", "symbolic link", "not redacted: compressed", "PARTLY REDACTED", "not collected: "} {
 		if !strings.Contains(rep, s) {
 			t.Errorf("report lacks %q:\n%s", s, rep)
 		}

@@ -2,6 +2,7 @@ package bundle
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
@@ -195,6 +196,17 @@ func (w *Writer) file(ctx context.Context, e *Entry, f engine.RemoteFile, src io
 		base += ".tailed"
 	}
 
+	// gzip is redacted through: decompressed, redacted, recompressed.
+	if compressed && w.red != nil && !truncated && bytes.HasPrefix(head, gzipMagic) {
+		kept, kn, done := w.gzipFile(ctx, e, f, r, base, status)
+		if done {
+			return nil
+		}
+		// Not redactable (binary inside, too big): stored marked as
+		// unredacted below, and the manifest says redacted: partial.
+		r, n, seekable = kept, kn, false
+	}
+
 	// Stored as is: compressed files, binaries when not redacting, and
 	// everything when redaction is off. Size known up front, one pass.
 	if binary || w.red == nil {
@@ -223,8 +235,10 @@ func (w *Writer) file(ctx context.Context, e *Entry, f engine.RemoteFile, src io
 			return nil
 		}
 		switch {
+		case compressed && w.red != nil && e.Redaction != "":
+			// gzipFile said why it could not redact
 		case compressed && w.red != nil:
-			e.Redaction = "not redacted: already compressed"
+			e.Redaction = "not redacted: compressed (only gzip is redacted)"
 		case binary && w.red != nil:
 			e.Redaction = "not redacted: binary"
 		case w.red == nil:
@@ -300,6 +314,72 @@ func (w *Writer) file(ctx context.Context, e *Entry, f engine.RemoteFile, src io
 		w.noteRedaction(e.Member, res)
 	}
 	return nil
+}
+
+var gzipMagic = []byte{0x1f, 0x8b}
+
+// maxGunzip bounds what one gzip member may decompress to for redaction
+// (a gzip bomb must not fill memory): larger ones are stored as they are
+// and marked unredacted.
+const maxGunzip = 64 << 20
+
+// gzipFile stores a gzip file redacted: decompressed (bounded), redacted,
+// recompressed. When the content cannot be redacted it returns done false,
+// the compressed bytes and the reason in e.Redaction; the caller then
+// stores them as they are, marked.
+func (w *Writer) gzipFile(ctx context.Context, e *Entry, f engine.RemoteFile, r io.Reader, base, status string) (io.Reader, int64, bool) {
+	limit := w.opts.MaxFileBytes
+	comp, ok, err := spool(r, limit)
+	if err != nil {
+		e.Status, e.Error = readStatus(ctx, err)
+		return nil, 0, true
+	}
+	if !ok {
+		e.Status, e.Error = StatusSkipped, fmt.Sprintf("compressed file over %d bytes", limit)
+		return nil, 0, true
+	}
+	keep := func(why string) (io.Reader, int64, bool) {
+		e.Redaction = "not redacted: " + why
+		return bytes.NewReader(comp), int64(len(comp)), false
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(comp))
+	if err != nil {
+		return keep("gzip header unreadable: " + err.Error())
+	}
+	plain, ok, err := spool(zr, maxGunzip)
+	if err != nil {
+		return keep("gzip data unreadable: " + err.Error())
+	}
+	if !ok {
+		return keep(fmt.Sprintf("decompresses to more than %d bytes", maxGunzip))
+	}
+	var red bytes.Buffer
+	res, err := w.red.Copy(&red, bytes.NewReader(plain), redact.Options{})
+	if err != nil {
+		return keep("content: " + err.Error())
+	}
+	var out bytes.Buffer
+	zw := gzip.NewWriter(&out)
+	if _, err := zw.Write(red.Bytes()); err != nil {
+		return keep(err.Error())
+	}
+	if err := zw.Close(); err != nil {
+		return keep(err.Error())
+	}
+	if !w.fits(e, int64(out.Len())) {
+		return nil, 0, true
+	}
+	e.Redaction = "applied (decompressed, redacted, recompressed)"
+	e.Redactions = total(res)
+	data := out.Bytes()
+	w.store(ctx, e, base, f.ModTime, int64(len(data)), true, status, func(m *memberWriter) error {
+		_, err := m.Write(data)
+		return err
+	})
+	if e.Member != "" {
+		w.noteRedaction(e.Member, res)
+	}
+	return nil, 0, true
 }
 
 // seekCtx is a ReadSeeker whose reads watch the context.

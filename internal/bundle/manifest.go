@@ -1,6 +1,10 @@
 package bundle
 
-import "time"
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+)
 
 // FormatVersion is the manifest format.
 const FormatVersion = 1
@@ -44,15 +48,76 @@ type Manifest struct {
 	Ended       time.Time    `json:"ended"`
 	Outcome     string       `json:"outcome,omitempty"`
 	Message     string       `json:"message,omitempty"`
-	// Status is "complete" or "incomplete"; Incomplete says why.
+	// Status is "complete", "partial" (something asked for was not
+	// collected: Partial lists what) or "incomplete" (the export or the
+	// session was cut short: Incomplete says why).
 	Status     string   `json:"status"`
 	Incomplete []string `json:"incomplete,omitempty"`
-	Redacted   bool     `json:"redacted"`
+	Partial    []string `json:"partial,omitempty"`
+	// Redacted is true, false, or "partial" when some stored member could
+	// not be redacted (redactions.json not_redacted lists them).
+	Redacted Redacted `json:"redacted"`
 	Limits     Limits   `json:"limits"`
 	Entries    []Entry  `json:"entries"`
 	// TranscriptHead is the hash of the transcript's last line, so that
 	// dropping lines from its end shows too.
 	TranscriptHead string `json:"transcript_head"`
+}
+
+// Bundle statuses.
+const (
+	BundleComplete   = "complete"
+	BundlePartial    = "partial"
+	BundleIncomplete = "incomplete"
+)
+
+// Redacted says how much of a bundle was redacted.
+type Redacted int
+
+const (
+	RedactedNone    Redacted = iota // --no-redact
+	RedactedAll                     // every stored member
+	RedactedPartial                 // some members could not be redacted
+)
+
+func (r Redacted) String() string {
+	switch r {
+	case RedactedAll:
+		return "redacted"
+	case RedactedPartial:
+		return "PARTLY REDACTED"
+	}
+	return "UNREDACTED"
+}
+
+// MarshalJSON writes true, false or "partial".
+func (r Redacted) MarshalJSON() ([]byte, error) {
+	switch r {
+	case RedactedAll:
+		return []byte("true"), nil
+	case RedactedPartial:
+		return []byte(`"partial"`), nil
+	}
+	return []byte("false"), nil
+}
+
+// UnmarshalJSON reads true, false or "partial".
+func (r *Redacted) UnmarshalJSON(b []byte) error {
+	var v any
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	switch v {
+	case true:
+		*r = RedactedAll
+	case false:
+		*r = RedactedNone
+	case "partial":
+		*r = RedactedPartial
+	default:
+		return fmt.Errorf("redacted: want true, false or \"partial\", got %s", b)
+	}
+	return nil
 }
 
 // RunbookInfo identifies the runbook the session walked.
@@ -104,6 +169,12 @@ type Entry struct {
 	BytesBefore int64      `json:"bytes_before"` // whole file or output
 	BytesAfter  int64      `json:"bytes_after"`  // stored, after truncation and redaction
 	Padded      int64      `json:"padded,omitempty"`
+	// SizeAfter and MTimeAfter are the file's size and mtime when reading
+	// ended, when they differ from before; Rotated says how the file
+	// changed under us (truncated in place, replaced by another file).
+	SizeAfter  int64      `json:"size_after,omitempty"`
+	MTimeAfter *time.Time `json:"mtime_after,omitempty"`
+	Rotated    string     `json:"rotated,omitempty"`
 	SHA256      string     `json:"sha256,omitempty"` // of the stored bytes
 
 	// Redaction is "applied", "disabled", or why it was not possible.

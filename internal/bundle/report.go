@@ -241,8 +241,11 @@ func (w *Writer) report(m *Manifest) []byte {
 	if len(m.Incomplete) > 0 {
 		p(" (%s)", inline(strings.Join(m.Incomplete, "; ")))
 	}
-	if !m.Redacted {
-		p(" — **UNREDACTED**")
+	if len(m.Partial) > 0 {
+		p(" (not collected: %s)", inline(strings.Join(m.Partial, "; ")))
+	}
+	if m.Redacted != RedactedAll {
+		p(" — **%s**", m.Redacted)
 	}
 	p("\n")
 	for _, tg := range m.Targets {

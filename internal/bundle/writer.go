@@ -444,8 +444,7 @@ func (w *Writer) manifest(fin Final) *Manifest {
 		Ended:       w.opts.Now().UTC(),
 		Outcome:     fin.Outcome,
 		Message:     w.redactString(fin.Message),
-		Status:      "complete",
-		Redacted:    w.red != nil,
+		Status:      BundleComplete,
 		Limits:      Limits{MaxFileBytes: w.opts.MaxFileBytes, MaxBytes: w.opts.MaxBytes, CommandMaxBytes: w.opts.CommandMaxBytes},
 		Entries:     append([]Entry(nil), w.entries...),
 	}
@@ -469,12 +468,48 @@ func (w *Writer) manifest(fin Final) *Manifest {
 			m.Targets = append(m.Targets, t)
 		}
 	}
+	switch {
+	case w.red == nil:
+		m.Redacted = RedactedNone
+	case len(w.redGaps) > 0:
+		m.Redacted = RedactedPartial
+	default:
+		m.Redacted = RedactedAll
+	}
+	for _, e := range m.Entries {
+		if why := notCollected(e); why != "" {
+			m.Partial = append(m.Partial, why)
+		}
+	}
+	if len(m.Partial) > 0 {
+		m.Status = BundlePartial
+	}
 	if len(w.incomplete) > 0 {
-		m.Status = "incomplete"
+		m.Status = BundleIncomplete
 		m.Incomplete = append([]string(nil), w.incomplete...)
 	}
 	m.TranscriptHead = w.ev.head()
 	return m
+}
+
+// notCollected says why an entry was asked for but not collected in full
+// ("" when it was): an error, a timeout, a denial, a skip (binary, no
+// match, over a cap), or a file that changed while it was read. A symbolic
+// link recorded and not followed is by design, not a gap.
+func notCollected(e Entry) string {
+	what := e.Path
+	if e.Kind == KindCommand {
+		what = e.Command
+	}
+	switch {
+	case e.Rotated != "":
+		return fmt.Sprintf("%s %s: changed while read (%s)", e.Host, what, e.Rotated)
+	case e.Status == StatusOK || e.Status == StatusTruncated:
+		return ""
+	case e.Status == StatusSkipped && e.Link != "":
+		return ""
+	}
+	return fmt.Sprintf("%s %s: %s: %s", e.Host, what, e.Status, e.Error)
 }
 
 func (w *Writer) redactionReport() *RedactionReport {
