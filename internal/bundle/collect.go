@@ -87,6 +87,18 @@ func (w *Writer) File(ctx context.Context, h engine.Host, step string, f engine.
 		return nil
 	}
 	err := w.file(ctx, &e, f, r)
+	// Size and mtime before (the stat) and after the read: a file rotated
+	// under us is marked (and the bundle is partial).
+	if fc, ok := r.(engine.FileChange); ok {
+		size, mt, rotated := fc.Changed()
+		if size >= 0 && size != f.Size {
+			e.SizeAfter = size
+		}
+		if !mt.IsZero() && !mt.Equal(f.ModTime) {
+			e.MTimeAfter = &mt
+		}
+		e.Rotated = rotated
+	}
 	w.addEntry(e)
 	// Tell the session what became of the file, so its collect event says
 	// the same as the manifest (skipped, truncated, error), never "ok" by

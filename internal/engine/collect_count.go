@@ -1,6 +1,9 @@
 package engine
 
-import "io"
+import (
+	"io"
+	"time"
+)
 
 // FileReport is how a collector says what became of one file it was given
 // (stored, truncated, skipped and why), so the collect event tells the same
@@ -48,4 +51,21 @@ func counted(r io.Reader) (*countingReader, io.Reader) {
 		return cr, countingReadSeeker{cr, s}
 	}
 	return cr, cr
+}
+
+// FileChange is implemented by the readers executors pass to
+// Collector.File: after the collector has read, Changed stats the file
+// again and reports its size and mtime now, and how it changed under the
+// read ("" when it only grew or did not change): truncated in place
+// (copytruncate) or replaced by another file (rename rotation).
+type FileChange interface {
+	Changed() (size int64, mtime time.Time, rotated string)
+}
+
+// Changed forwards to the transport's reader.
+func (c *countingReader) Changed() (int64, time.Time, string) {
+	if fc, ok := c.r.(FileChange); ok {
+		return fc.Changed()
+	}
+	return -1, time.Time{}, ""
 }

@@ -1154,7 +1154,13 @@ func (s *Session) collect(ctx context.Context, st *Step) error {
 			if len(item.Files) > 0 {
 				err := s.opts.Executor.Fetch(ictx, h, FetchRequest{Step: st.ID, Globs: item.Files, Since: item.Since, MaxBytes: item.MaxBytes, Sudo: item.Sudo}, col)
 				if err != nil {
-					s.emit(Event{Type: EvCollect, Step: st.ID, Host: h.Name, Path: strings.Join(item.Files, " "), Status: "error", Error: err.Error()})
+					// An unreachable host leaves an entry (and the event), so
+					// the bundle says what it does not hold.
+					status := "error"
+					if errors.Is(ictx.Err(), context.DeadlineExceeded) {
+						status = "timeout"
+					}
+					col.Skipped(h, st.ID, RemoteFile{Path: strings.Join(item.Files, " ")}, status, err.Error())
 				}
 			} else {
 				cmd, err := s.renderCollect(st, item)

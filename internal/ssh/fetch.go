@@ -170,6 +170,7 @@ func (c *Client) Fetch(ctx context.Context, h engine.Host, req engine.FetchReque
 
 type fetchItem struct {
 	rf             engine.RemoteFile
+	fi             fs.FileInfo
 	f              *sftp.File
 	status, reason string // set when skipped
 }
@@ -198,15 +199,21 @@ func (c *Client) fetch(ctx context.Context, h engine.Host, req engine.FetchReque
 	}
 	seen := map[string]bool{}
 	var paths []string
+	globOf := map[string]string{}
 	for _, g := range req.Globs {
 		m, err := sc.Glob(g)
 		if err != nil {
 			return fmt.Errorf("glob %q: %w", g, err)
 		}
+		if len(m) == 0 {
+			status, reason := noMatch(g, sc.Lstat, func(d string) error { _, err := sc.ReadDir(d); return err })
+			col.Skipped(h, req.Step, engine.RemoteFile{Path: g}, status, reason)
+		}
 		for _, p := range m {
 			if !seen[p] {
 				seen[p] = true
 				paths = append(paths, p)
+				globOf[p] = g
 			}
 		}
 	}
@@ -222,7 +229,7 @@ func (c *Client) fetch(ctx context.Context, h engine.Host, req engine.FetchReque
 		defer wg.Done()
 		defer close(items)
 		for _, p := range paths {
-			it, ok := c.prepare(sc, p, req, now)
+			it, ok := c.prepare(sc, p, globOf[p], req, now)
 			if !ok {
 				continue
 			}
@@ -257,9 +264,46 @@ func (c *Client) fetch(ctx context.Context, h engine.Host, req engine.FetchReque
 			col.Skipped(h, req.Step, it.rf, it.status, it.reason)
 			continue
 		}
-		r := newTailReader(ctx, it.f, it.rf.Offset, it.rf.Size-it.rf.Offset)
-		err := col.File(ctx, h, req.Step, it.rf, r)
-		r.release()
+		var r io.ReadSeeker
+		var tr *tailReader
+		if it.rf.Size == 0 {
+			// /proc and other synthetic files stat as 0 bytes but have
+			// content: read them to EOF (the collector bounds it).
+			r = it.f
+		} else {
+			tr = newTailReader(ctx, it.f, it.rf.Offset, it.rf.Size-it.rf.Offset)
+			r = tr
+		}
+		f, p, before := it.f, it.rf.Path, it.fi
+		wr := watched{ReadSeeker: r, changed: func() (int64, time.Time, string) {
+			pathNow, _ := sc.Lstat(p)
+			fileNow, _ := f.Stat()
+			if before.Size() == 0 {
+				return -1, time.Time{}, "" // synthetic file: its size says nothing
+			}
+			// SFTP has no inode numbers, and some servers answer fstat
+			// from the path: a rename rotation and copytruncate both show
+			// as the path shrinking.
+			if pathNow == nil {
+				return compareStat(before, nil, nil, false)
+			}
+			size, mt := pathNow.Size(), pathNow.ModTime()
+			if fileNow != nil && fileNow.Size() < size {
+				size, mt = fileNow.Size(), fileNow.ModTime()
+			}
+			if size < before.Size() {
+				return size, mt, fmt.Sprintf("truncated or replaced while read: %d bytes %s before, %d bytes %s after",
+					before.Size(), before.ModTime().UTC().Format(time.RFC3339), size, mt.UTC().Format(time.RFC3339))
+			}
+			return size, mt, ""
+		}}
+		var err error
+		if tr != nil {
+			err = col.File(ctx, h, req.Step, it.rf, watchedTail{wr, tr})
+			tr.release()
+		} else {
+			err = col.File(ctx, h, req.Step, it.rf, wr)
+		}
 		it.f.Close()
 		if err != nil {
 			finish()
@@ -272,12 +316,17 @@ func (c *Client) fetch(ctx context.Context, h engine.Host, req engine.FetchReque
 
 // prepare stats and opens one matched path; ok is false for files the
 // request does not want (directories, older than Since).
-func (c *Client) prepare(sc *sftp.Client, p string, req engine.FetchRequest, now time.Time) (fetchItem, bool) {
+func (c *Client) prepare(sc *sftp.Client, p, glob string, req engine.FetchRequest, now time.Time) (fetchItem, bool) {
 	fi, err := sc.Lstat(p)
 	if err != nil {
 		return fetchItem{rf: engine.RemoteFile{Path: p}, status: errStatus(err), reason: err.Error()}, true
 	}
 	rf := engine.RemoteFile{Path: p, Size: fi.Size(), ModTime: fi.ModTime(), Mode: fi.Mode()}
+	if l := throughLink(glob, p, sc.Lstat); l != "" {
+		target, _ := sc.ReadLink(l)
+		rf.Link = target
+		return fetchItem{rf: rf, status: "skipped", reason: "inside " + l + ", a symbolic link to " + target + " (not followed)"}, true
+	}
 	switch {
 	case fi.Mode()&fs.ModeSymlink != 0:
 		target, err := sc.ReadLink(p)
@@ -289,7 +338,7 @@ func (c *Client) prepare(sc *sftp.Client, p string, req engine.FetchRequest, now
 	case fi.IsDir():
 		return fetchItem{}, false
 	case !fi.Mode().IsRegular():
-		return fetchItem{rf: rf, status: "skipped", reason: "not a regular file (" + fi.Mode().Type().String() + ")"}, true
+		return fetchItem{rf: rf, status: "skipped", reason: "not a regular file (" + fi.Mode().Type().String() + "): never opened"}, true
 	}
 	if req.Since > 0 && now.Sub(fi.ModTime()) > req.Since {
 		return fetchItem{}, false
@@ -301,8 +350,17 @@ func (c *Client) prepare(sc *sftp.Client, p string, req engine.FetchRequest, now
 	if req.MaxBytes > 0 && rf.Size > req.MaxBytes {
 		rf.Offset = rf.Size - req.MaxBytes
 	}
-	return fetchItem{rf: rf, f: f}, true
+	return fetchItem{rf: rf, fi: fi, f: f}, true
 }
+
+// watchedTail keeps the tail reader's WriteTo (big concurrent reads) on a
+// watched reader.
+type watchedTail struct {
+	watched
+	tr *tailReader
+}
+
+func (w watchedTail) WriteTo(dst io.Writer) (int64, error) { return w.tr.WriteTo(dst) }
 
 func errStatus(err error) string {
 	if errors.Is(err, os.ErrPermission) {

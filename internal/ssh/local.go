@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -112,19 +113,40 @@ func (r *byteReader) Read(p []byte) (int, error) {
 }
 
 // Fetch implements engine.Executor for local files. Symlinks are recorded,
-// not followed; large files deliver their tail.
+// not followed (neither a link to a file nor a linked directory a glob
+// walks through); FIFOs, devices and sockets are recorded as skipped and
+// never opened; a glob that matches nothing leaves an entry saying why;
+// large files deliver their tail; a file that changes while it is read is
+// reported (engine.FileChange).
 func (Local) Fetch(ctx context.Context, h engine.Host, req engine.FetchRequest, col engine.Collector) error {
 	seen := map[string]bool{}
 	var paths []string
+	globOf := map[string]string{}
 	for _, g := range req.Globs {
 		m, err := filepath.Glob(g)
 		if err != nil {
 			return fmt.Errorf("glob %q: %w", g, err)
 		}
+		if len(m) == 0 {
+			status, reason := noMatch(g, func(p string) (fs.FileInfo, error) { return os.Lstat(p) }, func(d string) error {
+				f, err := os.Open(d)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				_, err = f.Readdirnames(1)
+				if errors.Is(err, io.EOF) {
+					err = nil
+				}
+				return err
+			})
+			col.Skipped(h, req.Step, engine.RemoteFile{Path: g}, status, reason)
+		}
 		for _, p := range m {
 			if !seen[p] {
 				seen[p] = true
 				paths = append(paths, p)
+				globOf[p] = g
 			}
 		}
 	}
@@ -136,32 +158,54 @@ func (Local) Fetch(ctx context.Context, h engine.Host, req engine.FetchRequest, 
 		}
 		fi, err := os.Lstat(p)
 		if err != nil {
-			col.Skipped(h, req.Step, engine.RemoteFile{Path: p}, "error", err.Error())
+			col.Skipped(h, req.Step, engine.RemoteFile{Path: p}, errStatus(err), err.Error())
 			continue
 		}
 		rf := engine.RemoteFile{Path: p, Size: fi.Size(), ModTime: fi.ModTime(), Mode: fi.Mode()}
-		if fi.Mode()&os.ModeSymlink != 0 {
+		if l := throughLink(globOf[p], p, func(p string) (fs.FileInfo, error) { return os.Lstat(p) }); l != "" {
+			target, _ := os.Readlink(l)
+			rf.Link = target
+			col.Skipped(h, req.Step, rf, "skipped", "inside "+l+", a symbolic link to "+target+" (not followed)")
+			continue
+		}
+		switch {
+		case fi.Mode()&os.ModeSymlink != 0:
 			rf.Link, _ = os.Readlink(p)
 			col.Skipped(h, req.Step, rf, "skipped", "symbolic link (not followed)")
 			continue
-		}
-		if !fi.Mode().IsRegular() {
+		case fi.IsDir():
+			continue
+		case !fi.Mode().IsRegular():
+			col.Skipped(h, req.Step, rf, "skipped", "not a regular file ("+fi.Mode().Type().String()+"): never opened")
 			continue
 		}
 		if req.Since > 0 && now.Sub(fi.ModTime()) > req.Since {
 			continue
 		}
-		f, err := os.Open(p)
+		// O_NOFOLLOW|O_NONBLOCK: a file swapped for a link or a FIFO after
+		// the Lstat is refused, never followed and never blocks the open.
+		f, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
 		if err != nil {
-			col.Skipped(h, req.Step, rf, "denied", err.Error())
+			col.Skipped(h, req.Step, rf, errStatus(err), err.Error())
 			continue
 		}
-		var r io.Reader = f
+		if ofi, err := f.Stat(); err != nil || !ofi.Mode().IsRegular() || !os.SameFile(fi, ofi) {
+			f.Close()
+			col.Skipped(h, req.Step, rf, "skipped", "changed between stat and open (not a regular file any more): not read")
+			continue
+		}
+		var r io.ReadSeeker = f
 		if req.MaxBytes > 0 && fi.Size() > req.MaxBytes {
 			rf.Offset = fi.Size() - req.MaxBytes
 			r = io.NewSectionReader(f, rf.Offset, req.MaxBytes)
 		}
-		err = col.File(ctx, h, req.Step, rf, r)
+		wr := watched{ReadSeeker: r, changed: func() (int64, time.Time, string) {
+			pathNow, _ := os.Lstat(p)
+			fileNow, _ := f.Stat()
+			same := pathNow != nil && fileNow != nil && sameFile(pathNow, fileNow)
+			return compareStat(fi, pathNow, fileNow, same)
+		}}
+		err = col.File(ctx, h, req.Step, rf, wr)
 		f.Close()
 		if err != nil {
 			return err
