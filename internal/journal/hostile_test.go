@@ -21,7 +21,7 @@ func TestJournalHostileCorpus(t *testing.T) {
 	if b, err := json.Marshal(evil); err != nil || json.Unmarshal(b, &want) != nil {
 		t.Fatal(err)
 	}
-	w, err := Create(dir, Header{ID: "j1", Runbook: "disk", Title: evil, Source: evil, Started: t0, Hostname: evil})
+	w, err := Create(dir, Header{ID: "j1", Runbook: "disk", Title: evil, Source: "runbook: 1\n", SHA256: sum("runbook: 1\n"), Started: t0, Hostname: evil})
 	if err != nil {
 		t.Fatal(err)
 	}

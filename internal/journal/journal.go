@@ -247,7 +247,9 @@ func syncDir(dir string) {
 }
 
 // Read returns a journal's header and events. A torn last line (the process
-// died while writing it) is skipped; a damaged line elsewhere is an error.
+// died while writing it) is skipped; a damaged line elsewhere is an error;
+// a runbook source that does not match the header's sha256 is refused
+// (ErrTampered).
 func Read(path string) (Header, []engine.Event, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -287,6 +289,10 @@ func parse(path string, data []byte) (Header, []engine.Event, error) {
 	}
 	if h.Type != TypeHeader {
 		return h, nil, fmt.Errorf("journal %s: empty", path)
+	}
+	// What is resumed must be what was started (verify.go).
+	if err := h.VerifySource(); err != nil {
+		return h, nil, fmt.Errorf("journal %s: %w", path, err)
 	}
 	return h, evs, nil
 }

@@ -33,7 +33,7 @@ func TestWriteReadListLifecycle(t *testing.T) {
 	dir := t.TempDir()
 	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	id := NewID("disk", t0)
-	w, err := Create(dir, Header{ID: id, Runbook: "disk", Source: "runbook: 1\n", Started: t0, PID: os.Getpid()})
+	w, err := Create(dir, Header{ID: id, Runbook: "disk", Source: "runbook: 1\n", SHA256: sum("runbook: 1\n"), Started: t0, PID: os.Getpid()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +103,7 @@ func TestWriteReadListLifecycle(t *testing.T) {
 // so that later lines parse.
 func TestTornLastLine(t *testing.T) {
 	dir := t.TempDir()
-	w, err := Create(dir, Header{ID: "x", Runbook: "r"})
+	w, err := Create(dir, Header{ID: "x", Runbook: "r", SHA256: sum("")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +132,7 @@ func TestTornLastLine(t *testing.T) {
 func TestResolveErrors(t *testing.T) {
 	dir := t.TempDir()
 	for _, id := range []string{"20260101T000000Z-a-0001", "20260101T000000Z-a-0002"} {
-		w, err := Create(dir, Header{ID: id, Runbook: "a"})
+		w, err := Create(dir, Header{ID: id, Runbook: "a", SHA256: sum("")})
 		if err != nil {
 			t.Fatal(err)
 		}
