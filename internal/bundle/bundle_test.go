@@ -734,3 +734,48 @@ func TestUnsafeMemberRejected(t *testing.T) {
 		t.Fatalf("verify = %v", err)
 	}
 }
+
+// Symlinks planted where the bundle's temporary files go never make it
+// write through them (issue 13: the detached `.sha256.partial` write
+// followed a pre-planted symlink and overwrote the victim).
+func TestPlantedSymlinksNotFollowed(t *testing.T) {
+	dir := t.TempDir()
+	victim := filepath.Join(t.TempDir(), "victim")
+	if err := os.WriteFile(victim, []byte("precious\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	name := filepath.Join(dir, "runbook-disk-check-20261128T030000Z.tar.gz")
+	for _, planted := range []string{name + ".sha256.partial", name + ".sha256"} {
+		if err := os.Symlink(victim, planted); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w := newWriter(t, func(o *Options) { o.Path = dir })
+	feedSession(w)
+	path, err := w.Close(context.Background(), Final{Outcome: "escalated"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(victim); string(b) != "precious\n" {
+		t.Fatalf("victim overwritten: %q", b)
+	}
+	if fi, err := os.Lstat(path + ".sha256"); err != nil || !fi.Mode().IsRegular() {
+		t.Fatalf(".sha256 is not a regular file: %v %v", fi, err)
+	}
+	if _, err := Verify(path); err != nil {
+		t.Fatal(err)
+	}
+	// A symlink at the archive's own temporary name: New refuses.
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(victim, name+".partial"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := New(Options{Path: dir, Runbook: testRunbook(), ToolVersion: "test", Now: func() time.Time { return t0 }}); err == nil {
+		t.Fatal("New wrote through a symlink at <name>.partial")
+	}
+	if b, _ := os.ReadFile(victim); string(b) != "precious\n" {
+		t.Fatalf("victim overwritten: %q", b)
+	}
+}

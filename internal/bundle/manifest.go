@@ -57,8 +57,8 @@ type Manifest struct {
 	// Redacted is true, false, or "partial" when some stored member could
 	// not be redacted (redactions.json not_redacted lists them).
 	Redacted Redacted `json:"redacted"`
-	Limits     Limits   `json:"limits"`
-	Entries    []Entry  `json:"entries"`
+	Limits   Limits   `json:"limits"`
+	Entries  []Entry  `json:"entries"`
 	// TranscriptHead is the hash of the transcript's last line, so that
 	// dropping lines from its end shows too.
 	TranscriptHead string `json:"transcript_head"`
@@ -175,7 +175,7 @@ type Entry struct {
 	SizeAfter  int64      `json:"size_after,omitempty"`
 	MTimeAfter *time.Time `json:"mtime_after,omitempty"`
 	Rotated    string     `json:"rotated,omitempty"`
-	SHA256      string     `json:"sha256,omitempty"` // of the stored bytes
+	SHA256     string     `json:"sha256,omitempty"` // of the stored bytes
 
 	// Redaction is "applied", "disabled", or why it was not possible.
 	Redaction  string `json:"redaction,omitempty"`

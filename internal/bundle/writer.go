@@ -2,15 +2,18 @@ package bundle
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/klauspost/pgzip"
@@ -152,7 +155,9 @@ func New(opts Options) (*Writer, error) {
 	create := opts.create
 	if create == nil {
 		create = func(name string) (fileSink, error) {
-			return os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+			// O_EXCL|O_NOFOLLOW: a file or symlink planted at the name is
+			// never written through.
+			return os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o600)
 		}
 	}
 	f, err := create(w.part)
@@ -365,9 +370,8 @@ func (w *Writer) Close(ctx context.Context, fin Final) (string, error) {
 	}
 	sum := w.a.sum()
 	line := sum + "  " + filepath.Base(w.path) + "\n"
-	tmp := w.path + ".sha256.partial"
-	if err := os.WriteFile(tmp, []byte(line), 0o644); err != nil {
-		_ = os.Remove(tmp)
+	tmp, err := writeTemp(w.path+".sha256", []byte(line), 0o644)
+	if err != nil {
 		return w.path, fmt.Errorf("write %s.sha256: %w", w.path, err)
 	}
 	if err := os.Rename(tmp, w.path+".sha256"); err != nil {
@@ -375,6 +379,47 @@ func (w *Writer) Close(ctx context.Context, fin Final) (string, error) {
 		return w.path, fmt.Errorf("write %s.sha256: %w", w.path, err)
 	}
 	return w.path, nil
+}
+
+// writeTemp writes data to a new temporary file next to final (same
+// directory, so a rename is atomic) and returns its name. The name is
+// random and the file is created O_EXCL|O_NOFOLLOW: a symlink planted
+// where a predictable temporary name would be (the old
+// `<bundle>.sha256.partial`) is never followed to overwrite its target.
+func writeTemp(final string, data []byte, mode os.FileMode) (string, error) {
+	var f *os.File
+	var name string
+	for range 100 {
+		var b [6]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			return "", err
+		}
+		name = final + "." + hex.EncodeToString(b[:]) + ".partial"
+		var err error
+		f, err = os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, mode)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, fs.ErrExist) {
+			return "", err
+		}
+		f = nil
+	}
+	if f == nil {
+		return "", fmt.Errorf("no free temporary name for %s", final)
+	}
+	_, err := f.Write(data)
+	if serr := f.Sync(); err == nil {
+		err = serr
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		_ = os.Remove(name)
+		return "", err
+	}
+	return name, nil
 }
 
 func (w *Writer) abandon() {
