@@ -67,9 +67,13 @@ type Event struct {
 	Reason string            `json:"reason,omitempty"`
 	Text   string            `json:"text,omitempty"` // note
 
-	Path   string `json:"path,omitempty"`   // collect: remote path
-	Bytes  int64  `json:"bytes,omitempty"`  // collect
-	Status string `json:"status,omitempty"` // collect: ok, truncated, error, skipped...
+	Path  string `json:"path,omitempty"`  // collect: remote path
+	Bytes int64  `json:"bytes,omitempty"` // collect: stored; result: stdout+stderr bytes the command printed; output: bytes elided before this chunk (journal)
+	// Truncated is set on a result whose output was more than the per-step
+	// cap (Options.MaxOutput): only its tail was kept, Bytes is the full
+	// count; and on a journal output line that follows elided bytes.
+	Truncated bool   `json:"truncated,omitempty"`
+	Status    string `json:"status,omitempty"` // collect: ok, truncated, error, skipped...
 
 	Error string `json:"error,omitempty"`
 

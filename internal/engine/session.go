@@ -724,7 +724,8 @@ func (s *Session) runOne(ctx context.Context, st *Step, h Host, req CommandReque
 	// what the operator sees, and a secret a probe echoes never becomes a value.
 	hr.Captures = captures(st.Capture, hr.Stdout)
 	e := Event{Type: EvResult, Step: st.ID, Host: h.Name, Signal: res.Signal, TimedOut: res.TimedOut,
-		Duration: res.Duration.Seconds(), Captures: hr.Captures, Error: hr.Err}
+		Duration: res.Duration.Seconds(), Captures: hr.Captures, Error: hr.Err,
+		Bytes: out.full + errw.full, Truncated: out.full > int64(out.max) || errw.full > int64(errw.max)}
 	if err == nil {
 		exit := res.Exit
 		e.Exit = &exit

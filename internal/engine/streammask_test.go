@@ -85,3 +85,39 @@ steps:
 		}
 	}
 }
+
+// A result whose output is over the per-step cap says so: truncated, with
+// the full byte count (issue 13, output flood).
+func TestResultCarriesTruncatedAndByteCount(t *testing.T) {
+	rb, err := engine.Load("f.yaml", []byte("runbook: 1\nid: f\ntitle: f\ntargets:\n  h: {description: host}\nsteps:\n  - id: probe\n    run: {on: h, cmd: \"yes\"}\n    next: done\n  - id: done\n    end: resolved\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		chunks    []string
+		truncated bool
+	}{
+		{[]string{strings.Repeat("y\n", 600), strings.Repeat("y\n", 600)}, true},
+		{[]string{"short\n"}, false},
+	} {
+		var res engine.Event
+		s, err := engine.NewSession(rb, engine.Options{
+			Executor: chunkExecutor{tc.chunks}, MaxOutput: 1000,
+			Targets: map[string][]engine.Host{"h": {{Role: "h", Name: "n1"}}},
+			OnEvent: func(e engine.Event) {
+				if e.Type == engine.EvResult {
+					res = e
+				}
+			},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Advance(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if want := int64(len(strings.Join(tc.chunks, ""))); res.Truncated != tc.truncated || res.Bytes != want {
+			t.Errorf("result truncated=%v bytes=%d, want %v %d", res.Truncated, res.Bytes, tc.truncated, want)
+		}
+	}
+}

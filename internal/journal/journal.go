@@ -118,6 +118,17 @@ type Writer struct {
 	path string
 	seq  int
 	err  error
+	cap  outputCap // flood.go
+}
+
+// SetMaxOutput sets the output kept per step, host and stream (default
+// DefaultMaxOutput): pass the session's engine.Options.MaxOutput.
+func (w *Writer) SetMaxOutput(n int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if n > 0 {
+		w.cap.max = int64(n)
+	}
 }
 
 // Create starts the journal of a new session in dir (created if needed)
@@ -138,7 +149,7 @@ func Create(dir string, h Header) (*Writer, error) {
 		f.Close()
 		return nil, fmt.Errorf("lock journal %s: %w", path, err)
 	}
-	w := &Writer{f: f, path: path}
+	w := &Writer{f: f, path: path, cap: outputCap{max: DefaultMaxOutput}}
 	h.Type, h.Journal = TypeHeader, Version
 	if err := w.write(h, true); err != nil {
 		f.Close()
@@ -171,7 +182,7 @@ func Append(path string, seq int) (*Writer, error) {
 			}
 		}
 	}
-	return &Writer{f: f, path: path, seq: seq}, nil
+	return &Writer{f: f, path: path, seq: seq, cap: outputCap{max: DefaultMaxOutput}}, nil
 }
 
 // Path is the file being written.
@@ -185,7 +196,25 @@ func (w *Writer) Event(e engine.Event) {
 	if e.Seq > w.seq {
 		w.seq = e.Seq
 	}
-	if err := w.write(e, durable[e.Type]); err != nil && w.err == nil {
+	// Output is bounded per step (flood.go): the head now, the tail when
+	// the step's result for that host comes.
+	if e.Type == engine.EvOutput {
+		var ok bool
+		if e, ok = w.cap.output(e); !ok {
+			return
+		}
+	} else {
+		for _, t := range w.cap.flush(func(o engine.Event) bool {
+			return e.Type != engine.EvResult || (o.Step == e.Step && o.Host == e.Host)
+		}) {
+			w.writeKeep(t, false)
+		}
+	}
+	w.writeKeep(e, durable[e.Type])
+}
+
+func (w *Writer) writeKeep(v any, sync bool) {
+	if err := w.write(v, sync); err != nil && w.err == nil {
 		w.err = err
 	}
 }
@@ -211,6 +240,9 @@ func (w *Writer) Close() error {
 	defer w.mu.Unlock()
 	if w.f == nil {
 		return w.err
+	}
+	for _, t := range w.cap.flush(func(engine.Event) bool { return true }) {
+		w.writeKeep(t, false)
 	}
 	serr := w.f.Sync()
 	cerr := w.f.Close()
