@@ -22,7 +22,7 @@ func TestOutputFloodBounded(t *testing.T) {
 	const max = 64 << 10
 	w.SetMaxOutput(max)
 	chunk := strings.Repeat("y\n", 2048) // 4 KiB
-	const chunks = 2560                   // 10 MiB per host
+	const chunks = 2560                  // 10 MiB per host
 	seq := 0
 	ev := func(e engine.Event) {
 		seq++
