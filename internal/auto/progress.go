@@ -71,6 +71,9 @@ func (p *Progress) Event(e engine.Event) {
 		case e.Exit != nil:
 			p.exits[e.Host] = fmt.Sprintf("exit %d", *e.Exit)
 		}
+		if e.Truncated {
+			p.exits[e.Host] += fmt.Sprintf(" (output %d bytes, truncated)", e.Bytes)
+		}
 		for k, v := range e.Captures {
 			if _, ok := p.captures[k]; !ok || p.captures[k] == "" {
 				p.captures[k] = v

@@ -35,3 +35,20 @@ func TestProgressHostileCorpus(t *testing.T) {
 		hostile.Check(t, "progress "+c.Name, out.String())
 	}
 }
+
+// A result over the per-step output cap says so in the progress line.
+func TestProgressShowsTruncatedOutput(t *testing.T) {
+	rb, err := engine.Load("at.yaml", []byte(autoRunbook))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	p := auto.NewProgress(&out, rb)
+	zero := 0
+	p.Event(engine.Event{Type: engine.EvStepEnter, Step: "probe"})
+	p.Event(engine.Event{Type: engine.EvResult, Step: "probe", Host: "h", Exit: &zero, Truncated: true, Bytes: 2147483648})
+	p.Event(engine.Event{Type: engine.EvDecision, Step: "probe", Next: "decide", By: "auto"})
+	if !strings.Contains(out.String(), "exit 0 (output 2147483648 bytes, truncated)") {
+		t.Fatalf("progress:\n%s", out.String())
+	}
+}

@@ -64,3 +64,25 @@ func TestGeneratedMembersHostileCorpus(t *testing.T) {
 		hostile.Check(t, name, string(b))
 	}
 }
+
+// report.md says when a result's output was over the per-step cap.
+func TestReportShowsTruncatedResult(t *testing.T) {
+	w := newWriter(t, nil)
+	exit := 0
+	for _, e := range []engine.Event{
+		{Type: engine.EvStepEnter, Step: "probe"},
+		{Type: engine.EvResult, Step: "probe", Host: host.Name, Exit: &exit, Truncated: true, Bytes: 2147483648},
+		{Type: engine.EvSessionEnd, Step: "escalate", Outcome: engine.OutcomeEscalated},
+	} {
+		e.Time = t0
+		w.Event(e)
+	}
+	path, err := w.Close(context.Background(), Final{Outcome: "escalated"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, data := readArchive(t, path)
+	if !bytes.Contains(data[ReportName], []byte("printed 2147483648 bytes, over the per-step cap")) {
+		t.Fatalf("report:\n%s", data[ReportName])
+	}
+}

@@ -95,6 +95,9 @@ func (m *reportModel) add(e engine.Event) {
 		if e.Duration > 0 {
 			line += fmt.Sprintf(" in %.1fs", e.Duration)
 		}
+		if e.Truncated {
+			line += fmt.Sprintf(" (printed %d bytes, over the per-step cap: only the tail was kept)", e.Bytes)
+		}
 		if e.Error != "" {
 			line += ": " + inline(e.Error)
 		}
