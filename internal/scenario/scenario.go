@@ -84,7 +84,15 @@ func Load(name string, data []byte) (*Scenario, error) {
 		if h == nil {
 			return nil, fmt.Errorf("scenario %s: host %s is empty", name, hn)
 		}
-		for _, c := range h.Commands {
+		for p, f := range h.Files {
+			if f == nil {
+				return nil, fmt.Errorf("scenario %s: host %s: file %s is empty (give it content:, size: or link:)", name, hn, p)
+			}
+		}
+		for i, c := range h.Commands {
+			if c == nil {
+				return nil, fmt.Errorf("scenario %s: host %s: command %d is empty (give it match: and stdout:)", name, hn, i+1)
+			}
 			re, err := regexp.Compile(c.Match)
 			if err != nil {
 				return nil, fmt.Errorf("scenario %s: host %s: match %q: %w", name, hn, c.Match, err)
