@@ -424,5 +424,5 @@ func (m *Model) helpText() string {
 
 func (m *Model) treeText() string {
 	cur := m.outline.Current()
-	return untrusted.Sanitize(engine.GraphText(m.rb, cur))
+	return untrusted.Sanitize(engine.GraphTextWidth(m.rb, cur, m.computeLayout().mainW))
 }
