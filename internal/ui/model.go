@@ -44,6 +44,9 @@ type Config struct {
 	Scrollback int
 	// BatchInterval gathers events before a redraw (default 40 ms; < 0: none).
 	BatchInterval time.Duration
+	// Banner, when set, stays on screen at the bottom left: e.g.
+	// "demo · scenario 1-backup-full · simulated hosts" for `runbook demo`.
+	Banner string
 	// Now is the clock for elapsed times (default time.Now).
 	Now func() time.Time
 	// Before runs once, as the first action, before the first step: the
@@ -228,6 +231,7 @@ func New(ctx context.Context, cfg Config) *Model {
 		m.out.Cap = cfg.Scrollback
 	}
 	m.status = statusbar.New(cfg.Runbook, cfg.Options.Targets, st)
+	m.status.SetBanner(cfg.Banner)
 	m.pager = viewport.New()
 	for k, v := range cfg.Options.Params {
 		m.paramValues[k] = v
