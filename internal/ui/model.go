@@ -194,8 +194,9 @@ type Model struct {
 	fatal       error
 	result      Result
 
-	polls        int
-	pollElapsed  float64
+	polls        int       // polls of the current wait that ended
+	pollsStarted int       // polls of the current wait that began
+	waitStart    time.Time // when the current wait's first poll began
 	collectFiles int
 	collectBytes int64
 
@@ -356,7 +357,8 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		if msg.run != m.run || m.state != stateRunning {
 			return nil
 		}
-		m.lastTick = msg.t
+		// The model's clock, not the tick's: one clock for every number.
+		m.lastTick = m.now()
 		return m.tickCmd(msg.run)
 	case promptMsg:
 		if m.pump.inflight.Load() > 0 {
@@ -543,6 +545,13 @@ func visitMark(v *engine.Visit) outline.Mark {
 		return outline.Answered
 	case v.Error != "":
 		return outline.Failed
+	case v.Satisfied != nil:
+		// A wait: its polls' exit codes are data; the outcome is whether
+		// the condition held.
+		if *v.Satisfied {
+			return outline.Passed
+		}
+		return outline.Failed
 	case len(v.Results) > 0:
 		for _, r := range v.Results {
 			if r.Err != "" || r.Exit != 0 || r.TimedOut || r.Signal != "" {
@@ -567,7 +576,7 @@ func (m *Model) applyEvents(evs []taggedEvent) {
 		case engine.EvStepEnter:
 			m.edited = false
 			m.out.Reset()
-			m.polls, m.pollElapsed, m.collectFiles, m.collectBytes = 0, 0, 0, 0
+			m.polls, m.pollsStarted, m.waitStart, m.collectFiles, m.collectBytes = 0, 0, time.Time{}, 0, 0
 			m.outline.SetCurrent(e.Step)
 			if m.outline.Mark(e.Step) == outline.Unvisited {
 				m.outline.SetMark(e.Step, outline.Visited)
@@ -576,6 +585,15 @@ func (m *Model) applyEvents(evs []taggedEvent) {
 				m.step.SetStep(st, m.hostsOf(st), "", false)
 			}
 		case engine.EvCommand:
+			if st := m.rb.Step(e.Step); st != nil && st.Kind == engine.KindWait {
+				m.pollsStarted++
+				if m.waitStart.IsZero() {
+					m.waitStart = e.Time
+					if m.waitStart.IsZero() {
+						m.waitStart = m.now()
+					}
+				}
+			}
 			if st := m.rb.Step(e.Step); st != nil {
 				m.step.SetStep(st, m.hostsOf(st), e.Command, e.Edited)
 			}
@@ -592,16 +610,20 @@ func (m *Model) applyEvents(evs []taggedEvent) {
 			} else if e.Error == "" {
 				m.status.SetConn(e.Host, statusbar.Connected)
 			}
-			if e.Error != "" || e.Exit == nil || *e.Exit != 0 || e.TimedOut {
+			if st := m.rb.Step(e.Step); st != nil && st.Kind == engine.KindWait && e.Error == "" {
+				// A poll's exit is data for the until expression: the
+				// wait's mark comes from its outcome (EvPoll, visitMark).
+			} else if e.Error != "" || e.Exit == nil || *e.Exit != 0 || e.TimedOut {
 				m.outline.SetMark(e.Step, outline.Failed)
 			} else {
 				m.outline.SetMark(e.Step, outline.Passed)
 			}
 		case engine.EvPoll:
-			m.polls, m.pollElapsed = e.Poll, e.Duration
+			m.polls = e.Poll
 			state := "not yet"
 			if e.Satisfied {
 				state = "satisfied"
+				m.outline.SetMark(e.Step, outline.Passed)
 			}
 			m.out.Info(fmt.Sprintf("— poll %d: %s (%.0fs elapsed)", e.Poll, state, e.Duration))
 		case engine.EvCollect:

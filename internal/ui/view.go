@@ -184,10 +184,11 @@ func (m *Model) outputHeader(w int) string {
 		}
 		frames := spinner.MiniDot.Frames
 		frame := frames[int(el/(100*time.Millisecond))%len(frames)]
-		parts = append(parts, s.Spinner.Render(frame)+" "+untrusted.SanitizeLine(m.activity)+" "+el.Truncate(100*time.Millisecond).String())
-		if st := m.step.Step(); st != nil && st.Kind == engine.KindWait && st.Wait != nil {
-			left := st.Wait.Timeout - time.Duration(m.pollElapsed*float64(time.Second))
-			parts = append(parts, fmt.Sprintf("poll %d · %s left", m.polls, left.Truncate(time.Second)))
+		if st := m.step.Step(); st != nil && st.Kind == engine.KindWait && st.Wait != nil && !m.waitStart.IsZero() {
+			// A wait's own clock replaces the act's: one elapsed, right.
+			parts = append(parts, s.Spinner.Render(frame)+" "+m.waitProgress(st.Wait))
+		} else {
+			parts = append(parts, s.Spinner.Render(frame)+" "+untrusted.SanitizeLine(m.activity)+" "+el.Truncate(100*time.Millisecond).String())
 		}
 		if m.collectFiles > 0 && el > 0 {
 			rate := float64(m.collectBytes) / el.Seconds()
@@ -207,6 +208,21 @@ func (m *Model) outputHeader(w int) string {
 		parts = append(parts, fmt.Sprintf("/%s %d/%d", untrusted.SanitizeLine(t), i, n))
 	}
 	return textblock.Line(strings.Join(parts, s.Muted.Render(" · ")), w)
+}
+
+// waitProgress: "elapsed 12s · poll 2 · 48s left", from the wait's own
+// start and the current frame, so every number moves at every frame.
+func (m *Model) waitProgress(w *engine.Wait) string {
+	el := max(m.lastTick.Sub(m.waitStart), 0)
+	left := max(w.Timeout-el, 0)
+	polls := fmt.Sprintf("poll %d", m.pollsStarted)
+	if m.polls >= m.pollsStarted {
+		polls = fmt.Sprintf("%d poll done", m.polls)
+		if m.polls != 1 {
+			polls = fmt.Sprintf("%d polls done", m.polls)
+		}
+	}
+	return fmt.Sprintf("elapsed %s · %s · %s left", el.Truncate(time.Second), polls, left.Truncate(time.Second))
 }
 
 // promptView is the bottom of the main pane: what the operator is asked.
@@ -418,6 +434,17 @@ func (m *Model) helpText() string {
 		}
 		b.WriteString("\n")
 	}
+	b.WriteString(m.styles.Title.Render("Marks (outline, tree, path taken)") + "\n")
+	for _, l := range []string{
+		"▶ current   where you are",
+		"✓ passed    exit 0, wait held, fix ran, done",
+		"✗ failed    non-zero exit, transport error, wait timed out, declined",
+		"● answered  a question was answered",
+		"○ visited   entered, nothing decided yet",
+	} {
+		b.WriteString("  " + l + "\n")
+	}
+	b.WriteString("\n")
 	b.WriteString(m.styles.Muted.Render("Every probe waits for enter; every fix for y (destructive: the host name).\nDecisions, overrides, edits and notes are recorded with the session."))
 	return b.String()
 }
