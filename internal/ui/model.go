@@ -495,10 +495,10 @@ func (m *Model) onPrompt(msg promptMsg) tea.Cmd {
 		m.showEnd()
 		return m.exportCmd()
 	case engine.PromptAsk:
-		m.choices = choices.New(p.Step.Ask, answerItems(p), m.styles, m.keys)
+		m.choices = choices.New(p.Step.Ask, m.answerItems(p), m.styles, m.keys)
 	case engine.PromptManual:
 		if len(p.Choices) > 0 {
-			m.choices = choices.New("Your answer:", answerItems(p), m.styles, m.keys)
+			m.choices = choices.New("Your answer:", m.answerItems(p), m.styles, m.keys)
 		}
 	}
 	return nil
@@ -506,10 +506,14 @@ func (m *Model) onPrompt(msg promptMsg) tea.Cmd {
 
 func (m *Model) exportOnQuit() bool { return m.exportRequested }
 
-func answerItems(p *engine.Prompt) []choices.Item {
+func (m *Model) answerItems(p *engine.Prompt) []choices.Item {
 	var items []choices.Item
 	for _, c := range p.Step.Choices {
-		items = append(items, choices.Item{Label: c.Answer, Value: c.Answer})
+		it := choices.Item{Label: c.Answer, Value: c.Answer, Target: c.Goto}
+		if st := m.rb.Step(c.Goto); st != nil {
+			it.Target = st.Label()
+		}
+		items = append(items, it)
 	}
 	return items
 }

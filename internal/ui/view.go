@@ -35,7 +35,9 @@ func (m *Model) computeLayout() layout {
 	var l layout
 	l.bodyH = max(m.height-statusbar.Height, 1)
 	if m.width >= 60 {
-		l.outlineW = min(max(m.width/4, 18), 36)
+		// The outline grows with the terminal (20 at 80, 34 at 120, 64 at
+		// 200): past 80 columns titles need the room more than output does.
+		l.outlineW = min(max(20+(m.width-80)*11/30, 18), 64)
 	}
 	l.mainW = max(m.width-l.outlineW-3, 10) // separator + one space each side
 	return l

@@ -1,0 +1,65 @@
+package ui
+
+import (
+	"strings"
+	"testing"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/runbook-dev/runbook/internal/engine"
+	"github.com/runbook-dev/runbook/internal/engine/enginetest"
+)
+
+const shipped = "../../../runbooks/" // from testdata/
+
+// TestAskQuestionWrapsAndChoicesSayWhereTheyLead: the split-brain question
+// is whole at 80 and 120 columns (no "…"), and each answer names its step.
+func TestAskQuestionWrapsAndChoicesSayWhereTheyLead(t *testing.T) {
+	h := newHarness(t, shipped+"fsr-split-brain.yaml", enginetest.New(), func(c *Config) { c.Options.StartAt = "choose-victim" })
+	h.settle()
+	h.wantPrompt(engine.PromptAsk, "choose-victim")
+	for _, sz := range [][2]int{{80, 24}, {120, 35}, {200, 50}} {
+		h.send(tea.WindowSizeMsg{Width: sz[0], Height: sz[1]})
+		sc := h.screen()
+		// The question, re-joined across its wrapped lines.
+		var joined []string
+		for _, l := range strings.Split(sc, "\n") {
+			if i := strings.Index(l, "│ "); i >= 0 {
+				joined = append(joined, strings.TrimSpace(l[i+len("│ "):]))
+			}
+		}
+		all := strings.Join(joined, " ")
+		if !strings.Contains(all, "Split-brain on the resource shown above. Have you chosen the victim node (discard its data), or escalate?") {
+			t.Errorf("%dx%d: the question is not whole:\n%s", sz[0], sz[1], sc)
+		}
+		h.mustSee("1 discard  → Connect the victim with --discard-my-data", "2 escalate  → ")
+		checkBlock(t, "ask screen", h.m.render(), sz[0])
+	}
+}
+
+// TestOutlineFollowsTheTerminalAndKeepsRefsWhole: wide terminals give the
+// outline room; refs are never cut ("Resol…").
+func TestOutlineFollowsTheTerminalAndKeepsRefsWhole(t *testing.T) {
+	h := newHarness(t, shipped+"ecss10-cluster-split.yaml", enginetest.New())
+	h.settle()
+	widths := map[int]int{}
+	for _, sz := range [][2]int{{80, 24}, {120, 35}, {200, 50}} {
+		h.send(tea.WindowSizeMsg{Width: sz[0], Height: sz[1]})
+		h.mustSee("Диагностика ", "Решение ")
+		widths[sz[0]] = h.m.computeLayout().outlineW
+	}
+	if !(widths[80] < widths[120] && widths[120] < widths[200]) {
+		t.Errorf("outline widths %v do not follow the terminal", widths)
+	}
+	h.send(tea.WindowSizeMsg{Width: 200, Height: 50})
+	// At 200 columns, titles of the outline fit without "…".
+	refW := 0
+	for _, st := range h.m.rb.Steps {
+		refW = max(refW, displayWidth(st.Ref))
+	}
+	for _, st := range h.m.rb.Steps {
+		if 2+refW+1+displayWidth(st.Name()) <= widths[200] {
+			h.mustSee(st.Name())
+		}
+	}
+}
