@@ -1160,7 +1160,7 @@ func (s *Session) collect(ctx context.Context, st *Step) error {
 					for _, g := range cc.unmatched(item.Files) {
 						why := "no file matched"
 						if item.Since > 0 {
-							why += " (modified within " + item.Since.String() + ")"
+							why += " (modified within " + shortDuration(item.Since) + ")"
 						}
 						col.Skipped(h, st.ID, RemoteFile{Path: g}, "empty", why)
 					}
@@ -1208,6 +1208,18 @@ func (s *Session) collect(ctx context.Context, st *Step) error {
 	}
 	s.moveTo(d.Next)
 	return nil
+}
+
+// shortDuration: 20m, 1h30m, 45s (Duration.String says 20m0s).
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = s[:len(s)-2]
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = s[:len(s)-2]
+	}
+	return s
 }
 
 // CollectPlan is what a collect step will gather, per host, in order:

@@ -192,6 +192,8 @@ func (m *Model) promptKey(k tea.KeyPressMsg) tea.Cmd {
 		switch {
 		case key.Matches(k, m.keys.Proceed):
 			return m.act("following the decision", (*engine.Session).Proceed)
+		case key.Matches(k, m.keys.Rerun) && p.Step.Kind == engine.KindCollect:
+			m.status.SetMessage("a collect step is not re-run (its files are in the bundle); b goes back to it", false)
 		case key.Matches(k, m.keys.Rerun):
 			return m.act("re-running", (*engine.Session).Rerun)
 		case key.Matches(k, m.keys.Override):
@@ -254,6 +256,7 @@ func (m *Model) promptKey(k tea.KeyPressMsg) tea.Cmd {
 func (m *Model) openEdit() tea.Cmd {
 	p := m.prompt
 	if p.Step.Command() == nil {
+		m.status.SetMessage("this step runs no command of its own: nothing to edit", false)
 		return nil
 	}
 	if strings.Contains(p.Command, "******") {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/runbook-dev/runbook/internal/engine"
 	"github.com/runbook-dev/runbook/internal/ui/choices"
+	"github.com/runbook-dev/runbook/internal/ui/collect"
 	"github.com/runbook-dev/runbook/internal/ui/input"
 	"github.com/runbook-dev/runbook/internal/ui/keymap"
 	"github.com/runbook-dev/runbook/internal/ui/outline"
@@ -181,6 +182,7 @@ type Model struct {
 	picker  choices.Model
 	input   input.Model
 	pager   viewport.Model
+	coll    collect.Model // the current collect step's rows and progress
 
 	missing     []*engine.Param
 	paramValues map[string]string
@@ -228,6 +230,7 @@ func New(ctx context.Context, cfg Config) *Model {
 	m.outline = outline.New(cfg.Runbook, st)
 	m.step = steppane.New(st)
 	m.out = output.New(st)
+	m.coll = collect.New(st)
 	if cfg.Scrollback > 0 {
 		m.out.Cap = cfg.Scrollback
 	}
@@ -254,6 +257,13 @@ func (m *Model) newSession() {
 			user(e)
 		}
 		p.push(e)
+	}
+	userProgress := opts.OnProgress
+	opts.OnProgress = func(pr engine.CollectProgress) {
+		if userProgress != nil {
+			userProgress(pr)
+		}
+		p.setProgress(pr)
 	}
 	s, err := engine.NewSession(m.rb, opts)
 	var miss *engine.MissingParamsError
@@ -337,6 +347,7 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		if m.state == stateDone {
 			m.showEnd() // re-wrap the final screen
 		}
+		m.showCollectTable()
 		return nil
 	case tea.BackgroundColorMsg:
 		if m.cfg.Styles == nil {
@@ -359,6 +370,9 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		}
 		// The model's clock, not the tick's: one clock for every number.
 		m.lastTick = m.now()
+		if pr, ok := m.pump.takeProgress(); ok {
+			m.coll.SetProgress(pr)
+		}
 		return m.tickCmd(msg.run)
 	case promptMsg:
 		if m.pump.inflight.Load() > 0 {
@@ -440,6 +454,7 @@ func (m *Model) setStyles(st styles.Styles) {
 	m.outline.SetStyles(st)
 	m.step.SetStyles(st)
 	m.out.SetStyles(st)
+	m.coll.SetStyles(st)
 	m.status.SetStyles(st)
 }
 
@@ -494,6 +509,8 @@ func (m *Model) onPrompt(msg promptMsg) tea.Cmd {
 		m.result.Outcome, m.result.Message = p.Outcome, p.Message
 		m.showEnd()
 		return m.exportCmd()
+	case engine.PromptDecided:
+		m.showCollectTable()
 	case engine.PromptAsk:
 		m.choices = choices.New(p.Step.Ask, m.answerItems(p), m.styles, m.keys)
 	case engine.PromptManual:
@@ -502,6 +519,20 @@ func (m *Model) onPrompt(msg promptMsg) tea.Cmd {
 		}
 	}
 	return nil
+}
+
+// showCollectTable puts a finished collect step's result table in the
+// output pane, in place of its running log (again after a resize).
+func (m *Model) showCollectTable() {
+	p := m.prompt
+	if m.state != stateAsking || p == nil || p.Kind != engine.PromptDecided || p.Step.Kind != engine.KindCollect {
+		return
+	}
+	m.out.Reset()
+	for _, l := range m.coll.Table(m.computeLayout().mainW) {
+		m.out.Info(l)
+	}
+	m.out.Top()
 }
 
 func (m *Model) exportOnQuit() bool { return m.exportRequested }
@@ -540,6 +571,9 @@ func (m *Model) snapshot() {
 		cmd = h[len(h)-1].Command
 	}
 	m.step.SetStep(p.Step, p.Hosts, cmd, m.edited)
+	if p.Step.Kind == engine.KindCollect {
+		m.step.SetPlan(m.session.CollectPlan(p.Step))
+	}
 }
 
 // visitMark is the outline mark of one visit.
@@ -580,6 +614,7 @@ func (m *Model) applyEvents(evs []taggedEvent) {
 		case engine.EvStepEnter:
 			m.edited = false
 			m.out.Reset()
+			m.coll.Reset()
 			m.polls, m.pollsStarted, m.waitStart, m.collectFiles, m.collectBytes = 0, 0, time.Time{}, 0, 0
 			m.outline.SetCurrent(e.Step)
 			if m.outline.Mark(e.Step) == outline.Unvisited {
@@ -631,6 +666,7 @@ func (m *Model) applyEvents(evs []taggedEvent) {
 			}
 			m.out.Info(fmt.Sprintf("— poll %d: %s (%.0fs elapsed)", e.Poll, state, e.Duration))
 		case engine.EvCollect:
+			m.coll.Add(e)
 			if e.Status == "ok" || e.Status == "truncated" {
 				m.collectFiles++
 				m.collectBytes += e.Bytes

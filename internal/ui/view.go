@@ -271,6 +271,9 @@ func (m *Model) promptView(w int) string {
 		if m.quitting {
 			return s.Muted.Render("closing the session…")
 		}
+		if bar := m.coll.ProgressView(w); bar != "" {
+			return bar + "\n" + s.Muted.Render("ctrl+c cancels the collection")
+		}
 		return s.Muted.Render("ctrl+c cancels the command")
 	case stateAsking:
 	default:
@@ -283,11 +286,18 @@ func (m *Model) promptView(w int) string {
 	switch p.Kind {
 	case engine.PromptRun:
 		where := steppane.HostPrompt(p.Hosts)
+		if p.Step.Kind == engine.KindCollect {
+			return textblock.Wrap(s.Question.Render("Ready to collect from "+where+".")+" "+s.Muted.Render("enter collects (into the bundle)"), w)
+		}
 		return textblock.Wrap(s.Question.Render("Ready to run on "+where+".")+" "+s.Muted.Render("enter runs it · e edits it first"), w)
 	case engine.PromptDecided:
 		d := p.Decision
 		line := s.Decision.Render("→ " + untrusted.SanitizeLine(d.Explain))
-		return textblock.Wrap(line, w) + "\n" + s.Muted.Render(textblock.Wrap("enter follows it · o overrides · r re-runs", w))
+		keys := "enter follows it · o overrides · r re-runs"
+		if p.Step.Kind == engine.KindCollect {
+			keys = "enter follows it · o overrides"
+		}
+		return textblock.Wrap(line, w) + "\n" + s.Muted.Render(textblock.Wrap(keys, w))
 	case engine.PromptAsk:
 		return m.choices.View()
 	case engine.PromptManual:
@@ -397,8 +407,14 @@ func (m *Model) hints() []key.Binding {
 	switch p.Kind {
 	case engine.PromptRun:
 		first = []key.Binding{h(k.Proceed, "run"), h(k.Edit, "edit")}
+		if p.Step.Command() == nil { // a collect step: nothing to edit
+			first = []key.Binding{h(k.Proceed, "collect")}
+		}
 	case engine.PromptDecided:
 		first = []key.Binding{h(k.Proceed, "proceed"), h(k.Override, "override"), h(k.Rerun, "re-run")}
+		if p.Step.Kind == engine.KindCollect { // re-collecting would duplicate the bundle's entries
+			first = first[:2]
+		}
 	case engine.PromptAsk:
 		first = []key.Binding{h(k.Choose, "answer")}
 	case engine.PromptManual:

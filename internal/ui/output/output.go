@@ -287,10 +287,30 @@ func (m *Model) clamp() {
 	if m.follow {
 		return
 	}
-	if last := m.entries() - m.height; m.top >= last {
+	if last := m.entries() - m.height; m.top >= last && m.rowsFrom(m.top) <= m.height {
+		// The end is in view (counted in rows: long lines wrap).
 		m.top = max(last, 0)
 		m.follow = true
 	}
+	m.top = min(m.top, max(m.entries()-1, 0))
+}
+
+// rowsFrom counts the rows the entries from i on take, stopping past the
+// pane's height.
+func (m Model) rowsFrom(i int) int {
+	ps := m.partials()
+	rows := 0
+	for n := len(m.lines) + len(ps); i < n && rows <= m.height; i++ {
+		var l Line
+		if i < len(m.lines) {
+			l = m.lines[i]
+		} else {
+			l = ps[i-len(m.lines)]
+		}
+		w := ansi.StringWidth(l.Text)
+		rows += max((w+max(m.width, 1)-1)/max(m.width, 1), 1)
+	}
+	return rows
 }
 
 // Search sets the search term (case-insensitive) and shows the first match

@@ -63,6 +63,8 @@ type Styles struct {
 	StatusBanner lipgloss.Style
 
 	Separator lipgloss.Style
+	// ProgressFill colours progress bars (nil: the bar's default blend).
+	ProgressFill color.Color
 
 	// Markdown style name for glamour ("dark", "light"; "ascii" in tests).
 	Markdown string
@@ -128,8 +130,9 @@ func DefaultStyles(isDark bool) Styles {
 		StatusError:  s().Background(barBg).Foreground(red).Bold(true),
 		StatusBanner: s().Background(yellow).Foreground(lipgloss.Color("0")).Bold(true),
 
-		Separator: s().Foreground(dim),
-		Markdown:  md,
+		Separator:    s().Foreground(dim),
+		ProgressFill: green,
+		Markdown:     md,
 	}
 }
 
