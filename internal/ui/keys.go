@@ -27,6 +27,13 @@ func (m *Model) openPicker(p purpose, title string, items []choices.Item) {
 
 func (m *Model) closeOverlay() {
 	m.overlay, m.purpose = overlayNone, forNothing
+	if m.look != nil { // an input over look-back (search) returns to it
+		m.overlay = overlayLook
+	}
+}
+
+func (m *Model) openSearch() {
+	m.openInput(forSearch, "Search the output", "enter finds the next match · esc closes · empty clears", input.WithValue(m.searchOut().SearchTerm()))
 }
 
 // idle reports whether the session may be touched now.
@@ -44,8 +51,12 @@ func (m *Model) onKey(k tea.KeyPressMsg) tea.Cmd {
 		return m.inputKey(k)
 	case overlayPicker:
 		return m.pickerKey(k)
+	case overlayLook:
+		return m.lookKey(k)
 	case overlayTree, overlayHelp:
 		switch {
+		case key.Matches(k, m.keys.Look) && m.overlay == overlayTree:
+			return m.openLookPicker()
 		case key.Matches(k, m.keys.Close, m.keys.Quit, m.keys.Tree, m.keys.Help):
 			m.closeOverlay()
 			if m.state == stateDone {
@@ -74,8 +85,10 @@ func (m *Model) onKey(k tea.KeyPressMsg) tea.Cmd {
 		m.pager.GotoTop()
 		return nil
 	case key.Matches(k, m.keys.Search) && m.state != stateDone:
-		m.openInput(forSearch, "Search the output", "enter finds the next match · esc closes · empty clears", input.WithValue(m.out.SearchTerm()))
+		m.openSearch()
 		return nil
+	case key.Matches(k, m.keys.Look):
+		return m.openLookPicker()
 	case key.Matches(k, m.keys.Note) && m.session != nil:
 		m.openInput(forNote, "Note for this step", "kept in the session record and the bundle",
 			input.WithValidate(func(v string) error {
@@ -419,7 +432,7 @@ func (m *Model) inputKey(k tea.KeyPressMsg) tea.Cmd {
 		case forSecret:
 			return m.replyRequest(reply{err: ErrDeclined})
 		case forSearch:
-			m.out.Search("")
+			m.searchOut().Search("")
 		}
 		m.closeOverlay()
 		return nil
@@ -479,13 +492,14 @@ func (m *Model) inputKey(k tea.KeyPressMsg) tea.Cmd {
 		return m.act("editing the command", func(s *engine.Session) error { return s.EditCommand(v) })
 	case forSearch:
 		m.closeOverlay()
-		if v == m.out.SearchTerm() && v != "" {
-			m.out.NextMatch(false)
+		so := m.searchOut()
+		if v == so.SearchTerm() && v != "" {
+			so.NextMatch(false)
 		} else {
-			m.out.Search(v)
+			so.Search(v)
 		}
 		if v != "" {
-			if i, n := m.out.MatchInfo(); n > 0 {
+			if i, n := so.MatchInfo(); n > 0 {
 				m.status.SetMessage(fmt.Sprintf("match %d of %d for %q (/ then enter: next)", i, n, v), false)
 			} else {
 				m.status.SetMessage(fmt.Sprintf("no match for %q", v), false)
@@ -503,6 +517,10 @@ func (m *Model) pickerKey(k tea.KeyPressMsg) tea.Cmd {
 	if key.Matches(k, m.keys.Close) {
 		if m.purpose == forHostKey {
 			return m.replyRequest(reply{ok: false})
+		}
+		if m.purpose == forLook {
+			m.closeLook()
+			return nil
 		}
 		m.closeOverlay()
 		return nil
@@ -523,6 +541,10 @@ func (m *Model) pickerKey(k tea.KeyPressMsg) tea.Cmd {
 		return nil
 	}
 	switch m.purpose {
+	case forLook:
+		m.overlay, m.purpose = overlayNone, forNothing
+		m.openLook(lookVisit(it.Value))
+		return nil
 	case forBack:
 		m.closeOverlay()
 		to := it.Value

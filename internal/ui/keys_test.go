@@ -228,12 +228,13 @@ func TestTreeViewMarksCurrentStep(t *testing.T) {
 
 func TestHelpListsEveryKey(t *testing.T) {
 	h := backup(t)
+	h.send(tea.WindowSizeMsg{Width: 120, Height: 50})
 	h.press("?")
-	for _, k := range []string{"enter", "1-9", "r ", "e ", "o ", "b ", "N ", "g ", "/ ", "q ", "ctrl+c"} {
+	for _, k := range []string{"enter", "1-9", "r ", "e ", "o ", "b ", "N ", "g ", "v ", "←/h", "→/l", "/ ", "q ", "ctrl+c"} {
 		h.mustSee("  " + k)
 	}
 	h.press("?")
-	h.mustNotSee("Keys  esc closes")
+	h.mustNotSee("Help  ↓ scrolls")
 }
 
 func TestSearchOutput(t *testing.T) {

@@ -107,6 +107,7 @@ const (
 	overlayTree           // the whole tree (g)
 	overlayHelp           // full help (?)
 	overlayQuit           // quit confirmation (q)
+	overlayLook           // one earlier visit, read-only (v)
 )
 
 // purpose says what an input or picker is for.
@@ -126,6 +127,7 @@ const (
 	forSecret
 	forHostKey
 	forFixFinal
+	forLook
 )
 
 // Model is the root model. It alone returns a tea.View.
@@ -184,6 +186,13 @@ type Model struct {
 	pager   viewport.Model
 	coll    collect.Model // the current collect step's rows and progress
 
+	// Look-back: each visit's output is kept when the next step starts.
+	curVisit int
+	visitOut map[int]output.Model
+	look     *engine.Visit
+	lookOut  output.Model
+	lookFrom overlay
+
 	missing     []*engine.Param
 	paramValues map[string]string
 	fixInputs   []*engine.Param
@@ -224,7 +233,7 @@ func New(ctx context.Context, cfg Config) *Model {
 	m := &Model{
 		ctx: ctx, cfg: cfg, keys: keymap.DefaultKeyMap(), styles: st, now: cfg.Now,
 		rb: cfg.Runbook, pump: newPump(cfg.BatchInterval), cancelled: map[int]bool{},
-		paramValues: map[string]string{}, width: 80, height: 24, before: cfg.Before,
+		paramValues: map[string]string{}, width: 80, height: 24, before: cfg.Before, visitOut: map[int]output.Model{},
 	}
 	m.lastTick = m.now()
 	m.outline = outline.New(cfg.Runbook, st)
@@ -613,6 +622,8 @@ func (m *Model) applyEvents(evs []taggedEvent) {
 		switch e.Type {
 		case engine.EvStepEnter:
 			m.edited = false
+			m.keepOutput()
+			m.curVisit = e.Visit
 			m.out.Reset()
 			m.coll.Reset()
 			m.polls, m.pollsStarted, m.waitStart, m.collectFiles, m.collectBytes = 0, 0, time.Time{}, 0, 0

@@ -136,9 +136,13 @@ func (m *Model) mainView(l layout) string {
 	s := m.styles
 	switch m.overlay {
 	case overlayHelp:
-		return s.Title.Render("Keys") + "  " + s.Muted.Render("esc closes") + "\n" + m.pager.View()
+		return s.Title.Render("Help") + "  " + s.Muted.Render("↓ scrolls · esc closes") + "\n" + m.pager.View()
 	case overlayTree:
-		return s.Title.Render("The whole procedure") + "  " + s.Muted.Render("▶ is where you are · esc closes") + "\n" + m.pager.View()
+		return s.Title.Render("The whole procedure") + "  " + s.Muted.Render("▶ is where you are · v looks back at a visit · esc closes") + "\n" + m.pager.View()
+	case overlayLook:
+		if m.look != nil {
+			return m.lookView(l)
+		}
 	}
 	var parts []string
 	switch m.state {
@@ -158,7 +162,10 @@ func (m *Model) mainView(l layout) string {
 		}
 		parts = append(parts, "", s.Muted.Render("b goes back to an earlier step · q quits"))
 	case stateDone:
-		return m.pager.View()
+		if m.overlay == overlayNone {
+			return m.pager.View()
+		}
+		parts = append(parts, m.pager.View()) // a picker (look-back) over the end
 	case stateRunning, stateAsking:
 		parts = append(parts, m.step.View())
 		if m.showsOutput() {
@@ -263,7 +270,7 @@ func (m *Model) promptView(w int) string {
 			hint += " · bundle: " + untrusted.SanitizeLine(m.cfg.BundleNote)
 		}
 		return s.Warning.Render("Quit this session?") + "\n" + textblock.Wrap(hint, w)
-	case overlayHelp, overlayTree:
+	case overlayHelp, overlayTree, overlayLook:
 		return ""
 	}
 	switch m.state {
@@ -382,8 +389,12 @@ func (m *Model) hints() []key.Binding {
 		return []key.Binding{h(k.Proceed, "submit"), h(k.Close, "cancel")}
 	case overlayPicker:
 		return []key.Binding{h(k.Choose, "pick"), h(k.Proceed, "choose"), h(k.Close, "cancel")}
-	case overlayTree, overlayHelp:
+	case overlayTree:
+		return []key.Binding{h(k.Down, "scroll"), h(k.Look, "look back"), h(k.Close, "close")}
+	case overlayHelp:
 		return []key.Binding{h(k.Down, "scroll"), h(k.Close, "close")}
+	case overlayLook:
+		return []key.Binding{h(k.Prev, "older"), h(k.Next, "newer"), h(k.Down, "scroll"), h(k.Search, "search"), h(k.Close, "close")}
 	case overlayQuit:
 		return []key.Binding{h(k.Yes, "quit"), h(k.No, "stay")}
 	}
@@ -395,14 +406,14 @@ func (m *Model) hints() []key.Binding {
 	case stateError:
 		return []key.Binding{h(k.Back, "back"), h(k.Tree, "tree"), h(k.Quit, "quit")}
 	case stateDone:
-		return []key.Binding{h(k.Quit, "quit"), h(k.PageDown, "scroll"), h(k.Tree, "tree")}
+		return []key.Binding{h(k.Quit, "quit"), h(k.PageDown, "scroll"), h(k.Tree, "tree"), h(k.Look, "look back")}
 	case stateAsking:
 	}
 	p := m.prompt
 	if p == nil {
 		return nil
 	}
-	common := []key.Binding{h(k.Back, "back"), h(k.Note, "note"), h(k.Tree, "tree"), h(k.Help, "help"), h(k.Quit, "quit")}
+	common := []key.Binding{h(k.Back, "back"), h(k.Note, "note"), h(k.Tree, "tree"), h(k.Look, "look back"), h(k.Help, "help"), h(k.Quit, "quit")}
 	var first []key.Binding
 	switch p.Kind {
 	case engine.PromptRun:
@@ -446,12 +457,6 @@ func (m *Model) hints() []key.Binding {
 
 func (m *Model) helpText() string {
 	var b strings.Builder
-	for _, group := range m.keys.FullHelp() {
-		for _, kb := range group {
-			b.WriteString(fmt.Sprintf("  %-8s %s\n", kb.Help().Key, kb.Help().Desc))
-		}
-		b.WriteString("\n")
-	}
 	b.WriteString(m.styles.Title.Render("Marks (outline, tree, path taken)") + "\n")
 	for _, l := range []string{
 		"▶ current   where you are",
@@ -462,7 +467,13 @@ func (m *Model) helpText() string {
 	} {
 		b.WriteString("  " + l + "\n")
 	}
-	b.WriteString("\n")
+	b.WriteString("\n" + m.styles.Title.Render("Keys") + "\n")
+	for _, group := range m.keys.FullHelp() {
+		for _, kb := range group {
+			b.WriteString(fmt.Sprintf("  %-8s %s\n", kb.Help().Key, kb.Help().Desc))
+		}
+		b.WriteString("\n")
+	}
 	b.WriteString(m.styles.Muted.Render("Every probe waits for enter; every fix for y (destructive: the host name).\nDecisions, overrides, edits and notes are recorded with the session."))
 	return b.String()
 }
