@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -495,11 +496,21 @@ func TestHostOutputCannotTouchTheTerminal(t *testing.T) {
 }
 
 // testClock advances on Sleep: wait steps run without sleeping.
-type testClock struct{ now time.Time }
+type testClock struct {
+	mu  sync.Mutex // the TUI reads it at frames while the session sleeps
+	now time.Time
+}
 
-func (c *testClock) Now() time.Time { return c.now }
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
 func (c *testClock) Sleep(ctx context.Context, d time.Duration) error {
+	c.mu.Lock()
 	c.now = c.now.Add(d)
+	c.mu.Unlock()
 	return ctx.Err()
 }
 

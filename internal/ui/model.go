@@ -207,7 +207,8 @@ type Model struct {
 
 	polls        int       // polls of the current wait that ended
 	pollsStarted int       // polls of the current wait that began
-	waitStart    time.Time // when the current wait's first poll began
+	waitStart    time.Time // when the current wait's first poll began (session clock)
+	waitTick     time.Time // the session clock at the last frame
 	collectFiles int
 	collectBytes int64
 
@@ -379,6 +380,7 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		}
 		// The model's clock, not the tick's: one clock for every number.
 		m.lastTick = m.now()
+		m.waitTick = m.waitNow()
 		if pr, ok := m.pump.takeProgress(); ok {
 			m.coll.SetProgress(pr)
 		}
@@ -640,8 +642,9 @@ func (m *Model) applyEvents(evs []taggedEvent) {
 				if m.waitStart.IsZero() {
 					m.waitStart = e.Time
 					if m.waitStart.IsZero() {
-						m.waitStart = m.now()
+						m.waitStart = m.waitNow()
 					}
+					m.waitTick = m.waitStart
 				}
 			}
 			if st := m.rb.Step(e.Step); st != nil {
@@ -708,6 +711,15 @@ func (m *Model) applyEvents(evs []taggedEvent) {
 	if d := m.pump.takeDropped(); d > 0 {
 		m.out.Info(fmt.Sprintf("… %s of output skipped on screen to keep up (the transcript has it)", engine.FormatSize(d)))
 	}
+}
+
+// waitNow is the session's clock (a demo's runs fast): a wait's elapsed
+// and time left are in the time its polls and timeout are counted in.
+func (m *Model) waitNow() time.Time {
+	if c := m.cfg.Options.Clock; c != nil {
+		return c.Now()
+	}
+	return m.now()
 }
 
 func (m *Model) hostsOf(st *engine.Step) []engine.Host {

@@ -222,7 +222,7 @@ func (m *Model) outputHeader(w int) string {
 // waitProgress: "elapsed 12s · poll 2 · 48s left", from the wait's own
 // start and the current frame, so every number moves at every frame.
 func (m *Model) waitProgress(w *engine.Wait) string {
-	el := max(m.lastTick.Sub(m.waitStart), 0)
+	el := max(m.waitTick.Sub(m.waitStart), 0)
 	left := max(w.Timeout-el, 0)
 	polls := fmt.Sprintf("poll %d", m.pollsStarted)
 	if m.polls >= m.pollsStarted {

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -106,4 +107,23 @@ func TestHelpHasAGlyphLegend(t *testing.T) {
 			t.Errorf("help lacks %q:\n%s", want, sc)
 		}
 	}
+}
+
+// TestWaitHeaderFollowsTheSessionClock: a demo's clock runs fast; the
+// header counts in the clock the wait's polls and timeout count in.
+func TestWaitHeaderFollowsTheSessionClock(t *testing.T) {
+	demo := &testClock{now: fixedNow.Add(time.Hour)} // not the TUI's clock
+	h := newHarness(t, "wait.yaml", enginetest.New(), func(c *Config) { c.Options.Clock = demo })
+	h.settle()
+	_ = h.m.act("waiting", nil)
+	start := demo.Now()
+	h.m.applyEvents([]taggedEvent{
+		{run: h.m.run, ev: engine.Event{Type: engine.EvStepEnter, Step: "wait-up", Time: start}},
+		{run: h.m.run, ev: engine.Event{Type: engine.EvCommand, Step: "wait-up", Host: "local", Command: "systemctl is-active demo", Time: start}},
+	})
+	_ = demo.Sleep(context.Background(), 30*time.Second) // one poll interval, in demo time
+	h.send(tickMsg{run: h.m.run})
+	h.mustSee("elapsed 30s", "30s left")
+	h.m.cancel()
+	h.m.state = stateAsking
 }
