@@ -10,6 +10,7 @@ import (
 
 	"charm.land/bubbles/v2/viewport"
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/runbook-dev/runbook/internal/engine"
 	"github.com/runbook-dev/runbook/internal/ui/choices"
@@ -752,7 +753,18 @@ func (m *Model) showEnd() {
 	w := m.computeLayout().mainW
 	var lines []string
 	for _, l := range strings.Split(m.endText(), "\n") {
-		lines = append(lines, textblock.WrapLines(l, w)...)
+		// A wrapped line continues under its own indentation.
+		plain := ansi.Strip(l)
+		indent := strings.Repeat(" ", min(len(plain)-len(strings.TrimLeft(plain, " ")), w/2))
+		wrapped := textblock.WrapLines(l, w)
+		if len(wrapped) > 1 && indent != "" {
+			rest := strings.Join(wrapped[1:], " ")
+			wrapped = wrapped[:1]
+			for _, wl := range textblock.WrapLines(rest, w-len(indent)) {
+				wrapped = append(wrapped, indent+strings.TrimLeft(wl, " "))
+			}
+		}
+		lines = append(lines, wrapped...)
 		if l == "" {
 			lines = append(lines, "")
 		}
