@@ -9,6 +9,7 @@ import (
 
 	"github.com/runbook-dev/runbook/internal/engine"
 	"github.com/runbook-dev/runbook/internal/engine/enginetest"
+	"github.com/runbook-dev/runbook/internal/ui/output"
 )
 
 // denyingFake is the scripted fake plus a file the transport may not read.
@@ -87,4 +88,23 @@ func TestCollectProgressBar(t *testing.T) {
 	h.mustNotSee("50%")
 	h.m.cancel()
 	h.m.state = stateAsking
+}
+
+// TestEveryHostLineIsLabelled: on a group, the first host's lines carry
+// its name too, not only the lines after a second host spoke.
+func TestEveryHostLineIsLabelled(t *testing.T) {
+	fake := enginetest.New(enginetest.Rule{Match: `^df -hl`, Stdout: dfFull})
+	h := newHarness(t, "backup-group.yaml", fake, withParams("ticket", "INC1"), withTargets("active", "node-a", "node-b"))
+	h.settle()
+	h.press("enter")
+	h.wantPrompt(engine.PromptDecided, "check-space")
+	var unlabelled []string
+	for _, l := range h.m.out.Lines() {
+		if l.Kind != output.Info && !strings.HasPrefix(l.Text, "node-a │ ") && !strings.HasPrefix(l.Text, "node-b │ ") {
+			unlabelled = append(unlabelled, l.Text)
+		}
+	}
+	if len(unlabelled) > 0 {
+		t.Fatalf("lines without a host label: %q", unlabelled)
+	}
 }

@@ -650,6 +650,7 @@ func (m *Model) applyEvents(evs []taggedEvent) {
 			}
 			if st := m.rb.Step(e.Step); st != nil {
 				m.step.SetStep(st, m.hostsOf(st), e.Command, e.Edited)
+				m.out.SetHosts(len(m.hostsOf(st)))
 			}
 		case engine.EvOutput:
 			if m.cancelled[te.run] {

@@ -162,9 +162,18 @@ func (m *Model) Write(host string, stderr bool, data string) {
 	}
 	if !m.hosts[host] {
 		m.hosts[host] = true
-		m.prefix = len(m.hosts) > 1
+		m.prefix = m.prefix || len(m.hosts) > 1
 	}
 	_, _ = st.san.Write([]byte(data)) // writes to a lineSplitter never fail
+}
+
+// SetHosts says how many hosts the step's command runs on: with more than
+// one, every line is labelled with its host from the first line on (not
+// only once a second host has spoken).
+func (m *Model) SetHosts(n int) {
+	if n > 1 {
+		m.prefix = true
+	}
 }
 
 // Flush ends the partial lines of one host (its command finished).
