@@ -114,6 +114,19 @@ func Plan(plans []engine.CollectPlan, st styles.Styles, w int) []string {
 	if len(plans) == 0 {
 		return nil
 	}
+	// One block per host, hosts in the order they first appear.
+	var hosts []string
+	byHost := map[string][]engine.CollectPlan{}
+	for _, p := range plans {
+		if _, ok := byHost[p.Host.Name]; !ok {
+			hosts = append(hosts, p.Host.Name)
+		}
+		byHost[p.Host.Name] = append(byHost[p.Host.Name], p)
+	}
+	plans = plans[:0:0]
+	for _, h := range hosts {
+		plans = append(plans, byHost[h]...)
+	}
 	var out []string
 	host := ""
 	for _, p := range plans {
@@ -218,12 +231,14 @@ func (m Model) Table(w int) []string {
 		}
 		counts[w]++
 	}
-	_, bytes := m.Totals()
+	files, bytes := m.Totals()
 	var sum []string
 	for _, w := range order {
 		sum = append(sum, fmt.Sprintf("%d %s", counts[w], w))
 	}
-	sum = append(sum, engine.FormatSize(bytes)+" of files")
+	if files > 0 {
+		sum = append(sum, engine.FormatSize(bytes)+" of files")
+	}
 	add("── " + strings.Join(sum, " · "))
 	return out
 }

@@ -164,9 +164,11 @@ func (m Model) View() string {
 		cmd = m.commandLines(w)
 	} else if len(m.plan) > 0 {
 		cmd = collect.Plan(m.plan, s, w)
-		if len(cmd) > maxPlanRows {
-			n := len(cmd) - maxPlanRows + 1
-			cmd = append(cmd[:maxPlanRows-1], s.Muted.Render(fmt.Sprintf("  … %d more lines of the plan", n)))
+		// The plan may use what the pane has, keeping room for the doc.
+		limit := max(maxPlanRows, m.maxRows-len(head)-4)
+		if len(cmd) > limit {
+			n := len(cmd) - limit + 1
+			cmd = append(cmd[:limit-1], s.Muted.Render(fmt.Sprintf("  … %d more lines of the plan", n)))
 		}
 	}
 	doc := st.Doc
