@@ -45,8 +45,19 @@ func TestOutlineFollowsTheTerminalAndKeepsRefsWhole(t *testing.T) {
 	widths := map[int]int{}
 	for _, sz := range [][2]int{{80, 24}, {120, 35}, {200, 50}} {
 		h.send(tea.WindowSizeMsg{Width: sz[0], Height: sz[1]})
-		h.mustSee("Диагностика ", "Решение ")
 		widths[sz[0]] = h.m.computeLayout().outlineW
+		var outline []string
+		for _, l := range strings.Split(h.screen(), "\n") {
+			if i := strings.Index(l, "│"); i >= 0 {
+				outline = append(outline, l[:i])
+			}
+		}
+		ol := strings.Join(outline, "\n")
+		for _, ref := range []string{"Диагностика ", "Решение "} {
+			if !strings.Contains(ol, ref) {
+				t.Errorf("%dx%d: the outline cuts the ref %q:\n%s", sz[0], sz[1], ref, ol)
+			}
+		}
 	}
 	if !(widths[80] < widths[120] && widths[120] < widths[200]) {
 		t.Errorf("outline widths %v do not follow the terminal", widths)

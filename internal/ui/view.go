@@ -461,7 +461,7 @@ func (m *Model) helpText() string {
 	for _, l := range []string{
 		"▶ current   where you are",
 		"✓ passed    exit 0, wait held, fix ran, done",
-		"✗ failed    non-zero exit, transport error, wait timed out, declined",
+		"✗ failed    exit≠0, transport error, timeout, declined",
 		"● answered  a question was answered",
 		"○ visited   entered, nothing decided yet",
 	} {

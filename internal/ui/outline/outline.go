@@ -131,7 +131,9 @@ func (m Model) View() string {
 		if r.id == m.current {
 			glyph = "▶"
 		}
-		ref := textblock.Line(r.ref, min(m.refW, max((m.width-2)/2, 1)))
+		// Refs stay whole ("Диагностика", "12.2"): titles give way first,
+		// down to a few cells.
+		ref := textblock.Line(r.ref, min(m.refW, max(m.width-8, 1)))
 		line := textblock.Line(glyph+" "+ref+" "+r.title, m.width)
 		st := m.styles.OutlineVisited
 		switch {

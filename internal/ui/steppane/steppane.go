@@ -21,9 +21,6 @@ import (
 // maxCommandRows bounds how much of a long script is shown; `e` shows all.
 const maxCommandRows = 6
 
-// maxPlanRows bounds a collect step's plan.
-const maxPlanRows = 10
-
 // Model is the step header.
 type Model struct {
 	styles  styles.Styles
@@ -164,8 +161,8 @@ func (m Model) View() string {
 		cmd = m.commandLines(w)
 	} else if len(m.plan) > 0 {
 		cmd = collect.Plan(m.plan, s, w)
-		// The plan may use what the pane has, keeping room for the doc.
-		limit := max(maxPlanRows, m.maxRows-len(head)-4)
+		// The plan may use half the pane: the doc and the output need room.
+		limit := max(m.maxRows/2, 4)
 		if len(cmd) > limit {
 			n := len(cmd) - limit + 1
 			cmd = append(cmd[:limit-1], s.Muted.Render(fmt.Sprintf("  … %d more lines of the plan", n)))

@@ -32,10 +32,13 @@ func Lines(v *engine.Visit, st *engine.Step, s styles.Styles, w int) []string {
 		if text == "" {
 			return
 		}
-		line := s.Muted.Render(fmt.Sprintf("%-9s", label)) + " " + text
-		for i, l := range textblock.WrapLines(line, w) {
-			if i > 0 {
-				l = strings.Repeat(" ", 10) + strings.TrimLeft(l, " ")
+		// The label column, then the text wrapped under itself.
+		pad := strings.Repeat(" ", 10)
+		for i, l := range textblock.WrapLines(text, max(w-10, 10)) {
+			if i == 0 {
+				l = s.Muted.Render(fmt.Sprintf("%-9s", label)) + " " + l
+			} else {
+				l = pad + l
 			}
 			out = append(out, textblock.Line(l, w))
 		}
