@@ -317,6 +317,7 @@ for size in "200 50" "80 24"; do
 	echo "8. ${W}x${H} ecss10-cluster-split (group, collect, look back): questions whole, every host labelled, the collect plan and its result table"
 	demo "$W" "$H" ecss10-cluster-split data-split-persists
 	wait_for "Are the split alarms present? · ask"
+	wait_for "demo · scenario data-split-persists · simulated hosts"   # a demo says so
 	wait_for "1 yes  → Решение"          # each choice says where it leads
 	wait_for "Решение"                   # refs stay whole in the outline
 	keys y
