@@ -302,7 +302,9 @@ func (m *Model) openBack() tea.Cmd {
 		if st.ID == m.session.Current().ID {
 			note = "(start this step again)"
 		}
-		items = append(items, choices.Item{Label: st.Label(), Value: st.ID, Note: note})
+		// The mark keeps the picker's number apart from the step's ref
+		// ("1 ✓ 6 Is…", not "1 6 Is…").
+		items = append(items, choices.Item{Label: m.outline.Mark(st.ID).Glyph() + " " + st.Label(), Value: st.ID, Note: note})
 	}
 	if len(items) == 0 {
 		m.status.SetMessage("no earlier step on the path yet", false)

@@ -627,6 +627,14 @@ func (m *Model) applyEvents(evs []taggedEvent) {
 			m.edited = false
 			m.keepOutput()
 			m.curVisit = e.Visit
+			if m.out.SearchTerm() != "" {
+				// A search belongs to one step's output: its highlight and
+				// its "match 1 of 3" do not follow the walk.
+				m.out.Search("")
+				if strings.HasPrefix(m.status.Message(), "match ") || strings.HasPrefix(m.status.Message(), "no match ") {
+					m.status.SetMessage("", false)
+				}
+			}
 			m.out.Reset()
 			m.coll.Reset()
 			m.polls, m.pollsStarted, m.waitStart, m.collectFiles, m.collectBytes = 0, 0, time.Time{}, 0, 0
@@ -738,7 +746,8 @@ func resultLine(e engine.Event) string {
 	}
 	switch {
 	case e.Error != "":
-		return "— " + host + "transport failed: " + e.Error
+		// A transport error already names its host ("lab: connect…").
+		return "— " + host + "transport failed: " + strings.TrimPrefix(e.Error, host)
 	case e.TimedOut:
 		return fmt.Sprintf("— %stimed out after %.1fs", host, e.Duration)
 	case e.Signal != "":

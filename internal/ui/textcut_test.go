@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
@@ -73,4 +74,38 @@ func TestOutlineFollowsTheTerminalAndKeepsRefsWhole(t *testing.T) {
 			h.mustSee(st.Name())
 		}
 	}
+}
+
+// TestSearchStaysWithItsStep: a search's highlight and its message do not
+// follow the walk to the next step.
+func TestSearchStaysWithItsStep(t *testing.T) {
+	h := backup(t)
+	h.press("enter")
+	h.press("/")
+	h.typeText("93%")
+	h.press("enter")
+	h.mustSee("match 1 of 1", "/93% 1/1")
+	h.press("enter")
+	h.wantPrompt(engine.PromptConfirm, "clear")
+	h.mustNotSee("match 1 of", "/93%")
+	if h.m.out.SearchTerm() != "" {
+		t.Errorf("search term %q kept on the next step", h.m.out.SearchTerm())
+	}
+}
+
+// TestTransportErrorNamesTheHostOnce: "local: transport failed: connect…",
+// never "local: local: connect…".
+func TestTransportErrorNamesTheHostOnce(t *testing.T) {
+	h := backup(t, enginetest.Rule{Match: `^df`, Err: &engine.TransportError{Host: engine.Host{Name: "local"}, Err: errors.New("connect: connection refused")}})
+	h.press("enter")
+	h.mustSee("local: transport failed: connect: connection refused")
+	h.mustNotSee("local: local:")
+}
+
+// TestBackMenuKeepsNumbersApart: the picker's number and the step's ref
+// never read as one number ("1 6 Is…").
+func TestBackMenuKeepsNumbersApart(t *testing.T) {
+	h := backup(t)
+	h.press("enter", "b")
+	h.mustSee("Go back to which step?", "1 ✓ 6 Is the backup directory full?")
 }
