@@ -448,6 +448,11 @@ func (m Model) render(l Line) []string {
 	if ansi.StringWidth(text) <= m.width {
 		return []string{text}
 	}
+	if l.Kind == Info {
+		// Our own lines (results, errors, tables) wrap at spaces; a host's
+		// output keeps its exact columns.
+		return strings.Split(ansi.Wrap(text, m.width, " "), "\n")
+	}
 	return strings.Split(ansi.Hardwrap(text, m.width, true), "\n")
 }
 
