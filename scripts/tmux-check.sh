@@ -227,7 +227,7 @@ trap 'kill "$sshd_pid" 2>/dev/null || true; cleanup' EXIT
 : >"$sd/empty_config"
 first_contact() { # first_contact KNOWN_HOSTS
 	start 120 35 run testdata/tmux/first-contact.yaml --target "web=$user@127.0.0.1:$port" \
-		-i "$sd/id" -F "$sd/empty_config" --known-hosts "$1" --bundle "$work/bundles"
+		-i "$sd/id" -F "$sd/empty_config" --known-hosts "$1" --bundle "$(mktemp -d -p "$work")"
 }
 mkdir -p "$work/bundles"
 
@@ -275,7 +275,7 @@ echo "7d. a passphrase-protected key and no agent: the passphrase is asked in th
 ssh-keygen -q -t ed25519 -N 'correct horse' -f "$sd/id_pass"
 cat "$sd/id_pass.pub" >>"$sd/authorized_keys"
 start 120 35 run testdata/tmux/first-contact.yaml --target "web=$user@127.0.0.1:$port" \
-	-i "$sd/id_pass" -F "$sd/empty_config" --known-hosts "$sd/kh_accept" --bundle "$work/bundles"
+	-i "$sd/id_pass" -F "$sd/empty_config" --known-hosts "$sd/kh_accept" --bundle "$(mktemp -d -p "$work")"
 wait_for "Passphrase for $sd/id_pass"
 keys -l "correct horse"
 screen | grep -qF "correct horse" && fail "the passphrase is shown on screen"
