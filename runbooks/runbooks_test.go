@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/charmbracelet/x/ansi"
+
 	"github.com/runbook-dev/runbook/internal/auto"
 	"github.com/runbook-dev/runbook/internal/engine"
 	"github.com/runbook-dev/runbook/internal/scenario"
@@ -202,6 +204,24 @@ func TestLint(t *testing.T) {
 	for id, rb := range shipped(t) {
 		for _, d := range engine.Lint(rb) {
 			t.Errorf("%s: %s", id, d)
+		}
+	}
+}
+
+// TestGraphFits100Columns: `runbook graph` (and the TUI tree) of every
+// shipped runbook fits 100 columns, and every step appears in it.
+func TestGraphFits100Columns(t *testing.T) {
+	for name, rb := range shipped(t) {
+		out := engine.GraphText(rb, "")
+		for i, l := range strings.Split(out, "\n") {
+			if w := ansi.StringWidth(l); w > 100 {
+				t.Errorf("%s: graph line %d is %d columns:\n%s", name, i+1, w, l)
+			}
+		}
+		for _, st := range rb.Steps {
+			if !strings.Contains(out, " "+st.ID+" [") && !strings.Contains(out, " "+st.ID+" (") && !strings.Contains(out, " "+st.ID+":") {
+				t.Errorf("%s: step %s missing from the graph", name, st.ID)
+			}
 		}
 	}
 }

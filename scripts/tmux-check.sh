@@ -15,11 +15,18 @@ bin=$work/runbook
 sess="rbcheck-$$"
 go build -o "$bin" ./cmd/runbook
 
+# Our own tmux server (socket), never the user's default one.
+sock="rbcheck-$$"
+tmux() { command tmux -L "$sock" "$@"; }
+
 cleanup() {
-	tmux kill-session -t "$sess" 2>/dev/null || true
+	tmux kill-server 2>/dev/null || true
 	rm -rf "$work"
 }
 trap cleanup EXIT
+# A session that outlives the checked ones keeps the server up between them
+# (killing the last session would stop it while the next one connects).
+tmux new-session -d -s keepalive "sleep 3600"
 
 screen() { tmux capture-pane -p -t "$sess"; }
 
@@ -66,12 +73,16 @@ keys() { tmux send-keys -t "$sess" "$@"; }
 # esc sends Escape alone: a key right after it would read as alt+key.
 esc() { keys Escape; sleep 0.3; }
 
+n=0
 start() { # start W H ARGS...
 	local w=$1 h=$2
 	shift 2
 	tmux kill-session -t "$sess" 2>/dev/null || true
+	# A state directory per start: two runs in one second would otherwise
+	# name the same bundle file.
+	n=$((n + 1))
 	tmux new-session -d -s "$sess" -x "$w" -y "$h" \
-		"SSH_AUTH_SOCK= XDG_STATE_HOME=$work/state $bin $* ; echo EXIT=\$?; sleep 60"
+		"SSH_AUTH_SOCK= XDG_STATE_HOME=$work/state$n $bin $* ; echo EXIT=\$?; sleep 60"
 }
 
 echo "1. walk local-disk-health to resolved at 80x24"
@@ -85,7 +96,8 @@ wait_for "The whole procedure"
 wait_for "▶ 1 check-space"
 esc
 keys '?'
-wait_for "ctrl+c"
+wait_for "✓ passed"
+wait_for "enter    run / proceed"
 esc
 keys Enter
 wait_for "→ exit 0, used="
@@ -164,7 +176,7 @@ wait_for "EXIT=130"
 echo "6. NO_COLOR: no colour codes reach the terminal, bold/reverse still mark the current step"
 tmux kill-session -t "$sess" 2>/dev/null || true
 tmux new-session -d -s "$sess" -x 80 -y 24 \
-	"NO_COLOR=1 XDG_STATE_HOME=$work/state $bin run runbooks/local-disk-health.yaml --target host=local; sleep 60"
+	"NO_COLOR=1 XDG_STATE_HOME=$work/state-nocolor $bin run runbooks/local-disk-health.yaml --target host=local; sleep 60"
 wait_for "Ready to run on local."
 keys Enter
 wait_for "→ exit 0"
@@ -215,7 +227,7 @@ trap 'kill "$sshd_pid" 2>/dev/null || true; cleanup' EXIT
 : >"$sd/empty_config"
 first_contact() { # first_contact KNOWN_HOSTS
 	start 120 35 run testdata/tmux/first-contact.yaml --target "web=$user@127.0.0.1:$port" \
-		-i "$sd/id" -F "$sd/empty_config" --known-hosts "$1" --bundle "$work/bundles"
+		-i "$sd/id" -F "$sd/empty_config" --known-hosts "$1" --bundle "$(mktemp -d -p "$work")"
 }
 mkdir -p "$work/bundles"
 
@@ -263,7 +275,7 @@ echo "7d. a passphrase-protected key and no agent: the passphrase is asked in th
 ssh-keygen -q -t ed25519 -N 'correct horse' -f "$sd/id_pass"
 cat "$sd/id_pass.pub" >>"$sd/authorized_keys"
 start 120 35 run testdata/tmux/first-contact.yaml --target "web=$user@127.0.0.1:$port" \
-	-i "$sd/id_pass" -F "$sd/empty_config" --known-hosts "$sd/kh_accept" --bundle "$work/bundles"
+	-i "$sd/id_pass" -F "$sd/empty_config" --known-hosts "$sd/kh_accept" --bundle "$(mktemp -d -p "$work")"
 wait_for "Passphrase for $sd/id_pass"
 keys -l "correct horse"
 screen | grep -qF "correct horse" && fail "the passphrase is shown on screen"
@@ -275,5 +287,126 @@ keys Enter
 wait_for "Outcome: RESOLVED"
 keys q
 wait_for "EXIT=0"
+# widest: the longest line on screen (in cells) must not pass the width.
+# (characters, not bytes: perl reads UTF-8; the checked screens have no wide runes)
+cols() { perl -CS -ne 'chomp; $m = length if length > $m; END { print $m + 0 }'; }
+widest() { screen | cols; }
+
+# enter_until TEXT: press enter at each run/decided prompt until TEXT shows
+# (at most 20 s; a key pressed while a command runs is not lost this way).
+enter_until() {
+	for _ in $(seq 1 100); do
+		screen | grep -qF -- "$1" && return 0
+		if screen | grep -qE "enter runs it|enter follows it"; then
+			keys Enter
+		fi
+		sleep 0.2
+	done
+	fail "the screen never showed: $1"
+}
+
+demo() { # demo W H RUNBOOK SCENARIO [FLAGS...]
+	local w=$1 h=$2 rb=$3 sc=$4
+	shift 4
+	start "$w" "$h" demo "$rb" --scenario "$sc" "$@"
+}
+
+for size in "200 50" "80 24"; do
+	set -- $size
+	W=$1 H=$2
+	echo "8. ${W}x${H} ecss10-cluster-split (group, collect, look back): questions whole, every host labelled, the collect plan and its result table"
+	demo "$W" "$H" ecss10-cluster-split data-split-persists
+	wait_for "Are the split alarms present? · ask"
+	wait_for "demo · scenario data-split-persists · simulated hosts"   # a demo says so
+	wait_for "1 yes  → Решение"          # each choice says where it leads
+	wait_for "Решение"                   # refs stay whole in the outline
+	keys y
+	wait_for "Ready to run on {ecss1,ecss2}."
+	keys Enter
+	wait_for "→ exit 0: else → Decide which nodes to restart"
+	screen | grep -qE "│ ecss1 │ |│ ecss2 │ " || fail "group output lines carry no host"
+	! screen | grep -qE '^[^│]*│ :node/nodes-info' || fail "a host's output line has no host label"
+	keys Enter
+	wait_for "Decide which nodes to restart · ask"
+	wait_for "3 escalate  → Collect the cluster state"
+	keys 3
+	wait_for "collects from ecss1:"
+	wait_for "output of  systemctl status"
+	wait_for "Ready to collect from {ecss1,ecss2}."
+	screen | tail -n 1 | grep -qF "e edit" && fail "e edit offered on a collect step"
+	keys Enter
+	wait_for "host   status"
+	wait_for "ecss2  collected"
+	[ "$W" -lt 200 ] || wait_for "── 6 collected"
+	wait_for "→ collected 0 files (0 B), 6 command outputs"
+	keys v
+	wait_for "Look back at which visit? (read-only)"
+	keys 3 # newest first: 4 collect, 3 choose-restart, 2 nodes-info
+	wait_for "Visit 2 of 4"
+	wait_for "by auto: →"
+	wait_for "Erlang"
+	keys /
+	keys -l "mnesia"
+	keys Enter
+	wait_for "/mnesia"
+	esc
+	wait_for "→ collected 0 files (0 B), 6 command outputs"   # back where the walk was
+	keys g
+	wait_for "The whole procedure"
+	[ "$(widest)" -le "$W" ] || fail "a line is wider than $W"
+	esc
+	keys Enter
+	wait_for "Outcome: ESCALATED"
+	keys q
+	wait_for "EXIT=3"
+
+	echo "9. ${W}x${H} mrs-alm-45641 (wait): elapsed, polls and time left move; a held wait is a ✓"
+	demo "$W" "$H" mrs-alm-45641 network-fault --speed 4
+	wait_for "Ready to run on fi-node-01."
+	enter_until "1 yes  → 5 Rectify the network fault"
+	keys y
+	wait_for "Do this yourself, then press d"
+	keys d
+	wait_for "Is the alarm cleared from the alarm list? · wait"
+	keys Enter
+	wait_for "1 poll done"
+	# Between two polls the time left still falls, frame by frame.
+	left() { screen | grep -F "1 poll done" | grep -oE '[0-9]+s left' | head -n 1 | sed 's/s left//'; }
+	a=$(left)
+	fell=
+	for _ in $(seq 1 20); do
+		sleep 0.2
+		b=$(left)
+		[ -n "$a" ] && [ -n "$b" ] && [ "$b" -lt "$a" ] && { fell=1; break; }
+	done
+	[ -n "$fell" ] || fail "time left did not fall between polls (${a}s, then ${b}s)"
+	wait_for "→ satisfied after"
+	keys Enter
+	wait_for "Outcome: RESOLVED"
+	wait_for "✓ (5) Is the alarm cleared from the alarm list?"
+	keys '?'
+	wait_for "✓ passed"
+	esc
+	keys q
+	wait_for "EXIT=0"
+done
+
+echo "10. the mrs-alm-45641 tree: siblings at one depth; runbook graph within 100 columns, the TUI tree within its pane, nothing cut"
+for rb in runbooks/*.yaml; do
+	[ "$("$bin" graph "$rb" | cols)" -le 100 ] || fail "runbook graph $rb is wider than 100 columns"
+done
+demo 80 24 mrs-alm-45641 backup-full
+wait_for "Ready to run on fi-node-01."
+keys g
+wait_for "The whole procedure"
+wait_for "├ [else] not-root (aborted) [end]"
+wait_for "↓ [exit == 0 && trim(stdout) =="
+[ "$(widest)" -le 80 ] || fail "the tree is wider than the terminal"
+! screen | sed -n '2,22p' | sed 's/^[^│]*│ //' | grep -qF "…" || fail "the tree cuts a line"
+esc
+keys q
+wait_for "Quit this session?"
+keys y
+wait_for "EXIT=5"
 
 echo "tmux-check: all checks passed"

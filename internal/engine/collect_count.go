@@ -22,11 +22,16 @@ type countingReader struct {
 	reason string
 	stored int64
 	rep    bool
+	// progress, when set, hears the running count (Options.OnProgress).
+	progress func(int64)
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n += int64(n)
+	if c.progress != nil && n > 0 {
+		c.progress(c.n)
+	}
 	return n, err
 }
 

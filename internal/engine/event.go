@@ -80,3 +80,22 @@ type Event struct {
 	Outcome Outcome `json:"outcome,omitempty"`
 	Message string  `json:"message,omitempty"`
 }
+
+// CollectProgress is how far one collected file has been read. It goes to
+// Options.OnProgress as the bytes flow, never into the event stream (the
+// journal and transcript get one collect event per file when it is done).
+type CollectProgress struct {
+	Step, Host, Path string
+	Read             int64 // bytes delivered so far
+	Size             int64 // bytes expected (the tail when truncated); 0 when unknown
+}
+
+// CollectPlan is one thing a collect step will gather on one host.
+type CollectPlan struct {
+	Host     Host
+	Files    []string      // globs; empty for a command
+	Command  string        // rendered and masked; empty for files
+	Since    time.Duration // files: only modified within this window
+	MaxBytes int64         // files: per-file cap (the tail is kept)
+	Err      string        // the command could not be rendered
+}

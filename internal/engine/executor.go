@@ -111,7 +111,14 @@ type TransportError struct {
 	Err  error
 }
 
-func (e *TransportError) Error() string { return fmt.Sprintf("%s: %v", e.Host, e.Err) }
+func (e *TransportError) Error() string {
+	// An executor's error may already name the host: say it once.
+	msg := fmt.Sprint(e.Err)
+	if p := e.Host.Name + ": "; strings.HasPrefix(msg, p) {
+		return msg
+	}
+	return fmt.Sprintf("%s: %s", e.Host, msg)
+}
 func (e *TransportError) Unwrap() error { return e.Err }
 
 // TransportErrors are the transport failures of one probe, one per host.

@@ -20,6 +20,7 @@ func (l *lifecycle) interactive(ctx context.Context) error {
 		Requests:   l.requests,
 		Scrollback: o.UI.Scrollback,
 		Before:     l.preSteps,
+		Banner:     o.UI.Banner,
 	}
 	cfg.Options.OnEvent = fanout(l.sinks())
 	if l.bundle != nil {

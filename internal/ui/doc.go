@@ -5,8 +5,8 @@
 // Structure (see docs/ARCHITECTURE.md): one root Model owns the terminal and
 // an explicit state (loading, running, asking, error, done); leaf components
 // live in their own packages (outline, steppane, output, choices, input,
-// statusbar) with Update/View/SetSize; one keymap.KeyMap and one
-// styles.Styles.
+// statusbar, collect, visit) with Update/View/SetSize; one keymap.KeyMap and
+// one styles.Styles.
 //
 // Update never does I/O and never blocks. Everything that touches the session
 // runs in a tea.Cmd (act): the action (Proceed, Answer, Override, ...) and
@@ -16,6 +16,9 @@
 // through Options.OnEvent into a queue (pump) that a re-armed wait command
 // drains in batches every ~40 ms; every event carries the id of the run that
 // produced it, so output of a cancelled run is dropped.
+//
+// Each visit's output is kept when the next step starts (lookback.go), so
+// any visited step opens read-only (v) without touching the session.
 //
 // Every string that came from a host or a runbook passes untrusted.Sanitize
 // before it is drawn.

@@ -110,7 +110,7 @@ func TestExpressionErrorShowsValues(t *testing.T) {
 	fake := enginetest.New(enginetest.Rule{Match: dfMatch, Stdout: "df: unrecognized output\n"})
 	h := newHarness(t, "backup.yaml", fake, withParams("ticket", "INC1"))
 	h.settle()
-	h.send(tea.WindowSizeMsg{Width: 160, Height: 60})
+	h.send(tea.WindowSizeMsg{Width: 200, Height: 60})
 	h.press("enter")
 	h.wantPrompt(engine.PromptError, "check-space")
 	h.mustSee("cannot evaluate", "used=<no match>", "not an answer", "r retries", "e edits")

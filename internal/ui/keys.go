@@ -27,6 +27,13 @@ func (m *Model) openPicker(p purpose, title string, items []choices.Item) {
 
 func (m *Model) closeOverlay() {
 	m.overlay, m.purpose = overlayNone, forNothing
+	if m.look != nil { // an input over look-back (search) returns to it
+		m.overlay = overlayLook
+	}
+}
+
+func (m *Model) openSearch() {
+	m.openInput(forSearch, "Search the output", "enter finds the next match · esc closes · empty clears", input.WithValue(m.searchOut().SearchTerm()))
 }
 
 // idle reports whether the session may be touched now.
@@ -44,8 +51,12 @@ func (m *Model) onKey(k tea.KeyPressMsg) tea.Cmd {
 		return m.inputKey(k)
 	case overlayPicker:
 		return m.pickerKey(k)
+	case overlayLook:
+		return m.lookKey(k)
 	case overlayTree, overlayHelp:
 		switch {
+		case key.Matches(k, m.keys.Look) && m.overlay == overlayTree:
+			return m.openLookPicker()
 		case key.Matches(k, m.keys.Close, m.keys.Quit, m.keys.Tree, m.keys.Help):
 			m.closeOverlay()
 			if m.state == stateDone {
@@ -74,8 +85,10 @@ func (m *Model) onKey(k tea.KeyPressMsg) tea.Cmd {
 		m.pager.GotoTop()
 		return nil
 	case key.Matches(k, m.keys.Search) && m.state != stateDone:
-		m.openInput(forSearch, "Search the output", "enter finds the next match · esc closes · empty clears", input.WithValue(m.out.SearchTerm()))
+		m.openSearch()
 		return nil
+	case key.Matches(k, m.keys.Look):
+		return m.openLookPicker()
 	case key.Matches(k, m.keys.Note) && m.session != nil:
 		m.openInput(forNote, "Note for this step", "kept in the session record and the bundle",
 			input.WithValidate(func(v string) error {
@@ -192,6 +205,8 @@ func (m *Model) promptKey(k tea.KeyPressMsg) tea.Cmd {
 		switch {
 		case key.Matches(k, m.keys.Proceed):
 			return m.act("following the decision", (*engine.Session).Proceed)
+		case key.Matches(k, m.keys.Rerun) && p.Step.Kind == engine.KindCollect:
+			m.status.SetMessage("a collect step is not re-run (its files are in the bundle); b goes back to it", false)
 		case key.Matches(k, m.keys.Rerun):
 			return m.act("re-running", (*engine.Session).Rerun)
 		case key.Matches(k, m.keys.Override):
@@ -254,6 +269,7 @@ func (m *Model) promptKey(k tea.KeyPressMsg) tea.Cmd {
 func (m *Model) openEdit() tea.Cmd {
 	p := m.prompt
 	if p.Step.Command() == nil {
+		m.status.SetMessage("this step runs no command of its own: nothing to edit", false)
 		return nil
 	}
 	if strings.Contains(p.Command, "******") {
@@ -286,7 +302,9 @@ func (m *Model) openBack() tea.Cmd {
 		if st.ID == m.session.Current().ID {
 			note = "(start this step again)"
 		}
-		items = append(items, choices.Item{Label: st.Label(), Value: st.ID, Note: note})
+		// The mark keeps the picker's number apart from the step's ref
+		// ("1 ✓ 6 Is…", not "1 6 Is…").
+		items = append(items, choices.Item{Label: m.outline.Mark(st.ID).Glyph() + " " + st.Label(), Value: st.ID, Note: note})
 	}
 	if len(items) == 0 {
 		m.status.SetMessage("no earlier step on the path yet", false)
@@ -416,7 +434,7 @@ func (m *Model) inputKey(k tea.KeyPressMsg) tea.Cmd {
 		case forSecret:
 			return m.replyRequest(reply{err: ErrDeclined})
 		case forSearch:
-			m.out.Search("")
+			m.searchOut().Search("")
 		}
 		m.closeOverlay()
 		return nil
@@ -476,13 +494,14 @@ func (m *Model) inputKey(k tea.KeyPressMsg) tea.Cmd {
 		return m.act("editing the command", func(s *engine.Session) error { return s.EditCommand(v) })
 	case forSearch:
 		m.closeOverlay()
-		if v == m.out.SearchTerm() && v != "" {
-			m.out.NextMatch(false)
+		so := m.searchOut()
+		if v == so.SearchTerm() && v != "" {
+			so.NextMatch(false)
 		} else {
-			m.out.Search(v)
+			so.Search(v)
 		}
 		if v != "" {
-			if i, n := m.out.MatchInfo(); n > 0 {
+			if i, n := so.MatchInfo(); n > 0 {
 				m.status.SetMessage(fmt.Sprintf("match %d of %d for %q (/ then enter: next)", i, n, v), false)
 			} else {
 				m.status.SetMessage(fmt.Sprintf("no match for %q", v), false)
@@ -500,6 +519,10 @@ func (m *Model) pickerKey(k tea.KeyPressMsg) tea.Cmd {
 	if key.Matches(k, m.keys.Close) {
 		if m.purpose == forHostKey {
 			return m.replyRequest(reply{ok: false})
+		}
+		if m.purpose == forLook {
+			m.closeLook()
+			return nil
 		}
 		m.closeOverlay()
 		return nil
@@ -520,6 +543,10 @@ func (m *Model) pickerKey(k tea.KeyPressMsg) tea.Cmd {
 		return nil
 	}
 	switch m.purpose {
+	case forLook:
+		m.overlay, m.purpose = overlayNone, forNothing
+		m.openLook(lookVisit(it.Value))
+		return nil
 	case forBack:
 		m.closeOverlay()
 		to := it.Value

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -228,12 +229,13 @@ func TestTreeViewMarksCurrentStep(t *testing.T) {
 
 func TestHelpListsEveryKey(t *testing.T) {
 	h := backup(t)
+	h.send(tea.WindowSizeMsg{Width: 120, Height: 50})
 	h.press("?")
-	for _, k := range []string{"enter", "1-9", "r ", "e ", "o ", "b ", "N ", "g ", "/ ", "q ", "ctrl+c"} {
+	for _, k := range []string{"enter", "1-9", "r ", "e ", "o ", "b ", "N ", "g ", "v ", "←/h", "→/l", "/ ", "q ", "ctrl+c"} {
 		h.mustSee("  " + k)
 	}
 	h.press("?")
-	h.mustNotSee("Keys  esc closes")
+	h.mustNotSee("Help  ↓ scrolls")
 }
 
 func TestSearchOutput(t *testing.T) {
@@ -494,11 +496,21 @@ func TestHostOutputCannotTouchTheTerminal(t *testing.T) {
 }
 
 // testClock advances on Sleep: wait steps run without sleeping.
-type testClock struct{ now time.Time }
+type testClock struct {
+	mu  sync.Mutex // the TUI reads it at frames while the session sleeps
+	now time.Time
+}
 
-func (c *testClock) Now() time.Time { return c.now }
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
 func (c *testClock) Sleep(ctx context.Context, d time.Duration) error {
+	c.mu.Lock()
 	c.now = c.now.Add(d)
+	c.mu.Unlock()
 	return ctx.Err()
 }
 

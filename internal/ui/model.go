@@ -10,9 +10,11 @@ import (
 
 	"charm.land/bubbles/v2/viewport"
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/runbook-dev/runbook/internal/engine"
 	"github.com/runbook-dev/runbook/internal/ui/choices"
+	"github.com/runbook-dev/runbook/internal/ui/collect"
 	"github.com/runbook-dev/runbook/internal/ui/input"
 	"github.com/runbook-dev/runbook/internal/ui/keymap"
 	"github.com/runbook-dev/runbook/internal/ui/outline"
@@ -44,6 +46,9 @@ type Config struct {
 	Scrollback int
 	// BatchInterval gathers events before a redraw (default 40 ms; < 0: none).
 	BatchInterval time.Duration
+	// Banner, when set, stays on screen at the bottom left: e.g.
+	// "demo · scenario 1-backup-full · simulated hosts" for `runbook demo`.
+	Banner string
 	// Now is the clock for elapsed times (default time.Now).
 	Now func() time.Time
 	// Before runs once, as the first action, before the first step: the
@@ -103,6 +108,7 @@ const (
 	overlayTree           // the whole tree (g)
 	overlayHelp           // full help (?)
 	overlayQuit           // quit confirmation (q)
+	overlayLook           // one earlier visit, read-only (v)
 )
 
 // purpose says what an input or picker is for.
@@ -122,6 +128,7 @@ const (
 	forSecret
 	forHostKey
 	forFixFinal
+	forLook
 )
 
 // Model is the root model. It alone returns a tea.View.
@@ -178,6 +185,14 @@ type Model struct {
 	picker  choices.Model
 	input   input.Model
 	pager   viewport.Model
+	coll    collect.Model // the current collect step's rows and progress
+
+	// Look-back: each visit's output is kept when the next step starts.
+	curVisit int
+	visitOut map[int]output.Model
+	look     *engine.Visit
+	lookOut  output.Model
+	lookFrom overlay
 
 	missing     []*engine.Param
 	paramValues map[string]string
@@ -191,8 +206,10 @@ type Model struct {
 	fatal       error
 	result      Result
 
-	polls        int
-	pollElapsed  float64
+	polls        int       // polls of the current wait that ended
+	pollsStarted int       // polls of the current wait that began
+	waitStart    time.Time // when the current wait's first poll began (session clock)
+	waitTick     time.Time // the session clock at the last frame
 	collectFiles int
 	collectBytes int64
 
@@ -218,16 +235,18 @@ func New(ctx context.Context, cfg Config) *Model {
 	m := &Model{
 		ctx: ctx, cfg: cfg, keys: keymap.DefaultKeyMap(), styles: st, now: cfg.Now,
 		rb: cfg.Runbook, pump: newPump(cfg.BatchInterval), cancelled: map[int]bool{},
-		paramValues: map[string]string{}, width: 80, height: 24, before: cfg.Before,
+		paramValues: map[string]string{}, width: 80, height: 24, before: cfg.Before, visitOut: map[int]output.Model{},
 	}
 	m.lastTick = m.now()
 	m.outline = outline.New(cfg.Runbook, st)
 	m.step = steppane.New(st)
 	m.out = output.New(st)
+	m.coll = collect.New(st)
 	if cfg.Scrollback > 0 {
 		m.out.Cap = cfg.Scrollback
 	}
 	m.status = statusbar.New(cfg.Runbook, cfg.Options.Targets, st)
+	m.status.SetBanner(cfg.Banner)
 	m.pager = viewport.New()
 	for k, v := range cfg.Options.Params {
 		m.paramValues[k] = v
@@ -249,6 +268,13 @@ func (m *Model) newSession() {
 			user(e)
 		}
 		p.push(e)
+	}
+	userProgress := opts.OnProgress
+	opts.OnProgress = func(pr engine.CollectProgress) {
+		if userProgress != nil {
+			userProgress(pr)
+		}
+		p.setProgress(pr)
 	}
 	s, err := engine.NewSession(m.rb, opts)
 	var miss *engine.MissingParamsError
@@ -332,6 +358,7 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		if m.state == stateDone {
 			m.showEnd() // re-wrap the final screen
 		}
+		m.showCollectTable()
 		return nil
 	case tea.BackgroundColorMsg:
 		if m.cfg.Styles == nil {
@@ -352,7 +379,12 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		if msg.run != m.run || m.state != stateRunning {
 			return nil
 		}
-		m.lastTick = msg.t
+		// The model's clock, not the tick's: one clock for every number.
+		m.lastTick = m.now()
+		m.waitTick = m.waitNow()
+		if pr, ok := m.pump.takeProgress(); ok {
+			m.coll.SetProgress(pr)
+		}
 		return m.tickCmd(msg.run)
 	case promptMsg:
 		if m.pump.inflight.Load() > 0 {
@@ -434,6 +466,7 @@ func (m *Model) setStyles(st styles.Styles) {
 	m.outline.SetStyles(st)
 	m.step.SetStyles(st)
 	m.out.SetStyles(st)
+	m.coll.SetStyles(st)
 	m.status.SetStyles(st)
 }
 
@@ -488,22 +521,42 @@ func (m *Model) onPrompt(msg promptMsg) tea.Cmd {
 		m.result.Outcome, m.result.Message = p.Outcome, p.Message
 		m.showEnd()
 		return m.exportCmd()
+	case engine.PromptDecided:
+		m.showCollectTable()
 	case engine.PromptAsk:
-		m.choices = choices.New(p.Step.Ask, answerItems(p), m.styles, m.keys)
+		m.choices = choices.New(p.Step.Ask, m.answerItems(p), m.styles, m.keys)
 	case engine.PromptManual:
 		if len(p.Choices) > 0 {
-			m.choices = choices.New("Your answer:", answerItems(p), m.styles, m.keys)
+			m.choices = choices.New("Your answer:", m.answerItems(p), m.styles, m.keys)
 		}
 	}
 	return nil
 }
 
+// showCollectTable puts a finished collect step's result table in the
+// output pane, in place of its running log (again after a resize).
+func (m *Model) showCollectTable() {
+	p := m.prompt
+	if m.state != stateAsking || p == nil || p.Kind != engine.PromptDecided || p.Step.Kind != engine.KindCollect {
+		return
+	}
+	m.out.Reset()
+	for _, l := range m.coll.Table(m.computeLayout().mainW) {
+		m.out.Info(l)
+	}
+	m.out.Top()
+}
+
 func (m *Model) exportOnQuit() bool { return m.exportRequested }
 
-func answerItems(p *engine.Prompt) []choices.Item {
+func (m *Model) answerItems(p *engine.Prompt) []choices.Item {
 	var items []choices.Item
 	for _, c := range p.Step.Choices {
-		items = append(items, choices.Item{Label: c.Answer, Value: c.Answer})
+		it := choices.Item{Label: c.Answer, Value: c.Answer, Target: c.Goto}
+		if st := m.rb.Step(c.Goto); st != nil {
+			it.Target = st.Label()
+		}
+		items = append(items, it)
 	}
 	return items
 }
@@ -530,6 +583,9 @@ func (m *Model) snapshot() {
 		cmd = h[len(h)-1].Command
 	}
 	m.step.SetStep(p.Step, p.Hosts, cmd, m.edited)
+	if p.Step.Kind == engine.KindCollect {
+		m.step.SetPlan(m.session.CollectPlan(p.Step))
+	}
 }
 
 // visitMark is the outline mark of one visit.
@@ -538,6 +594,13 @@ func visitMark(v *engine.Visit) outline.Mark {
 	case v.Answer != "":
 		return outline.Answered
 	case v.Error != "":
+		return outline.Failed
+	case v.Satisfied != nil:
+		// A wait: its polls' exit codes are data; the outcome is whether
+		// the condition held.
+		if *v.Satisfied {
+			return outline.Passed
+		}
 		return outline.Failed
 	case len(v.Results) > 0:
 		for _, r := range v.Results {
@@ -562,8 +625,19 @@ func (m *Model) applyEvents(evs []taggedEvent) {
 		switch e.Type {
 		case engine.EvStepEnter:
 			m.edited = false
+			m.keepOutput()
+			m.curVisit = e.Visit
+			if m.out.SearchTerm() != "" {
+				// A search belongs to one step's output: its highlight and
+				// its "match 1 of 3" do not follow the walk.
+				m.out.Search("")
+				if strings.HasPrefix(m.status.Message(), "match ") || strings.HasPrefix(m.status.Message(), "no match ") {
+					m.status.SetMessage("", false)
+				}
+			}
 			m.out.Reset()
-			m.polls, m.pollElapsed, m.collectFiles, m.collectBytes = 0, 0, 0, 0
+			m.coll.Reset()
+			m.polls, m.pollsStarted, m.waitStart, m.collectFiles, m.collectBytes = 0, 0, time.Time{}, 0, 0
 			m.outline.SetCurrent(e.Step)
 			if m.outline.Mark(e.Step) == outline.Unvisited {
 				m.outline.SetMark(e.Step, outline.Visited)
@@ -572,8 +646,19 @@ func (m *Model) applyEvents(evs []taggedEvent) {
 				m.step.SetStep(st, m.hostsOf(st), "", false)
 			}
 		case engine.EvCommand:
+			if st := m.rb.Step(e.Step); st != nil && st.Kind == engine.KindWait {
+				m.pollsStarted++
+				if m.waitStart.IsZero() {
+					m.waitStart = e.Time
+					if m.waitStart.IsZero() {
+						m.waitStart = m.waitNow()
+					}
+					m.waitTick = m.waitStart
+				}
+			}
 			if st := m.rb.Step(e.Step); st != nil {
 				m.step.SetStep(st, m.hostsOf(st), e.Command, e.Edited)
+				m.out.SetHosts(len(m.hostsOf(st)))
 			}
 		case engine.EvOutput:
 			if m.cancelled[te.run] {
@@ -588,19 +673,24 @@ func (m *Model) applyEvents(evs []taggedEvent) {
 			} else if e.Error == "" {
 				m.status.SetConn(e.Host, statusbar.Connected)
 			}
-			if e.Error != "" || e.Exit == nil || *e.Exit != 0 || e.TimedOut {
+			if st := m.rb.Step(e.Step); st != nil && st.Kind == engine.KindWait && e.Error == "" {
+				// A poll's exit is data for the until expression: the
+				// wait's mark comes from its outcome (EvPoll, visitMark).
+			} else if e.Error != "" || e.Exit == nil || *e.Exit != 0 || e.TimedOut {
 				m.outline.SetMark(e.Step, outline.Failed)
 			} else {
 				m.outline.SetMark(e.Step, outline.Passed)
 			}
 		case engine.EvPoll:
-			m.polls, m.pollElapsed = e.Poll, e.Duration
+			m.polls = e.Poll
 			state := "not yet"
 			if e.Satisfied {
 				state = "satisfied"
+				m.outline.SetMark(e.Step, outline.Passed)
 			}
 			m.out.Info(fmt.Sprintf("— poll %d: %s (%.0fs elapsed)", e.Poll, state, e.Duration))
 		case engine.EvCollect:
+			m.coll.Add(e)
 			if e.Status == "ok" || e.Status == "truncated" {
 				m.collectFiles++
 				m.collectBytes += e.Bytes
@@ -633,6 +723,15 @@ func (m *Model) applyEvents(evs []taggedEvent) {
 	}
 }
 
+// waitNow is the session's clock (a demo's runs fast): a wait's elapsed
+// and time left are in the time its polls and timeout are counted in.
+func (m *Model) waitNow() time.Time {
+	if c := m.cfg.Options.Clock; c != nil {
+		return c.Now()
+	}
+	return m.now()
+}
+
 func (m *Model) hostsOf(st *engine.Step) []engine.Host {
 	if c := st.Command(); c != nil {
 		return m.cfg.Options.Targets[c.On]
@@ -647,7 +746,8 @@ func resultLine(e engine.Event) string {
 	}
 	switch {
 	case e.Error != "":
-		return "— " + host + "transport failed: " + e.Error
+		// A transport error already names its host ("lab: connect…").
+		return "— " + host + "transport failed: " + strings.TrimPrefix(e.Error, host)
 	case e.TimedOut:
 		return fmt.Sprintf("— %stimed out after %.1fs", host, e.Duration)
 	case e.Signal != "":
@@ -663,7 +763,18 @@ func (m *Model) showEnd() {
 	w := m.computeLayout().mainW
 	var lines []string
 	for _, l := range strings.Split(m.endText(), "\n") {
-		lines = append(lines, textblock.WrapLines(l, w)...)
+		// A wrapped line continues under its own indentation.
+		plain := ansi.Strip(l)
+		indent := strings.Repeat(" ", min(len(plain)-len(strings.TrimLeft(plain, " ")), w/2))
+		wrapped := textblock.WrapLines(l, w)
+		if len(wrapped) > 1 && indent != "" {
+			rest := strings.Join(wrapped[1:], " ")
+			wrapped = wrapped[:1]
+			for _, wl := range textblock.WrapLines(rest, w-len(indent)) {
+				wrapped = append(wrapped, indent+strings.TrimLeft(wl, " "))
+			}
+		}
+		lines = append(lines, wrapped...)
 		if l == "" {
 			lines = append(lines, "")
 		}

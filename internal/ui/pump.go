@@ -40,6 +40,10 @@ type pump struct {
 	done    chan struct{}
 	once    sync.Once
 	every   time.Duration
+	// progress is the latest collect progress: a state, not a queue, so
+	// a fast read never floods the UI (frames read it at every tick).
+	progress    engine.CollectProgress
+	hasProgress bool
 	// inflight counts batches taken by waitCmd and not yet applied by
 	// Update; tests wait for it to reach zero.
 	inflight atomic.Int32
@@ -147,6 +151,22 @@ func (p *pump) waitCmd() tea.Cmd {
 		p.mu.Unlock()
 		return eventsMsg{events: evs, counted: len(evs) > 0}
 	}
+}
+
+// setProgress records the latest collect progress (never blocks).
+func (p *pump) setProgress(pr engine.CollectProgress) {
+	p.mu.Lock()
+	p.progress, p.hasProgress = pr, true
+	p.mu.Unlock()
+}
+
+// takeProgress returns the progress reported since the last take.
+func (p *pump) takeProgress() (engine.CollectProgress, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	pr, ok := p.progress, p.hasProgress
+	p.hasProgress = false
+	return pr, ok
 }
 
 // close stops waiting commands (the program is ending).

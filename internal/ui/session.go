@@ -55,7 +55,9 @@ func (m *Model) act(what string, f action) tea.Cmd {
 	m.cancel = cancel
 	m.state = stateRunning
 	m.activity = what
-	m.runStarted = m.lastTick
+	// Elapsed counts from now, never from the last frame of an earlier run.
+	m.runStarted = m.now()
+	m.lastTick = m.runStarted
 	s, p := m.session, m.pump
 	notes := m.queuedNotes
 	m.queuedNotes = nil

@@ -35,7 +35,9 @@ func (m *Model) computeLayout() layout {
 	var l layout
 	l.bodyH = max(m.height-statusbar.Height, 1)
 	if m.width >= 60 {
-		l.outlineW = min(max(m.width/4, 18), 36)
+		// The outline grows with the terminal (20 at 80, 34 at 120, 64 at
+		// 200): past 80 columns titles need the room more than output does.
+		l.outlineW = min(max(20+(m.width-80)*11/30, 18), 64)
 	}
 	l.mainW = max(m.width-l.outlineW-3, 10) // separator + one space each side
 	return l
@@ -134,9 +136,13 @@ func (m *Model) mainView(l layout) string {
 	s := m.styles
 	switch m.overlay {
 	case overlayHelp:
-		return s.Title.Render("Keys") + "  " + s.Muted.Render("esc closes") + "\n" + m.pager.View()
+		return s.Title.Render("Help") + "  " + s.Muted.Render("↓ scrolls · esc closes") + "\n" + m.pager.View()
 	case overlayTree:
-		return s.Title.Render("The whole procedure") + "  " + s.Muted.Render("▶ is where you are · esc closes") + "\n" + m.pager.View()
+		return s.Title.Render("The whole procedure") + "  " + s.Muted.Render("▶ is where you are · v looks back at a visit · esc closes") + "\n" + m.pager.View()
+	case overlayLook:
+		if m.look != nil {
+			return m.lookView(l)
+		}
 	}
 	var parts []string
 	switch m.state {
@@ -156,7 +162,10 @@ func (m *Model) mainView(l layout) string {
 		}
 		parts = append(parts, "", s.Muted.Render("b goes back to an earlier step · q quits"))
 	case stateDone:
-		return m.pager.View()
+		if m.overlay == overlayNone {
+			return m.pager.View()
+		}
+		parts = append(parts, m.pager.View()) // a picker (look-back) over the end
 	case stateRunning, stateAsking:
 		parts = append(parts, m.step.View())
 		if m.showsOutput() {
@@ -184,10 +193,11 @@ func (m *Model) outputHeader(w int) string {
 		}
 		frames := spinner.MiniDot.Frames
 		frame := frames[int(el/(100*time.Millisecond))%len(frames)]
-		parts = append(parts, s.Spinner.Render(frame)+" "+untrusted.SanitizeLine(m.activity)+" "+el.Truncate(100*time.Millisecond).String())
-		if st := m.step.Step(); st != nil && st.Kind == engine.KindWait && st.Wait != nil {
-			left := st.Wait.Timeout - time.Duration(m.pollElapsed*float64(time.Second))
-			parts = append(parts, fmt.Sprintf("poll %d · %s left", m.polls, left.Truncate(time.Second)))
+		if st := m.step.Step(); st != nil && st.Kind == engine.KindWait && st.Wait != nil && !m.waitStart.IsZero() {
+			// A wait's own clock replaces the act's: one elapsed, right.
+			parts = append(parts, s.Spinner.Render(frame)+" "+m.waitProgress(st.Wait))
+		} else {
+			parts = append(parts, s.Spinner.Render(frame)+" "+untrusted.SanitizeLine(m.activity)+" "+el.Truncate(100*time.Millisecond).String())
 		}
 		if m.collectFiles > 0 && el > 0 {
 			rate := float64(m.collectBytes) / el.Seconds()
@@ -207,6 +217,21 @@ func (m *Model) outputHeader(w int) string {
 		parts = append(parts, fmt.Sprintf("/%s %d/%d", untrusted.SanitizeLine(t), i, n))
 	}
 	return textblock.Line(strings.Join(parts, s.Muted.Render(" · ")), w)
+}
+
+// waitProgress: "elapsed 12s · poll 2 · 48s left", from the wait's own
+// start and the current frame, so every number moves at every frame.
+func (m *Model) waitProgress(w *engine.Wait) string {
+	el := max(m.waitTick.Sub(m.waitStart), 0)
+	left := max(w.Timeout-el, 0)
+	polls := fmt.Sprintf("poll %d", m.pollsStarted)
+	if m.polls >= m.pollsStarted {
+		polls = fmt.Sprintf("%d poll done", m.polls)
+		if m.polls != 1 {
+			polls = fmt.Sprintf("%d polls done", m.polls)
+		}
+	}
+	return fmt.Sprintf("elapsed %s · %s · %s left", el.Truncate(time.Second), polls, left.Truncate(time.Second))
 }
 
 // promptView is the bottom of the main pane: what the operator is asked.
@@ -245,13 +270,16 @@ func (m *Model) promptView(w int) string {
 			hint += " · bundle: " + untrusted.SanitizeLine(m.cfg.BundleNote)
 		}
 		return s.Warning.Render("Quit this session?") + "\n" + textblock.Wrap(hint, w)
-	case overlayHelp, overlayTree:
+	case overlayHelp, overlayTree, overlayLook:
 		return ""
 	}
 	switch m.state {
 	case stateRunning:
 		if m.quitting {
 			return s.Muted.Render("closing the session…")
+		}
+		if bar := m.coll.ProgressView(w); bar != "" {
+			return bar + "\n" + s.Muted.Render("ctrl+c cancels the collection")
 		}
 		return s.Muted.Render("ctrl+c cancels the command")
 	case stateAsking:
@@ -265,11 +293,18 @@ func (m *Model) promptView(w int) string {
 	switch p.Kind {
 	case engine.PromptRun:
 		where := steppane.HostPrompt(p.Hosts)
+		if p.Step.Kind == engine.KindCollect {
+			return textblock.Wrap(s.Question.Render("Ready to collect from "+where+".")+" "+s.Muted.Render("enter collects (into the bundle)"), w)
+		}
 		return textblock.Wrap(s.Question.Render("Ready to run on "+where+".")+" "+s.Muted.Render("enter runs it · e edits it first"), w)
 	case engine.PromptDecided:
 		d := p.Decision
 		line := s.Decision.Render("→ " + untrusted.SanitizeLine(d.Explain))
-		return textblock.Wrap(line, w) + "\n" + s.Muted.Render(textblock.Wrap("enter follows it · o overrides · r re-runs", w))
+		keys := "enter follows it · o overrides · r re-runs"
+		if p.Step.Kind == engine.KindCollect {
+			keys = "enter follows it · o overrides"
+		}
+		return textblock.Wrap(line, w) + "\n" + s.Muted.Render(textblock.Wrap(keys, w))
 	case engine.PromptAsk:
 		return m.choices.View()
 	case engine.PromptManual:
@@ -354,8 +389,12 @@ func (m *Model) hints() []key.Binding {
 		return []key.Binding{h(k.Proceed, "submit"), h(k.Close, "cancel")}
 	case overlayPicker:
 		return []key.Binding{h(k.Choose, "pick"), h(k.Proceed, "choose"), h(k.Close, "cancel")}
-	case overlayTree, overlayHelp:
+	case overlayTree:
+		return []key.Binding{h(k.Down, "scroll"), h(k.Look, "look back"), h(k.Close, "close")}
+	case overlayHelp:
 		return []key.Binding{h(k.Down, "scroll"), h(k.Close, "close")}
+	case overlayLook:
+		return []key.Binding{h(k.Prev, "older"), h(k.Next, "newer"), h(k.Down, "scroll"), h(k.Search, "search"), h(k.Close, "close")}
 	case overlayQuit:
 		return []key.Binding{h(k.Yes, "quit"), h(k.No, "stay")}
 	}
@@ -367,20 +406,26 @@ func (m *Model) hints() []key.Binding {
 	case stateError:
 		return []key.Binding{h(k.Back, "back"), h(k.Tree, "tree"), h(k.Quit, "quit")}
 	case stateDone:
-		return []key.Binding{h(k.Quit, "quit"), h(k.PageDown, "scroll"), h(k.Tree, "tree")}
+		return []key.Binding{h(k.Quit, "quit"), h(k.PageDown, "scroll"), h(k.Tree, "tree"), h(k.Look, "look back")}
 	case stateAsking:
 	}
 	p := m.prompt
 	if p == nil {
 		return nil
 	}
-	common := []key.Binding{h(k.Back, "back"), h(k.Note, "note"), h(k.Tree, "tree"), h(k.Help, "help"), h(k.Quit, "quit")}
+	common := []key.Binding{h(k.Back, "back"), h(k.Note, "note"), h(k.Tree, "tree"), h(k.Look, "look back"), h(k.Help, "help"), h(k.Quit, "quit")}
 	var first []key.Binding
 	switch p.Kind {
 	case engine.PromptRun:
 		first = []key.Binding{h(k.Proceed, "run"), h(k.Edit, "edit")}
+		if p.Step.Command() == nil { // a collect step: nothing to edit
+			first = []key.Binding{h(k.Proceed, "collect")}
+		}
 	case engine.PromptDecided:
 		first = []key.Binding{h(k.Proceed, "proceed"), h(k.Override, "override"), h(k.Rerun, "re-run")}
+		if p.Step.Kind == engine.KindCollect { // re-collecting would duplicate the bundle's entries
+			first = first[:2]
+		}
 	case engine.PromptAsk:
 		first = []key.Binding{h(k.Choose, "answer")}
 	case engine.PromptManual:
@@ -412,6 +457,17 @@ func (m *Model) hints() []key.Binding {
 
 func (m *Model) helpText() string {
 	var b strings.Builder
+	b.WriteString(m.styles.Title.Render("Marks (outline, tree, path taken)") + "\n")
+	for _, l := range []string{
+		"▶ current   where you are",
+		"✓ passed    exit 0, wait held, fix ran, done",
+		"✗ failed    exit≠0, transport error, timeout, declined",
+		"● answered  a question was answered",
+		"○ visited   entered, nothing decided yet",
+	} {
+		b.WriteString("  " + l + "\n")
+	}
+	b.WriteString("\n" + m.styles.Title.Render("Keys") + "\n")
 	for _, group := range m.keys.FullHelp() {
 		for _, kb := range group {
 			b.WriteString(fmt.Sprintf("  %-8s %s\n", kb.Help().Key, kb.Help().Desc))
@@ -424,5 +480,5 @@ func (m *Model) helpText() string {
 
 func (m *Model) treeText() string {
 	cur := m.outline.Current()
-	return untrusted.Sanitize(engine.GraphText(m.rb, cur))
+	return untrusted.Sanitize(engine.GraphTextWidth(m.rb, cur, m.computeLayout().mainW))
 }

@@ -11,6 +11,7 @@ import (
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
 
 	"github.com/runbook-dev/runbook/internal/ui/keymap"
 	"github.com/runbook-dev/runbook/internal/ui/styles"
@@ -23,6 +24,9 @@ type Item struct {
 	Label string // shown (sanitised by New)
 	Value string // returned
 	Note  string // shown dim after the label, e.g. "chosen automatically"
+	// Target is where the choice leads ("10 Does the file exist?"),
+	// shown after an arrow so the operator knows before picking.
+	Target string
 }
 
 // Model is the list.
@@ -44,6 +48,7 @@ func New(title string, items []Item, st styles.Styles, km keymap.KeyMap) Model {
 	for _, it := range items {
 		it.Label = untrusted.SanitizeLine(it.Label)
 		it.Note = untrusted.SanitizeLine(it.Note)
+		it.Target = untrusted.SanitizeLine(it.Target)
 		m.items = append(m.items, it)
 	}
 	return m
@@ -116,35 +121,53 @@ func (m *Model) scroll() {
 func (m Model) rows() int {
 	r := len(m.items)
 	if m.height > 0 {
-		r = min(r, m.height-1) // one row for the title
+		// The title is wrapped, never cut; at least two items stay visible.
+		r = min(r, max(m.height-len(m.titleLines()), 2))
 	}
 	return r
 }
 
+// titleLines is the question, wrapped to the width: it is never cut.
+func (m Model) titleLines() []string {
+	return textblock.WrapLines(m.title, max(m.width, 10))
+}
+
 // Height is the rows View draws.
-func (m Model) Height() int { return 1 + m.rows() }
+func (m Model) Height() int { return len(m.titleLines()) + m.rows() }
+
+func (m Model) itemStyle(i int) lipgloss.Style {
+	if i == m.cursor {
+		return m.styles.ChoiceSel
+	}
+	return m.styles.Choice
+}
 
 // View draws the title and the visible items.
 func (m Model) View() string {
 	w := max(m.width, 10)
-	lines := []string{textblock.Line(m.styles.Question.Render(m.title), w)}
+	st := m.itemStyle
+	var lines []string
+	for _, l := range m.titleLines() {
+		lines = append(lines, textblock.Line(m.styles.Question.Render(l), w))
+	}
 	for i := m.offset; i < m.offset+m.rows() && i < len(m.items); i++ {
 		it := m.items[i]
 		num := " "
 		if i < 9 {
 			num = fmt.Sprint(i + 1)
 		}
-		text := it.Label
+		text := st(i).Render(it.Label)
+		if it.Target != "" {
+			text += m.styles.Muted.Render("  → " + it.Target)
+		}
 		if it.Note != "" {
 			text += "  " + it.Note
 		}
 		pointer := "  "
-		st := m.styles.Choice
 		if i == m.cursor {
 			pointer = "› "
-			st = m.styles.ChoiceSel
 		}
-		lines = append(lines, textblock.Line(pointer+m.styles.ChoiceKey.Render(num)+" "+st.Render(text), w))
+		lines = append(lines, textblock.Line(pointer+m.styles.ChoiceKey.Render(num)+" "+text, w))
 	}
 	return strings.Join(lines, "\n")
 }

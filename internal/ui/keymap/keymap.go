@@ -19,6 +19,9 @@ type KeyMap struct {
 	Note     key.Binding
 	Done     key.Binding // manual step done
 	Tree     key.Binding
+	Look     key.Binding // look back at a visited step, read-only
+	Prev     key.Binding // the previous visit (look-back)
+	Next     key.Binding // the next visit (look-back)
 	Search   key.Binding
 	Help     key.Binding
 	Quit     key.Binding
@@ -53,6 +56,9 @@ func DefaultKeyMap() KeyMap {
 		Note:     b([]string{"N"}, "N", "add a note"),
 		Done:     b([]string{"d"}, "d", "done (manual step)"),
 		Tree:     b([]string{"g"}, "g", "tree view"),
+		Look:     b([]string{"v"}, "v", "look back at a visited step (read-only)"),
+		Prev:     b([]string{"left", "h"}, "←/h", "previous visit (look-back)"),
+		Next:     b([]string{"right", "l"}, "→/l", "next visit (look-back)"),
 		Search:   b([]string{"/"}, "/", "search output"),
 		Help:     b([]string{"?"}, "?", "help"),
 		Quit:     b([]string{"q"}, "q", "quit"),
@@ -73,7 +79,7 @@ func DefaultKeyMap() KeyMap {
 func (k KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Proceed, k.Yes, k.No, k.Choose, k.Done, k.Rerun, k.Edit, k.Override, k.Skip, k.ReAuth},
-		{k.Back, k.Note, k.Tree, k.Search, k.Help, k.Quit, k.Cancel},
+		{k.Back, k.Note, k.Tree, k.Look, k.Prev, k.Next, k.Search, k.Help, k.Quit, k.Cancel},
 		{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom, k.Close},
 	}
 }

@@ -48,7 +48,7 @@ type row struct {
 type Model struct {
 	styles  styles.Styles
 	rows    []row
-	refW    int
+	refW    int // the widest ref: refs are never cut while they fit half the pane
 	marks   map[string]Mark
 	current string
 
@@ -64,7 +64,6 @@ func New(rb *engine.Runbook, st styles.Styles) Model {
 		m.refW = max(m.refW, ansi.StringWidth(r.ref))
 		m.rows = append(m.rows, r)
 	}
-	m.refW = min(m.refW, 6)
 	return m
 }
 
@@ -132,7 +131,9 @@ func (m Model) View() string {
 		if r.id == m.current {
 			glyph = "▶"
 		}
-		ref := textblock.Line(r.ref, m.refW)
+		// Refs stay whole ("Диагностика", "12.2"): titles give way first,
+		// down to a few cells.
+		ref := textblock.Line(r.ref, min(m.refW, max(m.width-8, 1)))
 		line := textblock.Line(glyph+" "+ref+" "+r.title, m.width)
 		st := m.styles.OutlineVisited
 		switch {

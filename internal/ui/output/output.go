@@ -162,9 +162,18 @@ func (m *Model) Write(host string, stderr bool, data string) {
 	}
 	if !m.hosts[host] {
 		m.hosts[host] = true
-		m.prefix = len(m.hosts) > 1
+		m.prefix = m.prefix || len(m.hosts) > 1
 	}
 	_, _ = st.san.Write([]byte(data)) // writes to a lineSplitter never fail
+}
+
+// SetHosts says how many hosts the step's command runs on: with more than
+// one, every line is labelled with its host from the first line on (not
+// only once a second host has spoken).
+func (m *Model) SetHosts(n int) {
+	if n > 1 {
+		m.prefix = true
+	}
 }
 
 // Flush ends the partial lines of one host (its command finished).
@@ -287,10 +296,30 @@ func (m *Model) clamp() {
 	if m.follow {
 		return
 	}
-	if last := m.entries() - m.height; m.top >= last {
+	if last := m.entries() - m.height; m.top >= last && m.rowsFrom(m.top) <= m.height {
+		// The end is in view (counted in rows: long lines wrap).
 		m.top = max(last, 0)
 		m.follow = true
 	}
+	m.top = min(m.top, max(m.entries()-1, 0))
+}
+
+// rowsFrom counts the rows the entries from i on take, stopping past the
+// pane's height.
+func (m Model) rowsFrom(i int) int {
+	ps := m.partials()
+	rows := 0
+	for n := len(m.lines) + len(ps); i < n && rows <= m.height; i++ {
+		var l Line
+		if i < len(m.lines) {
+			l = m.lines[i]
+		} else {
+			l = ps[i-len(m.lines)]
+		}
+		w := ansi.StringWidth(l.Text)
+		rows += max((w+max(m.width, 1)-1)/max(m.width, 1), 1)
+	}
+	return rows
 }
 
 // Search sets the search term (case-insensitive) and shows the first match
@@ -418,6 +447,11 @@ func (m Model) render(l Line) []string {
 	}
 	if ansi.StringWidth(text) <= m.width {
 		return []string{text}
+	}
+	if l.Kind == Info {
+		// Our own lines (results, errors, tables) wrap at spaces; a host's
+		// output keeps its exact columns.
+		return strings.Split(ansi.Wrap(text, m.width, " "), "\n")
 	}
 	return strings.Split(ansi.Hardwrap(text, m.width, true), "\n")
 }

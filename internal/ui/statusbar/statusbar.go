@@ -36,6 +36,7 @@ type Model struct {
 	runbook string
 	targets []target
 	hints   []key.Binding
+	banner  string
 	msg     string
 	msgErr  bool
 	width   int
@@ -73,6 +74,10 @@ func (m *Model) SetConn(host string, c Conn) {
 	}
 }
 
+// SetBanner sets a label that stays on screen whatever else the bar
+// shows, e.g. "demo · scenario NAME · simulated hosts" (sanitised here).
+func (m *Model) SetBanner(b string) { m.banner = untrusted.SanitizeLine(b) }
+
 // SetHints sets the keys shown.
 func (m *Model) SetHints(h []key.Binding) { m.hints = h }
 
@@ -93,6 +98,11 @@ func (m Model) View() string {
 	sep := s.StatusDesc.Render(" │ ")
 	var top []string
 	top = append(top, s.StatusTitle.Render(" "+m.runbook))
+	// The banner is never cut for a message or a target: it sits first.
+	var banner string
+	if m.banner != "" {
+		banner = s.StatusBanner.Render(" "+m.banner+" ") + s.StatusBar.Render(" ")
+	}
 	for _, t := range m.targets {
 		var conn string
 		switch t.conn {
@@ -106,6 +116,7 @@ func (m Model) View() string {
 		top = append(top, s.StatusBar.Render(t.role+"="+t.host+" ")+conn)
 	}
 	line1 := strings.Join(top, sep)
+	room1 := m.width - ansi.StringWidth(banner)
 	if m.msg != "" {
 		st := s.StatusBar
 		if m.msgErr {
@@ -113,7 +124,7 @@ func (m Model) View() string {
 		}
 		// The message wins the space: targets are cut first.
 		msg := st.Render(m.msg + " ")
-		room := m.width - ansi.StringWidth(msg) - 3
+		room := room1 - ansi.StringWidth(msg) - 3
 		if room < 10 {
 			line1 = msg
 		} else {
@@ -128,5 +139,5 @@ func (m Model) View() string {
 		hs = append(hs, s.StatusKey.Render(h.Help().Key)+s.StatusBar.Render(" ")+s.StatusDesc.Render(h.Help().Desc))
 	}
 	line2 := s.StatusBar.Render(" ") + strings.Join(hs, s.StatusBar.Render("  "))
-	return s.StatusBar.Render(textblock.Line(line1, m.width)) + "\n" + s.StatusBar.Render(textblock.Line(line2, m.width))
+	return s.StatusBar.Render(textblock.Line(banner+textblock.Line(line1, max(room1, 0)), m.width)) + "\n" + s.StatusBar.Render(textblock.Line(line2, m.width))
 }

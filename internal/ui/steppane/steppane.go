@@ -12,6 +12,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/runbook-dev/runbook/internal/engine"
+	"github.com/runbook-dev/runbook/internal/ui/collect"
 	"github.com/runbook-dev/runbook/internal/ui/styles"
 	"github.com/runbook-dev/runbook/internal/ui/textblock"
 	"github.com/runbook-dev/runbook/internal/untrusted"
@@ -27,6 +28,7 @@ type Model struct {
 	hosts   []engine.Host
 	command string
 	edited  bool
+	plan    []engine.CollectPlan // a collect step's items, per host
 	width   int
 	maxRows int
 
@@ -59,8 +61,14 @@ func (m *Model) SetSize(w, h int) { m.width, m.maxRows = max(w, 0), max(h, 0) }
 // SetStep shows a step, the hosts it runs on and its rendered command
 // (empty when it runs nothing).
 func (m *Model) SetStep(st *engine.Step, hosts []engine.Host, command string, edited bool) {
+	if m.step == nil || st == nil || m.step.ID != st.ID {
+		m.plan = nil
+	}
 	m.step, m.hosts, m.command, m.edited = st, hosts, command, edited
 }
+
+// SetPlan shows what a collect step gathers (kept until another step).
+func (m *Model) SetPlan(plan []engine.CollectPlan) { m.plan = plan }
 
 // Step is the step shown.
 func (m Model) Step() *engine.Step { return m.step }
@@ -151,6 +159,14 @@ func (m Model) View() string {
 	var cmd []string
 	if m.command != "" {
 		cmd = m.commandLines(w)
+	} else if len(m.plan) > 0 {
+		cmd = collect.Plan(m.plan, s, w)
+		// The plan may use half the pane: the doc and the output need room.
+		limit := max(m.maxRows/2, 4)
+		if len(cmd) > limit {
+			n := len(cmd) - limit + 1
+			cmd = append(cmd[:limit-1], s.Muted.Render(fmt.Sprintf("  … %d more lines of the plan", n)))
+		}
 	}
 	doc := st.Doc
 	if st.Kind == engine.KindManual && st.Manual != "" {

@@ -59,8 +59,12 @@ type Styles struct {
 	StatusKey   lipgloss.Style
 	StatusDesc  lipgloss.Style
 	StatusError lipgloss.Style
+	// StatusBanner marks a demo (or any non-production) session.
+	StatusBanner lipgloss.Style
 
 	Separator lipgloss.Style
+	// ProgressFill colours progress bars (nil: the bar's default blend).
+	ProgressFill color.Color
 
 	// Markdown style name for glamour ("dark", "light"; "ascii" in tests).
 	Markdown string
@@ -117,16 +121,18 @@ func DefaultStyles(isDark bool) Styles {
 		InputError: s().Foreground(red),
 		Panel:      s().Border(lipgloss.RoundedBorder()).BorderForeground(dim).Padding(0, 1),
 
-		StatusBar:   s().Background(barBg).Foreground(fg),
-		StatusTitle: s().Background(barBg).Foreground(fg).Bold(true),
-		StatusOK:    s().Background(barBg).Foreground(green),
-		StatusBad:   s().Background(barBg).Foreground(red).Bold(true),
-		StatusKey:   s().Background(barBg).Foreground(blue).Bold(true),
-		StatusDesc:  s().Background(barBg).Foreground(dim),
-		StatusError: s().Background(barBg).Foreground(red).Bold(true),
+		StatusBar:    s().Background(barBg).Foreground(fg),
+		StatusTitle:  s().Background(barBg).Foreground(fg).Bold(true),
+		StatusOK:     s().Background(barBg).Foreground(green),
+		StatusBad:    s().Background(barBg).Foreground(red).Bold(true),
+		StatusKey:    s().Background(barBg).Foreground(blue).Bold(true),
+		StatusDesc:   s().Background(barBg).Foreground(dim),
+		StatusError:  s().Background(barBg).Foreground(red).Bold(true),
+		StatusBanner: s().Background(yellow).Foreground(lipgloss.Color("0")).Bold(true),
 
-		Separator: s().Foreground(dim),
-		Markdown:  md,
+		Separator:    s().Foreground(dim),
+		ProgressFill: green,
+		Markdown:     md,
 	}
 }
 
