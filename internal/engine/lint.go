@@ -2,6 +2,7 @@ package engine
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -578,6 +579,10 @@ func (l *linter) template(st *Step, src string, p Pos, what string) {
 	env := l.baseEnv(st)
 	t, err := parseTemplate(src, func(code string) (*Program, error) { return l.compile(code, env) })
 	if err != nil {
+		var te *TemplateError
+		if errors.As(err, &te) {
+			p = l.offsetPos(p, src, te.Offset)
+		}
 		l.errf(p, exprHint(err), "%s: %v", what, err)
 		return
 	}
