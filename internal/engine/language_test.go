@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/runbook-dev/runbook/internal/engine"
@@ -36,6 +37,84 @@ func TestRawBlocksReachTheHostUnchanged(t *testing.T) {
 	for _, bad := range []string{`a {{raw}} b`, `a {{/raw}}`, `'{"a": {"b": 1}}'`} {
 		if _, err := engine.ParseTemplate(bad, env); err == nil {
 			t.Errorf("%s: parsed, want an error", bad)
+		}
+	}
+}
+
+// TestYAMLAnchorsAndMerges: the slow-disk procedure runs the same SMART
+// probe before and after a replacement; the second step merges the first and
+// changes only what differs. A bad aliased value is reported at its use.
+func TestYAMLAnchorsAndMerges(t *testing.T) {
+	src := `runbook: 1
+id: anchors
+title: Anchors
+targets:
+  node: {description: the data node}
+steps:
+  - &smart
+    id: smart-before
+    run: &probe {on: node, cmd: "smartctl -H /dev/sdb", timeout: 30s}
+    capture: {health: 'result: (\w+)'}
+    branches:
+      - {if: health == "PASSED", goto: done}
+    else: replace
+  - id: replace
+    manual: Replace the disk.
+    next: smart-after
+  - <<: *smart
+    id: smart-after
+    else: escalate
+  - id: escalate
+    end: escalated
+  - id: done
+    end: resolved
+`
+	rb, ds := engine.Check("anchors.yaml", []byte(src))
+	if rb == nil {
+		t.Fatalf("anchors rejected:\n%v", ds)
+	}
+	after := rb.Step("smart-after")
+	if after.Run == nil || after.Run.Cmd != "smartctl -H /dev/sdb" || after.Run.Timeout.Seconds() != 30 || after.Else != "escalate" || len(after.Branches) != 1 {
+		t.Fatalf("merged step = %+v run=%+v", after, after.Run)
+	}
+	if rb.Step("smart-before").Else != "replace" {
+		t.Error("the merge changed the anchored step")
+	}
+
+	bad := `runbook: 1
+id: anchors-bad
+title: Anchors
+targets:
+  node: {description: the data node}
+steps:
+  - id: a
+    run: {on: node, cmd: "true"}
+    next: &nowhere missing
+  - id: b
+    run: {on: node, cmd: "true"}
+    next: *nowhere
+  - id: c
+    run: {on: node, cmd: "true"}
+    next: *undefined
+`
+	_, ds = engine.Check("bad.yaml", []byte(bad))
+	want := map[string]bool{
+		`bad.yaml:9:11: error: next "missing": no such step`: false,
+		`bad.yaml:12:11: error: next "missing": no such step`: false,
+		`bad.yaml:15:11: error: alias *undefined names no anchor before it`: false,
+	}
+	for _, d := range ds {
+		s := d.String()
+		if i := strings.Index(s, " ("); i >= 0 {
+			s = s[:i]
+		}
+		if _, ok := want[s]; ok {
+			want[s] = true
+		}
+	}
+	for w, seen := range want {
+		if !seen {
+			t.Errorf("missing diagnostic %s; got:\n%v", w, ds)
 		}
 	}
 }

@@ -93,7 +93,7 @@ func load(name string, data []byte) (*Runbook, Diagnostics, *loadInfo) {
 	if len(f.Docs) > 1 && f.Docs[1].Body != nil {
 		l.errf(l.pos(f.Docs[1].Body), "keep one runbook per file", "more than one YAML document")
 	}
-	rb := l.runbook(f.Docs[0].Body)
+	rb := l.runbook(l.resolveAliases(f.Docs[0].Body))
 	normalizeRoutes(rb)
 	rb.File = name
 	rb.Raw = data
@@ -194,6 +194,7 @@ func (l *loader) mapping(n ast.Node, what string, allowed []string) ([]field, bo
 		l.lossy()
 		return nil, false
 	}
+	values = l.mergeFields(values)
 	seen := map[string]bool{}
 	out := make([]field, 0, len(values))
 	for _, mv := range values {
