@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/parser"
@@ -225,6 +226,7 @@ func (l *linter) step(st *Step) {
 			}
 		}
 	}
+	l.capturePatterns(st)
 	switch st.Kind {
 	case KindRun, KindFix, KindWait:
 		if len(st.Branches) > 0 && st.Else == "" && st.Next == "" {
@@ -372,6 +374,8 @@ func (l *linter) baseEnv(st *Step) Env {
 		"steps":   l.stepsEnv,
 		"targets": l.targetsEnv(),
 		"input":   input,
+		"now":     time.Now,
+		"visits":  func(string) int { return 0 },
 	}
 }
 
@@ -381,7 +385,7 @@ func (l *linter) buildStepsEnv() map[string]any {
 	for _, x := range l.rb.Steps {
 		m := map[string]any{"exit": 0, "stdout": "", "stderr": "", "signal": "", "timed_out": false, "duration": 0.0, "results": []any{}, "answer": ""}
 		for _, c := range x.Capture {
-			m[c.Name] = ""
+			m[c.Name] = captureStub(c)
 			for _, g := range l.groupNames(c) {
 				m[g] = ""
 			}
@@ -400,8 +404,8 @@ func (l *linter) probeEnv(st *Step) Env {
 	env["results"] = []map[string]any{{"host": "", "exit": 0, "stdout": "", "stderr": "", "signal": "", "timed_out": false, "error": ""}}
 	caps := map[string]any{}
 	for _, c := range st.Capture {
-		env[c.Name] = ""
-		caps[c.Name] = ""
+		env[c.Name] = captureStub(c)
+		caps[c.Name] = captureStub(c)
 		for _, g := range l.groupNames(c) {
 			if !contains(builtinNames, g) {
 				env[g], caps[g] = "", ""
@@ -611,6 +615,7 @@ func (l *linter) refs(prog *Program, p Pos, env Env, what string) {
 	v := &keyVisitor{}
 	node := prog.p.Node()
 	ast.Walk(&node, v)
+	l.visitsRefs(node, p, what)
 	for _, r := range v.refs {
 		root, _ := env[r.root].(map[string]any)
 		if root == nil {

@@ -2,7 +2,10 @@ package engine
 
 import (
 	"bytes"
+	"errors"
 	"strings"
+
+	"github.com/expr-lang/expr/ast"
 )
 
 // offsetPos maps a byte offset inside a string value to its file position,
@@ -48,4 +51,80 @@ func (l *linter) offsetPos(p Pos, src string, off int) Pos {
 	}
 	p.Col += q + off
 	return p
+}
+
+// visitsRefs checks that visits("x") names a step.
+func (l *linter) visitsRefs(node ast.Node, p Pos, what string) {
+	v := &callVisitor{name: "visits"}
+	ast.Walk(&node, v)
+	for _, id := range v.args {
+		if l.rb.Step(id) == nil {
+			l.errf(p, l.stepHint(id), "%s: visits(%q): no such step", what, id)
+		}
+	}
+}
+
+type callVisitor struct {
+	name string
+	args []string
+}
+
+func (v *callVisitor) Visit(n *ast.Node) {
+	c, ok := (*n).(*ast.CallNode)
+	if !ok || len(c.Arguments) == 0 {
+		return
+	}
+	if id, ok := c.Callee.(*ast.IdentifierNode); ok && id.Value == v.name {
+		if s, ok := c.Arguments[0].(*ast.StringNode); ok {
+			v.args = append(v.args, s.Value)
+		}
+	}
+}
+
+// captureStub is the shape of a capture's value, for type-checking
+// expressions: text, a list (of text, or of maps with named groups), rows,
+// or JSON.
+func captureStub(c *Capture) any {
+	switch c.Kind {
+	case CaptureAll:
+		if len(captureGroups(c)) > 0 {
+			return []map[string]any{{}}
+		}
+		return []string{}
+	case CaptureTable:
+		return []map[string]any{{}}
+	case CaptureJSON:
+		if c.JSON == "list" {
+			return []any{}
+		}
+		return map[string]any{}
+	}
+	return ""
+}
+
+// capturePatterns checks the interpolations of templated capture patterns:
+// they may name params, targets and earlier steps, never this step's own
+// output (which does not exist yet when the pattern is built).
+func (l *linter) capturePatterns(st *Step) {
+	for _, c := range st.Capture {
+		if !strings.Contains(c.Pattern, "{{") {
+			continue
+		}
+		env := l.baseEnv(st)
+		t, err := parseTemplate(c.Pattern, func(code string) (*Program, error) { return l.compile(code, env) })
+		if err != nil {
+			p := c.PatPos
+			var te *TemplateError
+			if errors.As(err, &te) {
+				p = l.offsetPos(p, c.Pattern, te.Offset)
+			}
+			l.errf(p, exprHint(err), "capture %s: %v", c.Name, err)
+			continue
+		}
+		for _, part := range t.parts {
+			if part.expr != nil {
+				l.refs(part.expr, c.PatPos, env, "capture "+c.Name)
+			}
+		}
+	}
 }

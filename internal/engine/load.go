@@ -759,18 +759,129 @@ func (l *loader) captures(n ast.Node) []*Capture {
 	fields, _ := l.mapping(n, "capture", nil)
 	var out []*Capture
 	for _, f := range fields {
-		c := &Capture{Name: f.key, Pattern: l.str(f, "capture pattern"), Pos: f.keyPos}
+		c := &Capture{Name: f.key, Kind: CaptureFirst, Pos: f.keyPos, PatPos: l.pos(f.val)}
 		if !nameRE.MatchString(c.Name) {
 			l.errf(f.keyPos, "capture names are used in expressions: letters, digits, underscores", "capture name %q is not a valid identifier", c.Name)
 		}
-		if re, err := regexp.Compile(c.Pattern); err != nil {
-			l.errf(l.pos(f.val), "Go RE2 syntax; the first group is captured", "invalid capture pattern: %v", err)
-		} else if re.NumSubexp() == 0 {
-			l.errf(l.pos(f.val), `wrap the part to keep in parentheses, e.g. '(\d+)%'`, "capture pattern %q has no group", c.Pattern)
+		if isScalar(f.val) {
+			c.Pattern = l.str(f, "capture pattern")
+			l.capturePattern(c)
+		} else {
+			l.captureSpec(c, f.val)
 		}
 		out = append(out, c)
 	}
 	return out
+}
+
+// captureSpec reads the mapping form of a capture:
+//
+//	pattern: RE, all: true      every match, a list
+//	table: {sep, columns, header, start}   rows
+//	json: object | list         stdout as JSON
+func (l *loader) captureSpec(c *Capture, n ast.Node) {
+	fields, ok := l.mapping(n, "capture "+c.Name, []string{"pattern", "all", "table", "json"})
+	if !ok {
+		return
+	}
+	var kinds []string
+	all := false
+	for _, f := range fields {
+		switch f.key {
+		case "pattern":
+			c.Pattern, c.PatPos = l.str(f, "pattern"), l.pos(f.val)
+			kinds = append(kinds, "pattern")
+		case "all":
+			all = l.boolean(f, "all")
+		case "table":
+			c.Kind, c.Table = CaptureTable, l.table(f.val)
+			kinds = append(kinds, "table")
+		case "json":
+			c.Kind, c.PatPos = CaptureJSON, l.pos(f.val)
+			c.JSON = l.str(f, "json")
+			switch c.JSON {
+			case "true", "object":
+				c.JSON = "object"
+			case "list":
+			default:
+				l.errf(l.pos(f.val), "use `json: object` (or true) for {...}, `json: list` for [...]", "json capture %q: unknown shape %q", c.Name, c.JSON)
+			}
+			kinds = append(kinds, "json")
+		}
+	}
+	switch {
+	case len(kinds) != 1:
+		l.errf(c.Pos, "give exactly one of pattern, table and json", "capture %q needs exactly one of `pattern`, `table` and `json`", c.Name)
+		return
+	case kinds[0] == "pattern":
+		c.Kind = CaptureFirst
+		if all {
+			c.Kind = CaptureAll
+		}
+		l.capturePattern(c)
+	case all:
+		l.errf(c.Pos, "`all` goes with `pattern`", "capture %q: `all` applies to patterns only", c.Name)
+	}
+}
+
+// capturePattern checks a pattern's syntax; interpolations are checked
+// against the session's names by lint, here they stand for a literal word.
+func (l *loader) capturePattern(c *Capture) {
+	pat := c.Pattern
+	if strings.Contains(pat, "{{") {
+		t, err := parseTemplate(pat, func(code string) (*Program, error) { return &Program{src: code}, nil })
+		if err != nil {
+			l.errf(c.PatPos, "", "capture pattern: %v", err)
+			return
+		}
+		var b strings.Builder
+		for _, p := range t.parts {
+			if p.expr != nil {
+				b.WriteString("x")
+			} else {
+				b.WriteString(p.lit)
+			}
+		}
+		pat = b.String()
+	}
+	if re, err := regexp.Compile(pat); err != nil {
+		l.errf(c.PatPos, "Go RE2 syntax; the first group is captured", "invalid capture pattern: %v", err)
+	} else if re.NumSubexp() == 0 {
+		l.errf(c.PatPos, `wrap the part to keep in parentheses, e.g. '(\d+)%'`, "capture pattern %q has no group", c.Pattern)
+	}
+}
+
+func (l *loader) table(n ast.Node) *Table {
+	t := &Table{Sep: "auto", Header: true}
+	if isScalar(n) {
+		if v := scalarString(n); v != "true" && v != "" {
+			l.errf(l.pos(n), "e.g. `table: {sep: pipe}` or `table: true`", "table must be true or a mapping, got %q", v)
+		}
+		return t
+	}
+	fields, _ := l.mapping(n, "table", []string{"sep", "columns", "header", "start"})
+	for _, f := range fields {
+		switch f.key {
+		case "sep":
+			t.Sep = l.str(f, "sep")
+			if !contains([]string{"auto", "space", "pipe", "box"}, t.Sep) {
+				l.errf(l.pos(f.val), "use auto, space, pipe or box", "unknown table separator %q", t.Sep)
+			}
+		case "columns":
+			t.Columns = l.strList(f, "columns")
+		case "header":
+			t.Header = l.boolean(f, "header")
+		case "start":
+			t.Start = l.str(f, "start")
+			if _, err := regexp.Compile(t.Start); err != nil {
+				l.errf(l.pos(f.val), "Go RE2 syntax", "invalid table start pattern: %v", err)
+			}
+		}
+	}
+	if !t.Header && len(t.Columns) == 0 {
+		l.errf(l.pos(n), "name the columns: `columns: [slot, state, size]`", "a table without a header row needs `columns`")
+	}
+	return t
 }
 
 func (l *loader) branches(n ast.Node) []*Branch {

@@ -166,12 +166,19 @@ type Branch struct {
 	IfPos, GotoPos Pos
 }
 
-// Capture extracts a named value from stdout with a regular expression:
-// group 1, or the named groups when the pattern has them.
+// Capture extracts a named value from stdout. The plain form is a regular
+// expression: group 1, or the named groups when the pattern has them. The
+// mapping form says what to keep (see the CaptureX kinds): every match, a
+// table's rows or the JSON stdout holds. Patterns may name params and
+// earlier captures ({{ }}); their values match literally.
 type Capture struct {
 	Name    string
+	Kind    string // CaptureFirst (the default), CaptureAll, CaptureTable, CaptureJSON
 	Pattern string
+	Table   *Table // CaptureTable
+	JSON    string // CaptureJSON: "object" (the default) or "list", the shape lint checks against
 	Pos     Pos
+	PatPos  Pos
 }
 
 // Wait polls a probe until an expression holds or the timeout passes.

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -623,6 +622,8 @@ func (s *Session) env(st *Step) Env {
 		"steps":   steps,
 		"targets": targetsEnv(s.rb, s.opts.Targets),
 		"input":   s.inputs,
+		"now":     s.opts.Clock.Now,
+		"visits":  s.visitCount,
 	}
 }
 
@@ -715,7 +716,7 @@ func (s *Session) runOne(ctx context.Context, st *Step, h Host, req CommandReque
 	}
 	// Captures read the masked output, as stdout does: expressions decide on
 	// what the operator sees, and a secret a probe echoes never becomes a value.
-	hr.Captures = captures(st.Capture, hr.Stdout)
+	hr.Captures = s.captureValues(st, hr.Stdout)
 	e := Event{Type: EvResult, Step: st.ID, Host: h.Name, Signal: res.Signal, TimedOut: res.TimedOut,
 		Duration: res.Duration.Seconds(), Captures: hr.Captures, Error: hr.Err}
 	if err == nil {
@@ -724,48 +725,6 @@ func (s *Session) runOne(ctx context.Context, st *Step, h Host, req CommandReque
 	}
 	s.emit(e)
 	return hr
-}
-
-// captures applies each pattern to stdout: named groups become values of
-// their own, otherwise group 1 is the value (the whole match when the
-// pattern has no group). A value is present only when its pattern matched
-// (and its group took part in the match): absent is "did not match", which
-// expressions see as nil and tell from an empty match with has(name).
-func captures(cs []*Capture, stdout string) map[string]string {
-	if len(cs) == 0 {
-		return nil
-	}
-	out := map[string]string{}
-	for _, c := range cs {
-		re, err := regexp.Compile(c.Pattern)
-		if err != nil {
-			continue
-		}
-		m := re.FindStringSubmatchIndex(stdout)
-		if m == nil {
-			continue
-		}
-		group := func(i int) (string, bool) {
-			if 2*i+1 >= len(m) || m[2*i] < 0 {
-				return "", false
-			}
-			return stdout[m[2*i]:m[2*i+1]], true
-		}
-		for i, n := range re.SubexpNames() {
-			if n == "" {
-				continue
-			}
-			if v, ok := group(i); ok {
-				out[n] = v
-			}
-		}
-		if re.NumSubexp() == 0 {
-			out[c.Name], _ = group(0)
-		} else if v, ok := group(1); ok {
-			out[c.Name] = v
-		}
-	}
-	return out
 }
 
 // resultEnv is the probe part of an expression env. For group targets exit
@@ -777,6 +736,11 @@ func resultEnv(env Env, results []HostResult, st *Step) {
 	caps := map[string]any{}
 	for _, n := range captureNames(st) {
 		caps[n] = nil // did not match (on any host)
+	}
+	for _, c := range st.Capture {
+		if c.Kind != CaptureFirst {
+			caps[c.Name] = CaptureValue(c, "")
+		}
 	}
 	list := make([]any, len(results))
 	var dur time.Duration
@@ -798,9 +762,10 @@ func resultEnv(env Env, results []HostResult, st *Step) {
 		for _, n := range captureNames(st) {
 			m[n] = nil
 		}
-		for k, v := range r.Captures {
+		for k, raw := range r.Captures {
+			v := CaptureValue(captureByName(st, k), raw)
 			m[k] = v
-			if cur, ok := caps[k]; !ok || cur == nil {
+			if cur, ok := caps[k]; !ok || cur == nil || emptyCapture(cur) && !emptyCapture(v) {
 				caps[k] = v
 			}
 		}
