@@ -1,0 +1,142 @@
+package engine_test
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/runbook-dev/runbook/internal/auto"
+	"github.com/runbook-dev/runbook/internal/engine"
+	"github.com/runbook-dev/runbook/internal/engine/enginetest"
+)
+
+type stepClock struct{ now time.Time }
+
+func (c *stepClock) Now() time.Time { return c.now }
+func (c *stepClock) Sleep(ctx context.Context, d time.Duration) error {
+	c.now = c.now.Add(d)
+	return ctx.Err()
+}
+
+// etcdProcedure is the part of OpenShift's "replace an unhealthy etcd
+// member" that the format could not say before: a JSON member list whose
+// IDs overflow int64, the hex ID `member remove` wants, a Go template that
+// must reach oc untouched, a table check, a RAID slot list, a pattern built
+// from a param, a "repeat once" guard and a log window around the alarm.
+const etcdProcedure = `runbook: 1
+id: etcd-replace
+title: Replace an unhealthy etcd member
+targets:
+  master: {description: a healthy control-plane node}
+params:
+  node: {type: string, description: the unhealthy member's node name}
+  alarm_time: {type: string, description: when the alarm fired}
+steps:
+  - id: members
+    run: {on: master, cmd: "etcdctl member list -w json"}
+    capture:
+      list: {json: object}
+    branches:
+      - if: any(list.members, .name == params.node)
+        goto: pods
+    else: gone
+  - id: pods
+    run: {on: master, cmd: "oc get pods -n openshift-etcd -o go-template='{{raw}}{{range .items}}{{.metadata.name}} {{.status.phase}}{{\"\\n\"}}{{end}}{{/raw}}'"}
+    capture:
+      phase: '(?m)^etcd-{{ params.node }} (\w+)$'
+    next: remove
+  - id: remove
+    fix:
+      on: master
+      cmd: "etcdctl member remove {{ hex(find(steps.members.list.members, .name == params.node).ID) }}"
+    next: health
+  - id: health
+    run: {on: master, cmd: "etcdctl member list -w table"}
+    capture:
+      rows: {table: true}
+    branches:
+      - if: all(rows, .STATUS == "started") && !any(rows, .NAME == params.node)
+        goto: slots
+      - if: visits("health") < 2
+        goto: health
+    else: escalate
+  - id: slots
+    run: {on: master, cmd: "storcli /c0 show all"}
+    capture:
+      slots: {pattern: 'Slot Number: (\d+)', all: true}
+    branches:
+      - if: len(slots) == 3 && slots[2] == "7"
+        goto: logs
+    else: escalate
+  - id: logs
+    run: {on: master, cmd: "journalctl -u etcd --since {{ around(date(params.alarm_time), '10m').from.Format('2006-01-02 15:04:05') }} --until {{ around(date(params.alarm_time), '10m').to.Format('2006-01-02 15:04:05') }} | tail -1; echo {{ now().Format('15:04') }}"}
+    next: done
+  - id: gone
+    end: resolved
+    message: the member is already gone
+  - id: escalate
+    end: escalated
+  - id: done
+    end: resolved
+`
+
+func TestEtcdProcedure(t *testing.T) {
+	rb, ds := engine.Check("etcd.yaml", []byte(etcdProcedure))
+	if rb == nil || len(ds) > 0 {
+		t.Fatalf("lint:\n%v", ds)
+	}
+	fake := enginetest.New(
+		enginetest.Rule{Match: `^etcdctl member list -w json$`, Stdout: `{"header":{"cluster_id":14841639068965178418},"members":[{"ID":10501334649042878790,"name":"master-1"},{"ID":18249187646912138824,"name":"master-2"}]}` + "\n"},
+		enginetest.Rule{Match: `^oc get pods -n openshift-etcd -o go-template='\{\{range \.items\}\}\{\{\.metadata\.name\}\} \{\{\.status\.phase\}\}\{\{"\\n"\}\}\{\{end\}\}'$`,
+			Stdout: "etcd-master-0 Running\netcd-master-1 CrashLoopBackOff\netcd-master-10 Running\n"},
+		enginetest.Rule{Match: `^etcdctl member remove 91bc3c398fb3c146$`, Stdout: "Member 91bc3c398fb3c146 removed\n"},
+		// The first health check still lists the removed member; the guard re-checks once.
+		enginetest.Rule{Match: `^etcdctl member list -w table$`, Times: 1, Stdout: `+------------------+---------+----------+
+|        ID        | STATUS  |   NAME   |
++------------------+---------+----------+
+| 91bc3c398fb3c146 | started | master-1 |
+| fd422379fda50e48 | started | master-2 |
++------------------+---------+----------+
+`},
+		enginetest.Rule{Match: `^etcdctl member list -w table$`, Stdout: `+------------------+---------+----------+
+|        ID        | STATUS  |   NAME   |
++------------------+---------+----------+
+| fd422379fda50e48 | started | master-2 |
++------------------+---------+----------+
+`},
+		enginetest.Rule{Match: `^storcli /c0 show all$`, Stdout: "Slot Number: 0\nFirmware state: Online\nSlot Number: 4\nFirmware state: Online\nSlot Number: 7\nFirmware state: Failed\n"},
+		enginetest.Rule{Match: `^journalctl -u etcd --since '2026-11-28 03:02:00' --until '2026-11-28 03:22:00' \| tail -1; echo 04:30$`, Stdout: "ok\n"},
+	)
+	clock := &stepClock{now: time.Date(2026, 11, 28, 4, 30, 0, 0, time.UTC)}
+	var caps []map[string]string
+	s, err := engine.NewSession(rb, engine.Options{Executor: fake, Clock: clock,
+		Targets: map[string][]engine.Host{"master": {{Role: "master", Name: "master-0"}}},
+		Params:  map[string]string{"node": "master-1", "alarm_time": "2026-11-28 03:12:00"},
+		OnEvent: func(e engine.Event) {
+			if e.Type == engine.EvResult && e.Captures != nil {
+				caps = append(caps, e.Captures)
+			}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := auto.Run(context.Background(), s, auto.Policy{AllowFix: true})
+	var path []string
+	for _, p := range res.Path {
+		path = append(path, p.Step)
+	}
+	want := []string{"members", "pods", "remove", "health", "health", "slots", "logs", "done"}
+	if res.Outcome != auto.Outcome(engine.OutcomeResolved) || !slices.Equal(path, want) {
+		t.Fatalf("outcome %s path %v, want resolved %v (message %q)\ncalls: %v", res.Outcome, path, want, res.Message, fake.Calls())
+	}
+	// The pattern built from the param matched etcd-master-1 only, not etcd-master-10.
+	if got := caps[1]["phase"]; got != "CrashLoopBackOff" {
+		t.Errorf("templated capture phase = %q, want CrashLoopBackOff", got)
+	}
+	// The journal keeps the JSON text, integers exact.
+	if !strings.Contains(caps[0]["list"], "10501334649042878790") {
+		t.Errorf("json capture recorded as %q", caps[0]["list"])
+	}
+}
