@@ -99,8 +99,8 @@ steps:
 `
 	_, ds = engine.Check("bad.yaml", []byte(bad))
 	want := map[string]bool{
-		`bad.yaml:9:11: error: next "missing": no such step`: false,
-		`bad.yaml:12:11: error: next "missing": no such step`: false,
+		`bad.yaml:9:11: error: next "missing": no such step`:                false,
+		`bad.yaml:12:11: error: next "missing": no such step`:               false,
 		`bad.yaml:15:11: error: alias *undefined names no anchor before it`: false,
 	}
 	for _, d := range ds {

@@ -227,6 +227,7 @@ func (l *linter) step(st *Step) {
 		}
 	}
 	l.capturePatterns(st)
+	l.texts(st)
 	switch st.Kind {
 	case KindRun, KindFix, KindWait:
 		if len(st.Branches) > 0 && st.Else == "" && st.Next == "" {
@@ -277,7 +278,7 @@ func (l *linter) step(st *Step) {
 				l.template(st, it.Cmd, it.Pos, "collect command")
 			}
 			for _, g := range it.Files {
-				if !strings.HasPrefix(g, "/") && !strings.HasPrefix(g, "~") {
+				if !strings.HasPrefix(g, "/") && !strings.HasPrefix(g, "~") && !strings.HasPrefix(g, "{{") {
 					l.errf(it.Pos, "remote globs are absolute, e.g. /var/log/app/*.log", "collect glob %q is not absolute", g)
 				}
 			}
@@ -592,7 +593,7 @@ func (l *linter) template(st *Step, src string, p Pos, what string) {
 	}
 	for _, part := range t.parts {
 		if part.expr != nil {
-			l.refs(part.expr, p, env, what)
+			l.refs(part.expr, l.offsetPos(p, src, part.off), env, what)
 		}
 	}
 	l.optionPositions(st, t, p, what)

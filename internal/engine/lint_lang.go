@@ -123,7 +123,34 @@ func (l *linter) capturePatterns(st *Step) {
 		}
 		for _, part := range t.parts {
 			if part.expr != nil {
-				l.refs(part.expr, c.PatPos, env, "capture "+c.Name)
+				l.refs(part.expr, l.offsetPos(c.PatPos, c.Pattern, part.off), env, "capture "+c.Name)
+			}
+		}
+	}
+}
+
+// texts checks the interpolations of text shown to people (questions,
+// instructions, end messages) and of collected paths and `since`.
+func (l *linter) texts(st *Step) {
+	check := func(src string, p Pos, what string) {
+		if strings.Contains(src, "{{") {
+			l.template(st, src, p, what)
+		}
+	}
+	switch st.Kind {
+	case KindAsk:
+		check(st.Ask, st.TextPos, "ask")
+	case KindManual:
+		check(st.Manual, st.TextPos, "manual")
+	case KindEnd:
+		check(st.Message, st.MessagePos, "message")
+	case KindCollect:
+		for _, it := range st.Collect {
+			for _, g := range it.Files {
+				check(g, it.FilesPos, "collect files")
+			}
+			if it.SinceSrc != "" {
+				check(it.SinceSrc, it.SincePos, "collect since")
 			}
 		}
 	}

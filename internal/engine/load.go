@@ -588,7 +588,7 @@ func (l *loader) step(n ast.Node) *Step {
 		case "auto":
 			s.Auto, s.AutoPos = l.str(f, "auto"), l.pos(f.val)
 		case "message":
-			s.Message = l.str(f, "message")
+			s.Message, s.MessagePos = l.str(f, "message"), l.pos(f.val)
 		default:
 			kinds = append(kinds, f)
 		}
@@ -617,9 +617,9 @@ func (l *loader) step(n ast.Node) *Step {
 	case KindFix:
 		s.Fix = l.command(k.val, "fix", true)
 	case KindAsk:
-		s.Ask = l.str(k, "ask")
+		s.Ask, s.TextPos = l.str(k, "ask"), l.pos(k.val)
 	case KindManual:
-		s.Manual = l.str(k, "manual")
+		s.Manual, s.TextPos = l.str(k, "manual"), l.pos(k.val)
 	case KindWait:
 		s.Wait = l.wait(k.val)
 	case KindCollect:
@@ -728,9 +728,14 @@ func (l *loader) collect(n ast.Node) []*CollectItem {
 			case "on":
 				c.On, c.OnPos = l.str(f, "on"), l.pos(f.val)
 			case "files":
-				c.Files = l.strList(f, "files")
+				c.Files, c.FilesPos = l.strList(f, "files"), l.pos(f.val)
 			case "since":
-				c.Since = l.duration(f, "since")
+				c.SincePos = l.pos(f.val)
+				if s := l.str(f, "since"); strings.Contains(s, "{{") {
+					c.SinceSrc = s
+				} else {
+					c.Since = l.duration(f, "since")
+				}
 			case "max_bytes":
 				c.MaxBytes = l.size(f, "max_bytes")
 			case "cmd":

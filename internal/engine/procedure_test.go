@@ -140,3 +140,92 @@ func TestEtcdProcedure(t *testing.T) {
 		t.Errorf("json capture recorded as %q", caps[0]["list"])
 	}
 }
+
+// fetchRecorder records what collect asked for.
+type fetchRecorder struct {
+	*enginetest.Fake
+	reqs []engine.FetchRequest
+}
+
+func (f *fetchRecorder) Fetch(ctx context.Context, h engine.Host, req engine.FetchRequest, c engine.Collector) error {
+	f.reqs = append(f.reqs, req)
+	return nil
+}
+
+// TestEntropyProcedureTemplatedText: the MRS insufficient-entropy alarm.
+// The instruction names the node and the value found; the log collected is
+// the file of the alarm's day, from ten minutes before the alarm.
+func TestEntropyProcedureTemplatedText(t *testing.T) {
+	src := `runbook: 1
+id: mrs-entropy
+title: Insufficient system entropy
+targets:
+  node: {description: the node that raised the alarm}
+params:
+  alarm_time: {type: string, description: when the alarm fired}
+steps:
+  - id: entropy
+    run: {on: node, cmd: "cat /proc/sys/kernel/random/entropy_avail"}
+    capture: {avail: '(\d+)'}
+    branches:
+      - {if: int(avail) < 500, goto: rngd}
+    else: done
+  - id: rngd
+    manual: |
+      On {{ targets.node.name }} the entropy is {{ steps.entropy.avail }} (below 500).
+      Start rngd: systemctl start rngd
+    next: logs
+  - id: logs
+    collect:
+      - on: node
+        files: ["/var/log/messages-{{ timeFormat(date(params.alarm_time), '20060102') }}"]
+        since: "{{ around(date(params.alarm_time), '10m').from }}"
+    next: done
+  - id: done
+    end: resolved
+    message: "entropy was {{ steps.entropy.avail }}"
+`
+	rb, ds := engine.Check("entropy.yaml", []byte(src))
+	if rb == nil || len(ds) > 0 {
+		t.Fatalf("lint:\n%v", ds)
+	}
+	ex := &fetchRecorder{Fake: enginetest.New(enginetest.Rule{Match: `entropy_avail`, Stdout: "143\n"})}
+	clock := &stepClock{now: time.Date(2026, 11, 28, 4, 0, 0, 0, time.UTC)}
+	s, err := engine.NewSession(rb, engine.Options{Executor: ex, Clock: clock,
+		Targets: map[string][]engine.Host{"node": {{Role: "node", Name: "node-3"}}},
+		Params:  map[string]string{"alarm_time": "2026-11-28 03:12:00"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := s.Advance(context.Background())
+	if err != nil || p.Kind != engine.PromptManual {
+		t.Fatalf("got %+v, %v", p, err)
+	}
+	if want := "On node-3 the entropy is 143 (below 500).\nStart rngd: systemctl start rngd\n"; p.Text != want {
+		t.Errorf("manual text %q, want %q", p.Text, want)
+	}
+	if err := s.Done("operator"); err != nil {
+		t.Fatal(err)
+	}
+	p, err = s.Advance(context.Background())
+	if err != nil || p.Kind != engine.PromptEnd {
+		t.Fatalf("got %+v, %v", p, err)
+	}
+	if p.Message != "entropy was 143" {
+		t.Errorf("end message %q", p.Message)
+	}
+	if len(ex.reqs) != 1 {
+		t.Fatalf("fetches: %+v", ex.reqs)
+	}
+	r := ex.reqs[0]
+	if !slices.Equal(r.Globs, []string{"/var/log/messages-20261128"}) || r.Since != 58*time.Minute {
+		t.Errorf("fetch globs %v since %v, want /var/log/messages-20261128 since 58m (04:00 - 03:02)", r.Globs, r.Since)
+	}
+
+	// Lint points at a bad name inside the instruction text.
+	bad := strings.Replace(src, "steps.entropy.avail }} (below", "steps.entropy.avial }} (below", 1)
+	_, ds = engine.Check("entropy.yaml", []byte(bad))
+	if len(ds) != 1 || ds[0].Pos.Line != 17 || ds[0].Pos.Col != 49 || !strings.Contains(ds[0].Message, `has no value "avial"`) {
+		t.Errorf("lint of a misspelt capture in manual text: %v", ds)
+	}
+}

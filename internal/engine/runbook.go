@@ -116,6 +116,8 @@ type Step struct {
 
 	// Positions of the routing keys, for precise lint messages.
 	ElsePos, NextPos, OnErrorPos, AutoPos Pos
+	// TextPos is where the ask question or manual text starts, MessagePos the end message.
+	TextPos, MessagePos Pos
 
 	Pos   Pos // of the step's mapping
 	IDPos Pos
@@ -196,12 +198,15 @@ type CollectItem struct {
 	On       string
 	Files    []string
 	Since    time.Duration
+	SinceSrc string // since as written when it is a template: a duration or a time, worked out at collect time
 	MaxBytes int64
 	Cmd      string
 	Sudo     bool
 	Timeout  time.Duration
 	Pos      Pos
 	OnPos    Pos
+	FilesPos Pos
+	SincePos Pos
 }
 
 // RedactRule is a runbook-defined redaction pattern for the bundle.

@@ -50,6 +50,7 @@ type Prompt struct {
 	Err      error   // error
 	Outcome  Outcome // end
 	Message  string  // end
+	Text     string  // ask: the question; manual: the instructions; filled in ({{ }}), secrets masked
 }
 
 // Decision is the route a session took out of a step, and why.
@@ -478,13 +479,13 @@ func (s *Session) step(ctx context.Context) error {
 	}
 	switch st.Kind {
 	case KindEnd:
-		s.finish(st.End, st.Message)
+		s.finish(st.End, s.showText(st, st.Message))
 		return nil
 	case KindAsk:
-		s.pending = &Prompt{Kind: PromptAsk, Step: st, Choices: choiceNames(st)}
+		s.pending = &Prompt{Kind: PromptAsk, Step: st, Choices: choiceNames(st), Text: s.showText(st, st.Ask)}
 		return nil
 	case KindManual:
-		s.pending = &Prompt{Kind: PromptManual, Step: st, Choices: choiceNames(st)}
+		s.pending = &Prompt{Kind: PromptManual, Step: st, Choices: choiceNames(st), Text: s.showText(st, st.Manual)}
 		return nil
 	case KindFix:
 		if !s.approved {
@@ -1110,9 +1111,14 @@ func (s *Session) collect(ctx context.Context, st *Step) error {
 				ictx, cancel = context.WithTimeout(ctx, item.Timeout)
 			}
 			if len(item.Files) > 0 {
-				err := s.opts.Executor.Fetch(ictx, h, FetchRequest{Step: st.ID, Globs: item.Files, Since: item.Since, MaxBytes: item.MaxBytes, Sudo: item.Sudo}, col)
+				globs, since, err := s.collectWindow(st, item)
 				if err != nil {
-					s.emit(Event{Type: EvCollect, Step: st.ID, Host: h.Name, Path: strings.Join(item.Files, " "), Status: "error", Error: err.Error()})
+					cancel()
+					return s.fail(st, err)
+				}
+				err = s.opts.Executor.Fetch(ictx, h, FetchRequest{Step: st.ID, Globs: globs, Since: since, MaxBytes: item.MaxBytes, Sudo: item.Sudo}, col)
+				if err != nil {
+					s.emit(Event{Type: EvCollect, Step: st.ID, Host: h.Name, Path: strings.Join(globs, " "), Status: "error", Error: err.Error()})
 				}
 			} else {
 				cmd, err := s.renderCollect(st, item)

@@ -1,5 +1,11 @@
 package engine
 
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
 // visitCount is visits("step") in expressions: entries of the step (by id
 // or ref) so far, the current one included.
 func (s *Session) visitCount(idOrRef string) int {
@@ -7,4 +13,94 @@ func (s *Session) visitCount(idOrRef string) int {
 		return s.visits[st.ID]
 	}
 	return 0
+}
+
+// showText fills in the {{ }} of text shown to people (a question,
+// instructions, an end message). Values are not shell-quoted: the text is
+// read, not run. Secrets are masked. When a value cannot be worked out the
+// text is shown as written, with the reason, rather than hiding the step.
+func (s *Session) showText(st *Step, src string) string {
+	if !strings.Contains(src, "{{") {
+		return src
+	}
+	env := s.env(st)
+	t, err := ParseTemplate(src, env)
+	if err == nil {
+		var out string
+		if out, err = t.RenderRaw(env); err == nil {
+			return s.mask(out)
+		}
+	}
+	return s.mask(src) + "\n\n(could not fill in: " + s.mask(err.Error()) + ")"
+}
+
+// collectWindow works out a collect item's globs and since, which may name
+// params and earlier captures: a log file named after the alarm's date, or
+// the ten minutes before the alarm (`since: "{{ ... }}"` gives a duration or
+// a time; a time means "modified since then", by the session clock).
+func (s *Session) collectWindow(st *Step, item *CollectItem) ([]string, time.Duration, error) {
+	env := s.env(st)
+	render := func(src, what string) (string, error) {
+		if !strings.Contains(src, "{{") {
+			return src, nil
+		}
+		t, err := ParseTemplate(src, env)
+		if err != nil {
+			return "", fmt.Errorf("step %s: collect %s: %w", st.ID, what, err)
+		}
+		out, err := t.RenderRaw(env)
+		if err != nil {
+			return "", fmt.Errorf("step %s: collect %s: %w", st.ID, what, err)
+		}
+		if strings.ContainsAny(out, "\x00\n\r") {
+			return "", fmt.Errorf("step %s: collect %s %q: %w: contains NUL or a line break", st.ID, what, out, ErrUnsafeValue)
+		}
+		return out, nil
+	}
+	globs := make([]string, 0, len(item.Files))
+	for _, g := range item.Files {
+		out, err := render(g, "files")
+		if err != nil {
+			return nil, 0, err
+		}
+		if !strings.HasPrefix(out, "/") || strings.Contains("/"+out+"/", "/../") {
+			return nil, 0, fmt.Errorf("step %s: collect files %q: not an absolute path without ..", st.ID, out)
+		}
+		globs = append(globs, out)
+	}
+	since := item.Since
+	if item.SinceSrc != "" {
+		out, err := render(item.SinceSrc, "since")
+		if err != nil {
+			return nil, 0, err
+		}
+		if d, derr := ParseDuration(out); derr == nil {
+			since = d
+		} else if t, terr := parseTimeText(out); terr == nil {
+			since = s.opts.Clock.Now().Sub(t)
+			if since <= 0 {
+				return nil, 0, fmt.Errorf("step %s: collect since %s is in the future", st.ID, out)
+			}
+		} else {
+			return nil, 0, fmt.Errorf("step %s: collect since %q: neither a duration (10m) nor a time (2006-01-02 15:04:05)", st.ID, out)
+		}
+	}
+	return globs, since, nil
+}
+
+// timeLayouts are the times `since` and time params accept.
+var timeLayouts = []string{time.RFC3339, "2006-01-02 15:04:05Z07:00", "2006-01-02 15:04:05", "2006-01-02 15:04", "2006-01-02T15:04:05", "2006-01-02"}
+
+func parseTimeText(s string) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	for _, l := range timeLayouts {
+		if t, err := time.Parse(l, s); err == nil {
+			return t, nil
+		}
+	}
+	// A time as expr prints it: 2026-11-28 03:02:00 +0000 UTC.
+	if t, err := time.Parse("2006-01-02 15:04:05 -0700 MST", s); err == nil {
+		return t, nil
+	}
+	return time.Time{}, fmt.Errorf("not a time: %q", s)
 }

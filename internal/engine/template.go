@@ -19,6 +19,7 @@ type Template struct {
 type tmplPart struct {
 	lit  string
 	expr *Program // nil for literal parts
+	off  int      // byte offset of the part's {{ in the source
 }
 
 // ErrUnsafeValue is returned when an interpolated value cannot be passed safely.
@@ -112,7 +113,7 @@ func parseTemplate(src string, compile func(string) (*Program, error)) (*Templat
 			return nil, &TemplateError{Offset: off + i, Msg: fmt.Sprintf("in {{ %s }}", code), Err: err}
 		}
 		flush()
-		t.parts = append(t.parts, tmplPart{expr: p})
+		t.parts = append(t.parts, tmplPart{expr: p, off: off + i})
 		adv := i + j + 2
 		rest, off = rest[adv:], off+adv
 	}

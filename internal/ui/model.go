@@ -489,7 +489,7 @@ func (m *Model) onPrompt(msg promptMsg) tea.Cmd {
 		m.showEnd()
 		return m.exportCmd()
 	case engine.PromptAsk:
-		m.choices = choices.New(p.Step.Ask, answerItems(p), m.styles, m.keys)
+		m.choices = choices.New(p.Text, answerItems(p), m.styles, m.keys)
 	case engine.PromptManual:
 		if len(p.Choices) > 0 {
 			m.choices = choices.New("Your answer:", answerItems(p), m.styles, m.keys)
@@ -530,6 +530,7 @@ func (m *Model) snapshot() {
 		cmd = h[len(h)-1].Command
 	}
 	m.step.SetStep(p.Step, p.Hosts, cmd, m.edited)
+	m.step.SetText(p.Text)
 }
 
 // visitMark is the outline mark of one visit.

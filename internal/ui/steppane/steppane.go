@@ -27,6 +27,7 @@ type Model struct {
 	hosts   []engine.Host
 	command string
 	edited  bool
+	text    string // filled-in instructions (Prompt.Text)
 	width   int
 	maxRows int
 
@@ -59,8 +60,12 @@ func (m *Model) SetSize(w, h int) { m.width, m.maxRows = max(w, 0), max(h, 0) }
 // SetStep shows a step, the hosts it runs on and its rendered command
 // (empty when it runs nothing).
 func (m *Model) SetStep(st *engine.Step, hosts []engine.Host, command string, edited bool) {
-	m.step, m.hosts, m.command, m.edited = st, hosts, command, edited
+	m.step, m.hosts, m.command, m.edited, m.text = st, hosts, command, edited, ""
 }
+
+// SetText sets the step's instructions as the session filled them in
+// (Prompt.Text); without it the manual text is shown as written.
+func (m *Model) SetText(text string) { m.text = text }
 
 // Step is the step shown.
 func (m Model) Step() *engine.Step { return m.step }
@@ -157,11 +162,15 @@ func (m Model) View() string {
 		if doc != "" {
 			doc += "\n\n"
 		}
-		doc += st.Manual
+		if m.text != "" {
+			doc += m.text
+		} else {
+			doc += st.Manual
+		}
 	}
 	var docLines []string
 	if doc != "" {
-		docLines = strings.Split(m.Markdown(st.ID, doc, w), "\n")
+		docLines = strings.Split(m.Markdown(st.ID+"\x00"+m.text, doc, w), "\n")
 	}
 	room := m.maxRows - len(head) - len(cmd)
 	if len(cmd) > 0 {
