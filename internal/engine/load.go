@@ -437,7 +437,7 @@ func (l *loader) targets(n ast.Node) []*Target {
 	return out
 }
 
-var paramTypes = []string{ParamString, ParamInt, ParamIP, ParamHost, ParamPath, ParamEnum, ParamDuration}
+var paramTypes = []string{ParamString, ParamInt, ParamIP, ParamHost, ParamPath, ParamEnum, ParamDuration, ParamTime}
 
 func (l *loader) params(n ast.Node, what string) []*Param {
 	fields, _ := l.mapping(n, what, nil)

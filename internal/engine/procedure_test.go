@@ -162,7 +162,7 @@ title: Insufficient system entropy
 targets:
   node: {description: the node that raised the alarm}
 params:
-  alarm_time: {type: string, description: when the alarm fired}
+  alarm_time: {type: time, description: when the alarm fired}
 steps:
   - id: entropy
     run: {on: node, cmd: "cat /proc/sys/kernel/random/entropy_avail"}
@@ -193,7 +193,7 @@ steps:
 	clock := &stepClock{now: time.Date(2026, 11, 28, 4, 0, 0, 0, time.UTC)}
 	s, err := engine.NewSession(rb, engine.Options{Executor: ex, Clock: clock,
 		Targets: map[string][]engine.Host{"node": {{Role: "node", Name: "node-3"}}},
-		Params:  map[string]string{"alarm_time": "2026-11-28 03:12:00"}})
+		Params:  map[string]string{"alarm_time": "2026-11-28T03:12:00Z"}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -48,6 +48,7 @@ const (
 	ParamPath     = "path"
 	ParamEnum     = "enum"
 	ParamDuration = "duration"
+	ParamTime     = "time" // an alarm time: date(params.x) makes it a time
 )
 
 // Param is a typed value given on the command line, asked for, or defaulted.
