@@ -363,7 +363,29 @@ var (
 	topKeys   = []string{"runbook", "id", "title", "source", "description", "targets", "params", "steps", "redact"}
 	stepKinds = []string{"run", "ask", "manual", "fix", "wait", "collect", "end"}
 	stepKeys  = append([]string{"id", "ref", "title", "doc", "capture", "branches", "else", "next", "choices", "auto", "message", "on_error"}, stepKinds...)
+
+	targetKeys  = []string{"description", "group"}
+	paramKeys   = []string{"type", "description", "prompt", "default", "pattern", "min", "max", "under", "values", "secret"}
+	redactKeys  = []string{"name", "pattern"}
+	runKeys     = []string{"on", "cmd", "timeout", "sudo"}
+	fixKeys     = append(append([]string{}, runKeys...), "destructive", "input")
+	waitKeys    = []string{"every", "timeout", "run", "until"}
+	collectKeys = []string{"on", "files", "since", "max_bytes", "cmd", "sudo", "timeout"}
+	captureKeys = []string{"pattern", "all", "table", "json"}
+	tableKeys   = []string{"sep", "columns", "header", "start"}
+	branchKeys  = []string{"if", "goto"}
 )
+
+// FormatKeys lists the keys the loader accepts in each part of a runbook,
+// so that the JSON Schema and the language reference can be checked
+// against it.
+func FormatKeys() map[string][]string {
+	return map[string][]string{
+		"runbook": topKeys, "target": targetKeys, "param": paramKeys, "redact": redactKeys,
+		"step": stepKeys, "run": runKeys, "fix": fixKeys, "wait": waitKeys, "collect": collectKeys,
+		"capture": captureKeys, "table": tableKeys, "branch": branchKeys,
+	}
+}
 
 func (l *loader) runbook(root ast.Node) *Runbook {
 	rb := &Runbook{Pos: l.pos(root)}
@@ -423,7 +445,7 @@ func (l *loader) targets(n ast.Node) []*Target {
 		if !nameRE.MatchString(f.key) {
 			l.errf(f.keyPos, "use letters, digits and underscores", "target name %q is not a valid identifier", f.key)
 		}
-		tf, _ := l.mapping(f.val, "target "+f.key, []string{"description", "group"})
+		tf, _ := l.mapping(f.val, "target "+f.key, targetKeys)
 		for _, g := range tf {
 			switch g.key {
 			case "description":
@@ -447,7 +469,7 @@ func (l *loader) params(n ast.Node, what string) []*Param {
 		if !nameRE.MatchString(f.key) {
 			l.errf(f.keyPos, "use letters, digits and underscores", "param name %q is not a valid identifier", f.key)
 		}
-		pf, _ := l.mapping(f.val, "param "+f.key, []string{"type", "description", "prompt", "default", "pattern", "min", "max", "under", "values", "secret"})
+		pf, _ := l.mapping(f.val, "param "+f.key, paramKeys)
 		for _, g := range pf {
 			switch g.key {
 			case "type":
@@ -498,7 +520,7 @@ func (l *loader) redact(n ast.Node) []*RedactRule {
 	var out []*RedactRule
 	for _, item := range l.sequence(n, "redact") {
 		r := &RedactRule{Pos: l.pos(item)}
-		fs, _ := l.mapping(item, "redact rule", []string{"name", "pattern"})
+		fs, _ := l.mapping(item, "redact rule", redactKeys)
 		for _, f := range fs {
 			switch f.key {
 			case "name":
@@ -657,9 +679,9 @@ func (l *loader) kindKeys(s *Step, fields []field) {
 
 func (l *loader) command(n ast.Node, what string, isFix bool) *Command {
 	c := &Command{Pos: l.pos(n)}
-	keys := []string{"on", "cmd", "timeout", "sudo"}
+	keys := runKeys
 	if isFix {
-		keys = append(keys, "destructive", "input")
+		keys = fixKeys
 	}
 	fields, _ := l.mapping(n, what, keys)
 	for _, f := range fields {
@@ -689,7 +711,7 @@ func (l *loader) command(n ast.Node, what string, isFix bool) *Command {
 
 func (l *loader) wait(n ast.Node) *Wait {
 	w := &Wait{Pos: l.pos(n), Every: 10 * time.Second}
-	fields, _ := l.mapping(n, "wait", []string{"every", "timeout", "run", "until"})
+	fields, _ := l.mapping(n, "wait", waitKeys)
 	for _, f := range fields {
 		switch f.key {
 		case "every":
@@ -722,7 +744,7 @@ func (l *loader) collect(n ast.Node) []*CollectItem {
 	items := l.sequence(n, "collect")
 	for _, item := range items {
 		c := &CollectItem{Pos: l.pos(item)}
-		fields, _ := l.mapping(item, "collect item", []string{"on", "files", "since", "max_bytes", "cmd", "sudo", "timeout"})
+		fields, _ := l.mapping(item, "collect item", collectKeys)
 		for _, f := range fields {
 			switch f.key {
 			case "on":
@@ -785,7 +807,7 @@ func (l *loader) captures(n ast.Node) []*Capture {
 //	table: {sep, columns, header, start}   rows
 //	json: object | list         stdout as JSON
 func (l *loader) captureSpec(c *Capture, n ast.Node) {
-	fields, ok := l.mapping(n, "capture "+c.Name, []string{"pattern", "all", "table", "json"})
+	fields, ok := l.mapping(n, "capture "+c.Name, captureKeys)
 	if !ok {
 		return
 	}
@@ -864,7 +886,7 @@ func (l *loader) table(n ast.Node) *Table {
 		}
 		return t
 	}
-	fields, _ := l.mapping(n, "table", []string{"sep", "columns", "header", "start"})
+	fields, _ := l.mapping(n, "table", tableKeys)
 	for _, f := range fields {
 		switch f.key {
 		case "sep":
@@ -893,7 +915,7 @@ func (l *loader) branches(n ast.Node) []*Branch {
 	var out []*Branch
 	for _, item := range l.sequence(n, "branches") {
 		b := &Branch{Pos: l.pos(item)}
-		fields, _ := l.mapping(item, "branch", []string{"if", "goto"})
+		fields, _ := l.mapping(item, "branch", branchKeys)
 		for _, f := range fields {
 			switch f.key {
 			case "if":
