@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/expr-lang/expr"
@@ -170,4 +171,31 @@ func langOptions() []expr.Option {
 // shapes with stand-in bodies.
 func sessionFuncs(now func() time.Time, visits func(string) int) Env {
 	return Env{"now": now, "visits": visits}
+}
+
+// HelperReference is the helper section of docs/language.md, generated
+// from Helpers (TestLanguageDoc keeps the document equal to it).
+func HelperReference() string {
+	var b strings.Builder
+	for _, group := range []struct{ id, title string }{
+		{"runbook", "Helpers of the runbook language"},
+		{"expr", "The expression language's own (most used)"},
+	} {
+		fmt.Fprintf(&b, "### %s\n\n", group.title)
+		b.WriteString("| helper | what it does | example | gives |\n|---|---|---|---|\n")
+		for _, h := range Helpers() {
+			if h.Group != group.id {
+				continue
+			}
+			fmt.Fprintf(&b, "| `%s` | %s | `%s` | `%s` |\n", h.Signature, cell(h.Doc), cell(h.Example), cell(h.Result))
+		}
+		b.WriteString("\n")
+	}
+	b.WriteString("Examples run against: `params.alarm_time` = `2026-11-28 03:12:00`, the session clock at `2026-11-28 03:00:00 UTC`, `stdout` = an `etcdctl member list -w json` answer, and `disks` = a table capture of three rows (`slot`, `state`, `size`; slot 1 `Failed`).\n")
+	return b.String()
+}
+
+func cell(s string) string {
+	s = strings.ReplaceAll(s, "|", `\|`)
+	return strings.ReplaceAll(s, "\n", `\n`)
 }
