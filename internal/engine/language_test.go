@@ -118,3 +118,26 @@ steps:
 		}
 	}
 }
+
+// TestListValuesAreWords: a list in a command is one quoted word per item,
+// so `oc delete secret {{ steps.secrets.names }}` deletes each secret and a
+// name with a space or a quote stays one word.
+func TestListValuesAreWords(t *testing.T) {
+	env := engine.Env{"names": []any{"etcd-peer-master-1", "it's here", "a b"}, "none": []any{}}
+	tm, err := engine.ParseTemplate("oc delete secret {{ names }}; echo {{ none }}.", env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := tm.Render(env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `oc delete secret etcd-peer-master-1 'it'"'"'s here' 'a b'; echo .`; got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+	bad := engine.Env{"names": []any{"ok", "two\nlines"}}
+	tm, _ = engine.ParseTemplate("rm {{ names }}", bad)
+	if _, err := tm.Render(bad); err == nil {
+		t.Error("a list item with a line break rendered")
+	}
+}

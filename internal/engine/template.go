@@ -155,13 +155,39 @@ func (t *Template) render(env Env, word func(p *Program, s string) (string, erro
 		if v == nil { // a capture that did not match, a missing key: never ''
 			return "", fmt.Errorf("{{ %s }}: no value (a capture that did not match, or a missing key)", p.expr)
 		}
-		w, err := word(p.expr, toString(v))
-		if err != nil {
-			return "", err
+		// A list (an all-match capture, a map over table rows) is several
+		// words, each one checked and quoted on its own.
+		items, isList := listItems(v)
+		if !isList {
+			items = []any{v}
 		}
-		b.WriteString(w)
+		for i, item := range items {
+			w, err := word(p.expr, toString(item))
+			if err != nil {
+				return "", err
+			}
+			if i > 0 {
+				b.WriteByte(' ')
+			}
+			b.WriteString(w)
+		}
 	}
 	return b.String(), nil
+}
+
+// listItems returns the items of a list value.
+func listItems(v any) ([]any, bool) {
+	switch x := v.(type) {
+	case []any:
+		return x, true
+	case []string:
+		out := make([]any, len(x))
+		for i, s := range x {
+			out[i] = s
+		}
+		return out, true
+	}
+	return nil, false
 }
 
 // ShellQuote quotes s as one sh word; plain words stay readable.
