@@ -50,10 +50,12 @@ id: anchors
 title: Anchors
 targets:
   node: {description: the data node}
+x-shared:
+  smart: &smartcmd "smartctl -H /dev/sdb"
 steps:
   - &smart
     id: smart-before
-    run: &probe {on: node, cmd: "smartctl -H /dev/sdb", timeout: 30s}
+    run: &probe {on: node, cmd: *smartcmd, timeout: 30s}
     capture: {health: 'result: (\w+)'}
     branches:
       - {if: health == "PASSED", goto: done}

@@ -206,7 +206,7 @@ func (l *loader) mapping(n ast.Node, what string, allowed []string) ([]field, bo
 			continue
 		}
 		seen[key] = true
-		if allowed != nil && !contains(allowed, key) {
+		if allowed != nil && !contains(allowed, key) && !(what == "the runbook" && strings.HasPrefix(key, "x-")) {
 			hint := "allowed keys: " + strings.Join(allowed, ", ")
 			if s := closest(key, allowed); s != "" {
 				hint = fmt.Sprintf("did you mean %q?", s)
