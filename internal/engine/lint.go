@@ -242,7 +242,11 @@ func (l *linter) step(st *Step) {
 		c := st.Command()
 		if c != nil {
 			l.target(c.On, c.OnPos)
-			l.template(st, c.Cmd, c.CmdPos, "command")
+			if st.ForEach != "" {
+				l.forEach(st, c)
+			} else {
+				l.template(st, c.Cmd, c.CmdPos, "command")
+			}
 		}
 		env := l.probeEnv(st)
 		for _, b := range st.Branches {

@@ -3,6 +3,7 @@ package engine
 import (
 	"bytes"
 	"errors"
+	"reflect"
 	"strings"
 
 	"github.com/expr-lang/expr/ast"
@@ -152,6 +153,52 @@ func (l *linter) texts(st *Step) {
 			if it.SinceSrc != "" {
 				check(it.SinceSrc, it.SincePos, "collect since")
 			}
+		}
+	}
+}
+
+// forEach checks a for_each step: the list expression, and the command
+// with the item in scope, typed like the list's elements.
+func (l *linter) forEach(st *Step, c *Command) {
+	env := l.baseEnv(st)
+	prog, err := l.compile(st.ForEach, env)
+	if err != nil {
+		p, msg := l.exprErrPos(st.ForEachPos, st.ForEach, err.Error())
+		l.errf(p, exprHint(err), "for_each: %s", msg)
+		return
+	}
+	l.refs(prog, st.ForEachPos, env, "for_each")
+	var item any = ""
+	if t := prog.p.Node().Type(); t != nil {
+		switch t.Kind() {
+		case reflect.Slice, reflect.Array:
+			if t.Elem().Kind() == reflect.Map {
+				item = map[string]any{}
+			}
+		case reflect.Interface:
+		default:
+			l.errf(st.ForEachPos, "give a list: an all-match or table capture, or split(...)", "for_each: %s gives %s, not a list", st.ForEach, t)
+			return
+		}
+	}
+	cenv := Env{}
+	for k, v := range env {
+		cenv[k] = v
+	}
+	cenv[st.ItemName()] = item
+	t, err := parseTemplate(c.Cmd, func(code string) (*Program, error) { return CompileExpr(code, cenv) })
+	if err != nil {
+		p := c.CmdPos
+		var te *TemplateError
+		if errors.As(err, &te) {
+			p = l.offsetPos(p, c.Cmd, te.Offset)
+		}
+		l.errf(p, exprHint(err), "command: %v", err)
+		return
+	}
+	for _, part := range t.parts {
+		if part.expr != nil {
+			l.refs(part.expr, l.offsetPos(c.CmdPos, c.Cmd, part.off), cenv, "command")
 		}
 	}
 }

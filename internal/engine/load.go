@@ -362,7 +362,7 @@ var (
 	nameRE    = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 	topKeys   = []string{"runbook", "id", "title", "source", "description", "targets", "params", "steps", "redact"}
 	stepKinds = []string{"run", "ask", "manual", "fix", "wait", "collect", "end"}
-	stepKeys  = append([]string{"id", "ref", "title", "doc", "capture", "branches", "else", "next", "choices", "auto", "message", "on_error"}, stepKinds...)
+	stepKeys  = append([]string{"id", "ref", "title", "doc", "capture", "branches", "else", "next", "choices", "auto", "message", "on_error", "for_each", "as"}, stepKinds...)
 
 	targetKeys  = []string{"description", "group"}
 	paramKeys   = []string{"type", "description", "prompt", "default", "pattern", "min", "max", "under", "values", "secret"}
@@ -611,6 +611,13 @@ func (l *loader) step(n ast.Node) *Step {
 			s.Auto, s.AutoPos = l.str(f, "auto"), l.pos(f.val)
 		case "message":
 			s.Message, s.MessagePos = l.str(f, "message"), l.pos(f.val)
+		case "for_each":
+			s.ForEach, s.ForEachPos = l.str(f, "for_each"), l.pos(f.val)
+		case "as":
+			s.As = l.str(f, "as")
+			if !nameRE.MatchString(s.As) || contains(builtinNames, s.As) {
+				l.errf(l.pos(f.val), "a name for expressions: letters, digits, underscores, not a built-in name", "as %q is not a usable name", s.As)
+			}
 		default:
 			kinds = append(kinds, f)
 		}
@@ -661,7 +668,7 @@ func (l *loader) step(n ast.Node) *Step {
 // kindKeys reports routing keys that make no sense for the step's kind.
 func (l *loader) kindKeys(s *Step, fields []field) {
 	allowed := map[StepKind][]string{
-		KindRun:     {"capture", "branches", "else", "next", "on_error"},
+		KindRun:     {"capture", "branches", "else", "next", "on_error", "for_each", "as"},
 		KindFix:     {"capture", "branches", "else", "next", "on_error"},
 		KindWait:    {"capture", "branches", "else", "next", "on_error"},
 		KindCollect: {"next", "on_error"},
@@ -669,7 +676,7 @@ func (l *loader) kindKeys(s *Step, fields []field) {
 		KindAsk:     {"choices", "auto"},
 		KindEnd:     {"message"},
 	}
-	routing := []string{"capture", "branches", "else", "next", "on_error", "choices", "auto", "message"}
+	routing := []string{"capture", "branches", "else", "next", "on_error", "choices", "auto", "message", "for_each", "as"}
 	for _, f := range fields {
 		if contains(routing, f.key) && !contains(allowed[s.Kind], f.key) {
 			l.errf(f.keyPos, "allowed with "+string(s.Kind)+": "+strings.Join(allowed[s.Kind], ", "), "key %q is not allowed on a %s step", f.key, s.Kind)

@@ -229,3 +229,81 @@ steps:
 		t.Errorf("lint of a misspelt capture in manual text: %v", ds)
 	}
 }
+
+// TestSlowDiskForEachSlot: the MRS slow-disk procedure checks SMART on every
+// RAID slot the controller lists. The slot list is an all-match capture;
+// the next step runs once per slot, each command and journal entry naming
+// its slot, and routes on the results of all of them.
+func TestSlowDiskForEachSlot(t *testing.T) {
+	src := `runbook: 1
+id: slow-disk
+title: Slow disk
+targets:
+  node: {description: the data node}
+steps:
+  - id: slots
+    run: {on: node, cmd: "storcli64 /c0 /eall /sall show"}
+    capture:
+      slots: {pattern: '(?m)^252:(\d+) ', all: true}
+    next: smart
+  - id: smart
+    for_each: steps.slots.slots
+    as: slot
+    run: {on: node, cmd: "smartctl -H -d megaraid,{{ slot }} /dev/sda"}
+    capture: {health: 'result: (\w+)'}
+    branches:
+      - if: all(results, .health == "PASSED")
+        goto: healthy
+    else: replace
+  - id: replace
+    manual: "Replace the disk in slot {{ join(map(filter(steps.smart.results, .health != 'PASSED'), string(.item)), ', ') }}."
+    next: healthy
+  - id: healthy
+    end: resolved
+`
+	rb, ds := engine.Check("slow.yaml", []byte(src))
+	if rb == nil || len(ds) > 0 {
+		t.Fatalf("lint:\n%v", ds)
+	}
+	fake := enginetest.New(
+		enginetest.Rule{Match: `^storcli64 `, Stdout: "EID:Slt DID State\n252:0 8 Onln\n252:3 9 Onln\n252:7 10 Onln\n"},
+		enginetest.Rule{Match: `^smartctl -H -d megaraid,3 /dev/sda$`, Stdout: "SMART overall-health self-assessment test result: FAILED!\n"},
+		enginetest.Rule{Match: `^smartctl -H -d megaraid,[07] /dev/sda$`, Stdout: "SMART overall-health self-assessment test result: PASSED\n"},
+	)
+	var labels []string
+	s, err := engine.NewSession(rb, engine.Options{Executor: fake,
+		Targets: map[string][]engine.Host{"node": {{Role: "node", Name: "dn-4"}}},
+		OnEvent: func(e engine.Event) {
+			if e.Type == engine.EvCommand && e.Step == "smart" {
+				labels = append(labels, e.Text+" → "+e.Command)
+			}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := s.Advance(context.Background())
+	if err != nil || p.Kind != engine.PromptManual {
+		t.Fatalf("got %+v, %v", p, err)
+	}
+	want := []string{
+		"slot 1 of 3: 0 → smartctl -H -d megaraid,0 /dev/sda",
+		"slot 2 of 3: 3 → smartctl -H -d megaraid,3 /dev/sda",
+		"slot 3 of 3: 7 → smartctl -H -d megaraid,7 /dev/sda",
+	}
+	if !slices.Equal(labels, want) {
+		t.Errorf("commands:\n%s\nwant:\n%s", strings.Join(labels, "\n"), strings.Join(want, "\n"))
+	}
+	if p.Text != "Replace the disk in slot 3." {
+		t.Errorf("manual text %q", p.Text)
+	}
+
+	// Lint: the item is in scope in the command only, and for_each needs a list.
+	bad := strings.Replace(src, "megaraid,{{ slot }}", "megaraid,{{ slto }}", 1)
+	if _, ds := engine.Check("slow.yaml", []byte(bad)); len(ds) != 1 || !strings.Contains(ds[0].Message, "slto") || ds[0].Pos.Line != 15 || ds[0].Pos.Col != 51 {
+		t.Errorf("misspelt item: %v", ds)
+	}
+	bad = strings.Replace(src, "for_each: steps.slots.slots", "for_each: len(steps.slots.slots)", 1)
+	if _, ds := engine.Check("slow.yaml", []byte(bad)); len(ds) != 1 || !strings.Contains(ds[0].Message, "not a list") {
+		t.Errorf("for_each over a number: %v", ds)
+	}
+}

@@ -109,6 +109,13 @@ type Step struct {
 	End     Outcome        // end
 	Message string         // end: the closing message
 
+	// ForEach (run steps): an expression giving a list; the probe runs once
+	// per item, in order, with the item named As (default "item") in its
+	// command. Branches then see one entry per item and host in `results`.
+	ForEach    string
+	As         string
+	ForEachPos Pos
+
 	Capture  []*Capture
 	Branches []*Branch
 	Else     string

@@ -76,6 +76,7 @@ type HostResult struct {
 	// Cause is the executor's error value behind Err, for errors.Is/As
 	// (nil after a resume: the journal keeps only the text).
 	Cause error `json:"-"`
+	Item  any   `json:"item,omitempty"` // for_each: the item this result is for
 }
 
 // Visit is one pass through a step.
@@ -635,6 +636,9 @@ func (s *Session) render(st *Step, c *Command) (string, error) {
 	if st.Kind == KindFix && s.confirmed != "" {
 		return s.confirmed, nil
 	}
+	if st.ForEach != "" {
+		return c.Cmd, nil // one command per item: probeEach renders them
+	}
 	env := s.env(st)
 	t, err := ParseTemplate(c.Cmd, env)
 	if err != nil {
@@ -676,6 +680,9 @@ func (w *tailWriter) Write(p []byte) (int, error) {
 // probe runs a command on every host of its role, concurrently, and returns
 // results in host order. Transport errors are in HostResult.Err.
 func (s *Session) probe(ctx context.Context, st *Step, c *Command) ([]HostResult, bool) {
+	if st.ForEach != "" && s.edited == "" {
+		return s.probeEach(ctx, st, c)
+	}
 	cmd, err := s.render(st, c)
 	if err != nil {
 		_ = s.fail(st, err)
@@ -760,6 +767,9 @@ func resultEnv(env Env, results []HostResult, st *Step) {
 		dur = max(dur, r.Duration)
 		m := map[string]any{"host": r.Host, "exit": r.Exit, "stdout": r.Stdout, "stderr": r.Stderr, "signal": r.Signal,
 			"timed_out": r.TimedOut, "error": r.Err}
+		if r.Item != nil {
+			m["item"] = r.Item
+		}
 		for _, n := range captureNames(st) {
 			m[n] = nil
 		}

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"time"
@@ -103,4 +104,69 @@ func parseTimeText(s string) (time.Time, error) {
 		return t, nil
 	}
 	return time.Time{}, fmt.Errorf("not a time: %q", s)
+}
+
+// ItemName is the name a for_each step's item has in its command.
+func (st *Step) ItemName() string {
+	if st.As != "" {
+		return st.As
+	}
+	return "item"
+}
+
+// probeEach runs a for_each step's probe once per item, in order, on every
+// host of its role. Each command is announced with the item (EvCommand's
+// Text: "slot 2 of 3: 7"), so the journal shows which item each output
+// belongs to. An empty list runs nothing: branches see no results.
+func (s *Session) probeEach(ctx context.Context, st *Step, c *Command) ([]HostResult, bool) {
+	v, err := s.evalIn(st, st.ForEach)
+	if err != nil {
+		_ = s.fail(st, fmt.Errorf("step %s: for_each: %w", st.ID, err))
+		return nil, false
+	}
+	items, ok := listItems(v)
+	if !ok {
+		_ = s.fail(st, fmt.Errorf("step %s: for_each %q gave %T, want a list", st.ID, st.ForEach, v))
+		return nil, false
+	}
+	if len(items) > maxForEach {
+		_ = s.fail(st, fmt.Errorf("step %s: for_each gave %d items, more than %d", st.ID, len(items), maxForEach))
+		return nil, false
+	}
+	var results []HostResult
+	var cmds []string
+	for i, item := range items {
+		env := s.env(st)
+		env[st.ItemName()] = item
+		t, err := ParseTemplate(c.Cmd, env)
+		if err == nil {
+			var cmd string
+			if cmd, err = t.Render(env); err == nil {
+				cmds = append(cmds, s.mask(cmd))
+				label := fmt.Sprintf("%s %d of %d: %s", st.ItemName(), i+1, len(items), s.mask(toString(item)))
+				for _, h := range s.hosts(c.On) {
+					if ctx.Err() != nil {
+						return nil, false
+					}
+					s.emit(Event{Type: EvCommand, Step: st.ID, Host: h.Name, Command: cmd, Sudo: c.Sudo, Text: label})
+					r := s.runOne(ctx, st, h, CommandRequest{Step: st.ID, Script: cmd, Sudo: c.Sudo, Timeout: c.Timeout})
+					r.Item = item
+					results = append(results, r)
+				}
+				continue
+			}
+		}
+		_ = s.fail(st, fmt.Errorf("step %s: command for %s %v: %w", st.ID, st.ItemName(), item, err))
+		return nil, false
+	}
+	s.visit.Command = strings.Join(cmds, "\n")
+	return results, true
+}
+
+// maxForEach bounds the items of one for_each step.
+const maxForEach = 1000
+
+// evalIn evaluates an expression in step st's env (before its probe runs).
+func (s *Session) evalIn(st *Step, src string) (any, error) {
+	return EvalExpr(src, s.env(st))
 }

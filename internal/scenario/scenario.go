@@ -33,8 +33,8 @@ type Scenario struct {
 	Expect     Expect                       `yaml:"expect"`
 	// Clock is when the simulated session starts (default 2026-11-28T03:00:00Z):
 	// now() and `since` times read it, waits advance it.
-	Clock time.Time `yaml:"clock"`
-	Hosts      map[string]*Host             `yaml:"hosts"`
+	Clock time.Time        `yaml:"clock"`
+	Hosts map[string]*Host `yaml:"hosts"`
 }
 
 // Expect is the golden result of an unattended run.
