@@ -607,7 +607,7 @@ func exprHint(err error) string {
 	msg := err.Error()
 	switch {
 	case strings.Contains(msg, "unknown name"):
-		return "names: exit, stdout, stderr, duration, this step's captures, params, answers, steps, targets, input, results"
+		return "names: exit, stdout, stderr, duration, this step's captures, params, answers, steps, targets, input, results, now(), visits(step); see docs/language.md"
 	case strings.Contains(msg, "mismatched types"), strings.Contains(msg, "invalid operation"):
 		return `captures are strings: convert with int(x), float(x), percent(x) or bytes(x)`
 	}
