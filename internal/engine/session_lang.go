@@ -65,7 +65,7 @@ func (s *Session) collectWindow(st *Step, item *CollectItem) ([]string, time.Dur
 			return nil, 0, err
 		}
 		if !strings.HasPrefix(out, "/") || strings.Contains("/"+out+"/", "/../") {
-			return nil, 0, fmt.Errorf("step %s: collect files %q: not an absolute path without ..", st.ID, out)
+			return nil, 0, fmt.Errorf("step %s: collect files %q: must be an absolute path with no .. element", st.ID, out)
 		}
 		globs = append(globs, out)
 	}
