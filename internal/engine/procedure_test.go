@@ -307,3 +307,50 @@ steps:
 		t.Errorf("for_each over a number: %v", ds)
 	}
 }
+
+// TestCollectPathFromParamStaysAbsolute: a value filled into a collected
+// path cannot climb out of it with "..", and nothing is fetched.
+func TestCollectPathFromParamStaysAbsolute(t *testing.T) {
+	src := `runbook: 1
+id: collect-param
+title: Collect a path from a param
+targets:
+  node: {description: the node}
+params:
+  app: {type: string}
+steps:
+  - id: logs
+    collect:
+      - on: node
+        files: ["/var/log/{{ params.app }}/*.log"]
+    next: done
+  - id: done
+    end: resolved
+`
+	rb, ds := engine.Check("c.yaml", []byte(src))
+	if rb == nil || len(ds) > 0 {
+		t.Fatal(ds)
+	}
+	for _, c := range []struct {
+		app  string
+		ok   bool
+		glob string
+	}{{"flink", true, "/var/log/flink/*.log"}, {"../../etc", false, ""}, {"a\nb", false, ""}} {
+		ex := &fetchRecorder{Fake: enginetest.New()}
+		s, err := engine.NewSession(rb, engine.Options{Executor: ex, Targets: map[string][]engine.Host{"node": {{Role: "node", Name: "n"}}},
+			Params: map[string]string{"app": c.app}})
+		if err != nil {
+			if !c.ok {
+				continue // refused as a param already
+			}
+			t.Fatal(err)
+		}
+		p, err := s.Advance(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.ok != (p.Kind == engine.PromptEnd) || (c.ok && (len(ex.reqs) != 1 || ex.reqs[0].Globs[0] != c.glob)) || (!c.ok && len(ex.reqs) != 0) {
+			t.Errorf("app %q: prompt %s (%v), fetches %+v", c.app, p.Kind, p.Err, ex.reqs)
+		}
+	}
+}
