@@ -46,6 +46,9 @@ func Helpers() []Helper {
 		{Name: "toJSON", Signature: "toJSON(value) string", Group: "expr",
 			Doc:     "Encodes a value as indented JSON.",
 			Example: `toJSON([1, 2])`, Result: "[\n  1,\n  2\n]"},
+		{Name: "has", Signature: "has(capture) bool", Group: "runbook",
+			Doc:     "True when the capture matched (a capture that did not match has no value, which is not the empty string): guard conversions with `has(used) && int(used) >= 90`.",
+			Example: `has(params.alarm_time)`, Result: "true"},
 		// time
 		{Name: "now", Signature: "now() time", Group: "runbook",
 			Doc:     "The session clock's current time (scenarios and tests set it), not the wall clock of the machine evaluating the expression.",

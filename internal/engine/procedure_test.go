@@ -168,7 +168,7 @@ steps:
     run: {on: node, cmd: "cat /proc/sys/kernel/random/entropy_avail"}
     capture: {avail: '(\d+)'}
     branches:
-      - {if: int(avail) < 500, goto: rngd}
+      - {if: has(avail) && int(avail) < 500, goto: rngd}
     else: done
   - id: rngd
     manual: |
