@@ -3,14 +3,18 @@ package schema_test
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/goccy/go-yaml"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
+	"github.com/runbook-dev/runbook/internal/engine"
 	"github.com/runbook-dev/runbook/schema"
 )
 
@@ -54,7 +58,7 @@ func instance(t *testing.T, data []byte) any {
 func TestSchemaAcceptsEveryValidRunbook(t *testing.T) {
 	sch := compile(t)
 	var files []string
-	for _, pat := range []string{"../runbooks/*.yaml", "../testdata/valid/*.yaml", "../testdata/walks/*/runbook.yaml"} {
+	for _, pat := range []string{"../runbooks/*.yaml", "../examples/*.yaml", "../testdata/valid/*.yaml", "../testdata/walks/*/runbook.yaml"} {
 		m, _ := filepath.Glob(pat)
 		files = append(files, m...)
 	}
@@ -131,5 +135,64 @@ func TestSchemaRejectsAMisspeltKey(t *testing.T) {
 	ok := strings.Replace(src, "mesage", "message", 1)
 	if err := sch.Validate(instance(t, []byte(ok))); err != nil {
 		t.Errorf("the corrected runbook is rejected: %v", err)
+	}
+}
+
+// TestSchemaCoversEveryKey: each part of the schema names exactly the keys
+// the loader accepts there, so a key added to the format cannot be missing
+// from the schema editors use (or linger there after it is gone).
+func TestSchemaCoversEveryKey(t *testing.T) {
+	var doc map[string]any
+	if err := json.Unmarshal(schema.JSON, &doc); err != nil {
+		t.Fatal(err)
+	}
+	get := func(path ...string) map[string]any {
+		var cur any = doc
+		for _, p := range path {
+			switch c := cur.(type) {
+			case map[string]any:
+				cur = c[p]
+			case []any:
+				i, _ := strconv.Atoi(p)
+				if i >= len(c) {
+					return nil
+				}
+				cur = c[i]
+			}
+		}
+		m, _ := cur.(map[string]any)
+		return m
+	}
+	where := map[string][]string{
+		"runbook": {"properties"},
+		"target":  {"properties", "targets", "additionalProperties", "properties"},
+		"param":   {"$defs", "param", "properties"},
+		"redact":  {"properties", "redact", "items", "properties"},
+		"step":    {"$defs", "step", "properties"},
+		"run":     {"$defs", "run", "properties"},
+		"fix":     {"$defs", "fix", "properties"},
+		"wait":    {"$defs", "wait", "properties"},
+		"collect": {"$defs", "collectItem", "properties"},
+		"branch":  {"$defs", "step", "properties", "branches", "items", "properties"},
+		"capture": {"$defs", "step", "properties", "capture", "additionalProperties", "oneOf", "1", "properties"},
+		"table":   {"$defs", "step", "properties", "capture", "additionalProperties", "oneOf", "1", "properties", "table", "oneOf", "1", "properties"},
+	}
+	for part, keys := range engine.FormatKeys() {
+		path, ok := where[part]
+		if !ok {
+			t.Errorf("format part %q: the test does not know where the schema describes it", part)
+			continue
+		}
+		props := get(path...)
+		var got []string
+		for k := range props {
+			got = append(got, k)
+		}
+		want := append([]string{}, keys...)
+		slices.Sort(got)
+		slices.Sort(want)
+		if !slices.Equal(got, want) {
+			t.Errorf("schema %s: keys %v, the loader accepts %v", strings.Join(path, "/"), got, want)
+		}
 	}
 }

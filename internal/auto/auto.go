@@ -194,7 +194,7 @@ func Run(ctx context.Context, s *engine.Session, pol Policy) *Result {
 				if strings.TrimSpace(st.Auto) == "" {
 					reason = "the step declares no auto answer"
 				}
-				return needsHuman(res, s, st, "ask", st.Ask, p.Choices,
+				return needsHuman(res, s, st, "ask", p.Text, p.Choices,
 					reason+"; answer with --answer "+st.ID+"=CHOICE ("+strings.Join(p.Choices, "|")+")")
 			}
 			if err := s.Answer(answer, by); err != nil {
@@ -204,7 +204,7 @@ func Run(ctx context.Context, s *engine.Session, pol Policy) *Result {
 			answer := lookup(pol.Answers, st)
 			if len(st.Choices) > 0 {
 				if answer == "" {
-					return needsHuman(res, s, st, "manual", st.Manual, p.Choices,
+					return needsHuman(res, s, st, "manual", p.Text, p.Choices,
 						"manual step with choices: answer with --answer "+st.ID+"=CHOICE ("+strings.Join(p.Choices, "|")+")")
 				}
 				if err := s.Answer(answer, ByFlag); err != nil {
@@ -213,7 +213,7 @@ func Run(ctx context.Context, s *engine.Session, pol Policy) *Result {
 				continue
 			}
 			if !pol.AssumeDone[st.ID] && !(st.Ref != "" && pol.AssumeDone[st.Ref]) && !strings.EqualFold(answer, "done") {
-				return needsHuman(res, s, st, "manual", st.Manual, nil,
+				return needsHuman(res, s, st, "manual", p.Text, nil,
 					"manual step: do it, then pass --assume-done "+st.ID)
 			}
 			if err := s.Done(ByFlag); err != nil {

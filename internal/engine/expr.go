@@ -26,7 +26,7 @@ type Env map[string]any
 
 // builtinNames are reserved: captures may not shadow them.
 var builtinNames = []string{"exit", "stdout", "stderr", "signal", "timed_out", "duration", "captures", "results",
-	"satisfied", "polls", "elapsed", "params", "input", "answers", "steps", "targets"}
+	"satisfied", "polls", "elapsed", "params", "input", "answers", "steps", "targets", "now", "visits"}
 
 // exprOptions are the helpers every expression gets, on top of expr's own
 // builtins (int, float, len, all, any, count, filter, upper, trim, ...) and
@@ -109,6 +109,7 @@ func (p *Program) String() string { return p.src }
 // Names not in env are errors.
 func CompileExpr(src string, env Env) (*Program, error) {
 	opts := append([]expr.Option{expr.Env(map[string]any(env))}, exprOptions()...)
+	opts = append(opts, langOptions()...)
 	p, err := expr.Compile(src, opts...)
 	if err != nil {
 		return nil, cleanExprErr(err)

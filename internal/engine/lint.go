@@ -2,10 +2,12 @@ package engine
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/parser"
@@ -224,6 +226,8 @@ func (l *linter) step(st *Step) {
 			}
 		}
 	}
+	l.capturePatterns(st)
+	l.texts(st)
 	switch st.Kind {
 	case KindRun, KindFix, KindWait:
 		if len(st.Branches) > 0 && st.Else == "" && st.Next == "" {
@@ -238,7 +242,11 @@ func (l *linter) step(st *Step) {
 		c := st.Command()
 		if c != nil {
 			l.target(c.On, c.OnPos)
-			l.template(st, c.Cmd, c.CmdPos, "command")
+			if st.ForEach != "" {
+				l.forEach(st, c)
+			} else {
+				l.template(st, c.Cmd, c.CmdPos, "command")
+			}
 		}
 		env := l.probeEnv(st)
 		for _, b := range st.Branches {
@@ -274,7 +282,7 @@ func (l *linter) step(st *Step) {
 				l.template(st, it.Cmd, it.Pos, "collect command")
 			}
 			for _, g := range it.Files {
-				if !strings.HasPrefix(g, "/") && !strings.HasPrefix(g, "~") {
+				if !strings.HasPrefix(g, "/") && !strings.HasPrefix(g, "~") && !strings.HasPrefix(g, "{{") {
 					l.errf(it.Pos, "remote globs are absolute, e.g. /var/log/app/*.log", "collect glob %q is not absolute", g)
 				}
 			}
@@ -371,6 +379,8 @@ func (l *linter) baseEnv(st *Step) Env {
 		"steps":   l.stepsEnv,
 		"targets": l.targetsEnv(),
 		"input":   input,
+		"now":     time.Now,
+		"visits":  func(string) int { return 0 },
 	}
 }
 
@@ -380,7 +390,7 @@ func (l *linter) buildStepsEnv() map[string]any {
 	for _, x := range l.rb.Steps {
 		m := map[string]any{"exit": 0, "stdout": "", "stderr": "", "signal": "", "timed_out": false, "duration": 0.0, "results": []any{}, "answer": ""}
 		for _, c := range x.Capture {
-			m[c.Name] = ""
+			m[c.Name] = captureStub(c)
 			for _, g := range l.groupNames(c) {
 				m[g] = ""
 			}
@@ -399,8 +409,8 @@ func (l *linter) probeEnv(st *Step) Env {
 	env["results"] = []map[string]any{{"host": "", "exit": 0, "stdout": "", "stderr": "", "signal": "", "timed_out": false, "error": ""}}
 	caps := map[string]any{}
 	for _, c := range st.Capture {
-		env[c.Name] = ""
-		caps[c.Name] = ""
+		env[c.Name] = captureStub(c)
+		caps[c.Name] = captureStub(c)
 		for _, g := range l.groupNames(c) {
 			if !contains(builtinNames, g) {
 				env[g], caps[g] = "", ""
@@ -578,12 +588,16 @@ func (l *linter) template(st *Step, src string, p Pos, what string) {
 	env := l.baseEnv(st)
 	t, err := parseTemplate(src, func(code string) (*Program, error) { return l.compile(code, env) })
 	if err != nil {
+		var te *TemplateError
+		if errors.As(err, &te) {
+			p = l.offsetPos(p, src, te.Offset)
+		}
 		l.errf(p, exprHint(err), "%s: %v", what, err)
 		return
 	}
 	for _, part := range t.parts {
 		if part.expr != nil {
-			l.refs(part.expr, p, env, what)
+			l.refs(part.expr, l.offsetPos(p, src, part.off), env, what)
 		}
 	}
 	l.optionPositions(st, t, p, what)
@@ -593,7 +607,7 @@ func exprHint(err error) string {
 	msg := err.Error()
 	switch {
 	case strings.Contains(msg, "unknown name"):
-		return "names: exit, stdout, stderr, duration, this step's captures, params, answers, steps, targets, input, results"
+		return "names: exit, stdout, stderr, duration, this step's captures, params, answers, steps, targets, input, results, now(), visits(step); see docs/language.md"
 	case strings.Contains(msg, "mismatched types"), strings.Contains(msg, "invalid operation"):
 		return `captures are strings: convert with int(x), float(x), percent(x) or bytes(x)`
 	}
@@ -606,6 +620,7 @@ func (l *linter) refs(prog *Program, p Pos, env Env, what string) {
 	v := &keyVisitor{}
 	node := prog.p.Node()
 	ast.Walk(&node, v)
+	l.visitsRefs(node, p, what)
 	for _, r := range v.refs {
 		root, _ := env[r.root].(map[string]any)
 		if root == nil {

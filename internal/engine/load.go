@@ -93,7 +93,7 @@ func load(name string, data []byte) (*Runbook, Diagnostics, *loadInfo) {
 	if len(f.Docs) > 1 && f.Docs[1].Body != nil {
 		l.errf(l.pos(f.Docs[1].Body), "keep one runbook per file", "more than one YAML document")
 	}
-	rb := l.runbook(f.Docs[0].Body)
+	rb := l.runbook(l.resolveAliases(f.Docs[0].Body))
 	normalizeRoutes(rb)
 	rb.File = name
 	rb.Raw = data
@@ -194,6 +194,7 @@ func (l *loader) mapping(n ast.Node, what string, allowed []string) ([]field, bo
 		l.lossy()
 		return nil, false
 	}
+	values = l.mergeFields(values)
 	seen := map[string]bool{}
 	out := make([]field, 0, len(values))
 	for _, mv := range values {
@@ -205,7 +206,7 @@ func (l *loader) mapping(n ast.Node, what string, allowed []string) ([]field, bo
 			continue
 		}
 		seen[key] = true
-		if allowed != nil && !contains(allowed, key) {
+		if allowed != nil && !contains(allowed, key) && !(what == "the runbook" && strings.HasPrefix(key, "x-")) {
 			hint := "allowed keys: " + strings.Join(allowed, ", ")
 			if s := closest(key, allowed); s != "" {
 				hint = fmt.Sprintf("did you mean %q?", s)
@@ -361,8 +362,30 @@ var (
 	nameRE    = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 	topKeys   = []string{"runbook", "id", "title", "source", "description", "targets", "params", "steps", "redact"}
 	stepKinds = []string{"run", "ask", "manual", "fix", "wait", "collect", "end"}
-	stepKeys  = append([]string{"id", "ref", "title", "doc", "capture", "branches", "else", "next", "choices", "auto", "message", "on_error"}, stepKinds...)
+	stepKeys  = append([]string{"id", "ref", "title", "doc", "capture", "branches", "else", "next", "choices", "auto", "message", "on_error", "for_each", "as"}, stepKinds...)
+
+	targetKeys  = []string{"description", "group"}
+	paramKeys   = []string{"type", "description", "prompt", "default", "pattern", "min", "max", "under", "values", "secret"}
+	redactKeys  = []string{"name", "pattern"}
+	runKeys     = []string{"on", "cmd", "timeout", "sudo"}
+	fixKeys     = append(append([]string{}, runKeys...), "destructive", "input")
+	waitKeys    = []string{"every", "timeout", "run", "until"}
+	collectKeys = []string{"on", "files", "since", "max_bytes", "cmd", "sudo", "timeout"}
+	captureKeys = []string{"pattern", "all", "table", "json"}
+	tableKeys   = []string{"sep", "columns", "header", "start"}
+	branchKeys  = []string{"if", "goto"}
 )
+
+// FormatKeys lists the keys the loader accepts in each part of a runbook,
+// so that the JSON Schema and the language reference can be checked
+// against it.
+func FormatKeys() map[string][]string {
+	return map[string][]string{
+		"runbook": topKeys, "target": targetKeys, "param": paramKeys, "redact": redactKeys,
+		"step": stepKeys, "run": runKeys, "fix": fixKeys, "wait": waitKeys, "collect": collectKeys,
+		"capture": captureKeys, "table": tableKeys, "branch": branchKeys,
+	}
+}
 
 func (l *loader) runbook(root ast.Node) *Runbook {
 	rb := &Runbook{Pos: l.pos(root)}
@@ -422,7 +445,7 @@ func (l *loader) targets(n ast.Node) []*Target {
 		if !nameRE.MatchString(f.key) {
 			l.errf(f.keyPos, "use letters, digits and underscores", "target name %q is not a valid identifier", f.key)
 		}
-		tf, _ := l.mapping(f.val, "target "+f.key, []string{"description", "group"})
+		tf, _ := l.mapping(f.val, "target "+f.key, targetKeys)
 		for _, g := range tf {
 			switch g.key {
 			case "description":
@@ -436,7 +459,7 @@ func (l *loader) targets(n ast.Node) []*Target {
 	return out
 }
 
-var paramTypes = []string{ParamString, ParamInt, ParamIP, ParamHost, ParamPath, ParamEnum, ParamDuration}
+var paramTypes = []string{ParamString, ParamInt, ParamIP, ParamHost, ParamPath, ParamEnum, ParamDuration, ParamTime}
 
 func (l *loader) params(n ast.Node, what string) []*Param {
 	fields, _ := l.mapping(n, what, nil)
@@ -446,7 +469,7 @@ func (l *loader) params(n ast.Node, what string) []*Param {
 		if !nameRE.MatchString(f.key) {
 			l.errf(f.keyPos, "use letters, digits and underscores", "param name %q is not a valid identifier", f.key)
 		}
-		pf, _ := l.mapping(f.val, "param "+f.key, []string{"type", "description", "prompt", "default", "pattern", "min", "max", "under", "values", "secret"})
+		pf, _ := l.mapping(f.val, "param "+f.key, paramKeys)
 		for _, g := range pf {
 			switch g.key {
 			case "type":
@@ -497,7 +520,7 @@ func (l *loader) redact(n ast.Node) []*RedactRule {
 	var out []*RedactRule
 	for _, item := range l.sequence(n, "redact") {
 		r := &RedactRule{Pos: l.pos(item)}
-		fs, _ := l.mapping(item, "redact rule", []string{"name", "pattern"})
+		fs, _ := l.mapping(item, "redact rule", redactKeys)
 		for _, f := range fs {
 			switch f.key {
 			case "name":
@@ -587,7 +610,14 @@ func (l *loader) step(n ast.Node) *Step {
 		case "auto":
 			s.Auto, s.AutoPos = l.str(f, "auto"), l.pos(f.val)
 		case "message":
-			s.Message = l.str(f, "message")
+			s.Message, s.MessagePos = l.str(f, "message"), l.pos(f.val)
+		case "for_each":
+			s.ForEach, s.ForEachPos = l.str(f, "for_each"), l.pos(f.val)
+		case "as":
+			s.As = l.str(f, "as")
+			if !nameRE.MatchString(s.As) || contains(builtinNames, s.As) {
+				l.errf(l.pos(f.val), "a name for expressions: letters, digits, underscores, not a built-in name", "as %q is not a usable name", s.As)
+			}
 		default:
 			kinds = append(kinds, f)
 		}
@@ -616,9 +646,9 @@ func (l *loader) step(n ast.Node) *Step {
 	case KindFix:
 		s.Fix = l.command(k.val, "fix", true)
 	case KindAsk:
-		s.Ask = l.str(k, "ask")
+		s.Ask, s.TextPos = l.str(k, "ask"), l.pos(k.val)
 	case KindManual:
-		s.Manual = l.str(k, "manual")
+		s.Manual, s.TextPos = l.str(k, "manual"), l.pos(k.val)
 	case KindWait:
 		s.Wait = l.wait(k.val)
 	case KindCollect:
@@ -638,7 +668,7 @@ func (l *loader) step(n ast.Node) *Step {
 // kindKeys reports routing keys that make no sense for the step's kind.
 func (l *loader) kindKeys(s *Step, fields []field) {
 	allowed := map[StepKind][]string{
-		KindRun:     {"capture", "branches", "else", "next", "on_error"},
+		KindRun:     {"capture", "branches", "else", "next", "on_error", "for_each", "as"},
 		KindFix:     {"capture", "branches", "else", "next", "on_error"},
 		KindWait:    {"capture", "branches", "else", "next", "on_error"},
 		KindCollect: {"next", "on_error"},
@@ -646,7 +676,7 @@ func (l *loader) kindKeys(s *Step, fields []field) {
 		KindAsk:     {"choices", "auto"},
 		KindEnd:     {"message"},
 	}
-	routing := []string{"capture", "branches", "else", "next", "on_error", "choices", "auto", "message"}
+	routing := []string{"capture", "branches", "else", "next", "on_error", "choices", "auto", "message", "for_each", "as"}
 	for _, f := range fields {
 		if contains(routing, f.key) && !contains(allowed[s.Kind], f.key) {
 			l.errf(f.keyPos, "allowed with "+string(s.Kind)+": "+strings.Join(allowed[s.Kind], ", "), "key %q is not allowed on a %s step", f.key, s.Kind)
@@ -656,9 +686,9 @@ func (l *loader) kindKeys(s *Step, fields []field) {
 
 func (l *loader) command(n ast.Node, what string, isFix bool) *Command {
 	c := &Command{Pos: l.pos(n)}
-	keys := []string{"on", "cmd", "timeout", "sudo"}
+	keys := runKeys
 	if isFix {
-		keys = append(keys, "destructive", "input")
+		keys = fixKeys
 	}
 	fields, _ := l.mapping(n, what, keys)
 	for _, f := range fields {
@@ -688,7 +718,7 @@ func (l *loader) command(n ast.Node, what string, isFix bool) *Command {
 
 func (l *loader) wait(n ast.Node) *Wait {
 	w := &Wait{Pos: l.pos(n), Every: 10 * time.Second}
-	fields, _ := l.mapping(n, "wait", []string{"every", "timeout", "run", "until"})
+	fields, _ := l.mapping(n, "wait", waitKeys)
 	for _, f := range fields {
 		switch f.key {
 		case "every":
@@ -721,15 +751,20 @@ func (l *loader) collect(n ast.Node) []*CollectItem {
 	items := l.sequence(n, "collect")
 	for _, item := range items {
 		c := &CollectItem{Pos: l.pos(item)}
-		fields, _ := l.mapping(item, "collect item", []string{"on", "files", "since", "max_bytes", "cmd", "sudo", "timeout"})
+		fields, _ := l.mapping(item, "collect item", collectKeys)
 		for _, f := range fields {
 			switch f.key {
 			case "on":
 				c.On, c.OnPos = l.str(f, "on"), l.pos(f.val)
 			case "files":
-				c.Files = l.strList(f, "files")
+				c.Files, c.FilesPos = l.strList(f, "files"), l.pos(f.val)
 			case "since":
-				c.Since = l.duration(f, "since")
+				c.SincePos = l.pos(f.val)
+				if s := l.str(f, "since"); strings.Contains(s, "{{") {
+					c.SinceSrc = s
+				} else {
+					c.Since = l.duration(f, "since")
+				}
 			case "max_bytes":
 				c.MaxBytes = l.size(f, "max_bytes")
 			case "cmd":
@@ -758,25 +793,136 @@ func (l *loader) captures(n ast.Node) []*Capture {
 	fields, _ := l.mapping(n, "capture", nil)
 	var out []*Capture
 	for _, f := range fields {
-		c := &Capture{Name: f.key, Pattern: l.str(f, "capture pattern"), Pos: f.keyPos}
+		c := &Capture{Name: f.key, Kind: CaptureFirst, Pos: f.keyPos, PatPos: l.pos(f.val)}
 		if !nameRE.MatchString(c.Name) {
 			l.errf(f.keyPos, "capture names are used in expressions: letters, digits, underscores", "capture name %q is not a valid identifier", c.Name)
 		}
-		if re, err := regexp.Compile(c.Pattern); err != nil {
-			l.errf(l.pos(f.val), "Go RE2 syntax; the first group is captured", "invalid capture pattern: %v", err)
-		} else if re.NumSubexp() == 0 {
-			l.errf(l.pos(f.val), `wrap the part to keep in parentheses, e.g. '(\d+)%'`, "capture pattern %q has no group", c.Pattern)
+		if isScalar(f.val) {
+			c.Pattern = l.str(f, "capture pattern")
+			l.capturePattern(c)
+		} else {
+			l.captureSpec(c, f.val)
 		}
 		out = append(out, c)
 	}
 	return out
 }
 
+// captureSpec reads the mapping form of a capture:
+//
+//	pattern: RE, all: true      every match, a list
+//	table: {sep, columns, header, start}   rows
+//	json: object | list         stdout as JSON
+func (l *loader) captureSpec(c *Capture, n ast.Node) {
+	fields, ok := l.mapping(n, "capture "+c.Name, captureKeys)
+	if !ok {
+		return
+	}
+	var kinds []string
+	all := false
+	for _, f := range fields {
+		switch f.key {
+		case "pattern":
+			c.Pattern, c.PatPos = l.str(f, "pattern"), l.pos(f.val)
+			kinds = append(kinds, "pattern")
+		case "all":
+			all = l.boolean(f, "all")
+		case "table":
+			c.Kind, c.Table = CaptureTable, l.table(f.val)
+			kinds = append(kinds, "table")
+		case "json":
+			c.Kind, c.PatPos = CaptureJSON, l.pos(f.val)
+			c.JSON = l.str(f, "json")
+			switch c.JSON {
+			case "true", "object":
+				c.JSON = "object"
+			case "list":
+			default:
+				l.errf(l.pos(f.val), "use `json: object` (or true) for {...}, `json: list` for [...]", "json capture %q: unknown shape %q", c.Name, c.JSON)
+			}
+			kinds = append(kinds, "json")
+		}
+	}
+	switch {
+	case len(kinds) != 1:
+		l.errf(c.Pos, "give exactly one of pattern, table and json", "capture %q needs exactly one of `pattern`, `table` and `json`", c.Name)
+		return
+	case kinds[0] == "pattern":
+		c.Kind = CaptureFirst
+		if all {
+			c.Kind = CaptureAll
+		}
+		l.capturePattern(c)
+	case all:
+		l.errf(c.Pos, "`all` goes with `pattern`", "capture %q: `all` applies to patterns only", c.Name)
+	}
+}
+
+// capturePattern checks a pattern's syntax; interpolations are checked
+// against the session's names by lint, here they stand for a literal word.
+func (l *loader) capturePattern(c *Capture) {
+	pat := c.Pattern
+	if strings.Contains(pat, "{{") {
+		t, err := parseTemplate(pat, func(code string) (*Program, error) { return &Program{src: code}, nil })
+		if err != nil {
+			l.errf(c.PatPos, "", "capture pattern: %v", err)
+			return
+		}
+		var b strings.Builder
+		for _, p := range t.parts {
+			if p.expr != nil {
+				b.WriteString("x")
+			} else {
+				b.WriteString(p.lit)
+			}
+		}
+		pat = b.String()
+	}
+	if re, err := regexp.Compile(pat); err != nil {
+		l.errf(c.PatPos, "Go RE2 syntax; the first group is captured", "invalid capture pattern: %v", err)
+	} else if re.NumSubexp() == 0 {
+		l.errf(c.PatPos, `wrap the part to keep in parentheses, e.g. '(\d+)%'`, "capture pattern %q has no group", c.Pattern)
+	}
+}
+
+func (l *loader) table(n ast.Node) *Table {
+	t := &Table{Sep: "auto", Header: true}
+	if isScalar(n) {
+		if v := scalarString(n); v != "true" && v != "" {
+			l.errf(l.pos(n), "e.g. `table: {sep: pipe}` or `table: true`", "table must be true or a mapping, got %q", v)
+		}
+		return t
+	}
+	fields, _ := l.mapping(n, "table", tableKeys)
+	for _, f := range fields {
+		switch f.key {
+		case "sep":
+			t.Sep = l.str(f, "sep")
+			if !contains([]string{"auto", "space", "pipe", "box"}, t.Sep) {
+				l.errf(l.pos(f.val), "use auto, space, pipe or box", "unknown table separator %q", t.Sep)
+			}
+		case "columns":
+			t.Columns = l.strList(f, "columns")
+		case "header":
+			t.Header = l.boolean(f, "header")
+		case "start":
+			t.Start = l.str(f, "start")
+			if _, err := regexp.Compile(t.Start); err != nil {
+				l.errf(l.pos(f.val), "Go RE2 syntax", "invalid table start pattern: %v", err)
+			}
+		}
+	}
+	if !t.Header && len(t.Columns) == 0 {
+		l.errf(l.pos(n), "name the columns: `columns: [slot, state, size]`", "a table without a header row needs `columns`")
+	}
+	return t
+}
+
 func (l *loader) branches(n ast.Node) []*Branch {
 	var out []*Branch
 	for _, item := range l.sequence(n, "branches") {
 		b := &Branch{Pos: l.pos(item)}
-		fields, _ := l.mapping(item, "branch", []string{"if", "goto"})
+		fields, _ := l.mapping(item, "branch", branchKeys)
 		for _, f := range fields {
 			switch f.key {
 			case "if":

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // MaxParamBytes bounds a param's value: bigger ones are refused before
@@ -107,6 +108,16 @@ func (p *Param) Validate(v string) (any, error) {
 			return nil, fmt.Errorf("%s: %q is not one of %s", p.Name, v, strings.Join(p.Values, ", "))
 		}
 		return v, nil
+	case ParamTime:
+		t, err := parseTimeText(v)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %q is not a time: use 2006-01-02 15:04:05 (UTC) or RFC 3339 with an offset", p.Name, v)
+		}
+		// One spelling, which date() reads back: commands and file names see it.
+		if _, off := t.Zone(); off == 0 {
+			return t.UTC().Format("2006-01-02 15:04:05"), nil
+		}
+		return t.Format(time.RFC3339), nil
 	case ParamDuration:
 		if _, err := ParseDuration(v); err != nil {
 			return nil, fmt.Errorf("%s: %w", p.Name, err)
@@ -131,6 +142,8 @@ func (p *Param) Describe() string {
 		return s
 	case ParamIP:
 		return "an IP address"
+	case ParamTime:
+		return "a time such as 2026-11-28 03:12:00 (UTC) or 2026-11-28T03:12:00+08:00"
 	case ParamHost:
 		return "a host name or IP address"
 	case ParamPath:

@@ -48,6 +48,7 @@ const (
 	ParamPath     = "path"
 	ParamEnum     = "enum"
 	ParamDuration = "duration"
+	ParamTime     = "time" // an alarm time: date(params.x) makes it a time
 )
 
 // Param is a typed value given on the command line, asked for, or defaulted.
@@ -108,6 +109,13 @@ type Step struct {
 	End     Outcome        // end
 	Message string         // end: the closing message
 
+	// ForEach (run steps): an expression giving a list; the probe runs once
+	// per item, in order, with the item named As (default "item") in its
+	// command. Branches then see one entry per item and host in `results`.
+	ForEach    string
+	As         string
+	ForEachPos Pos
+
 	Capture  []*Capture
 	Branches []*Branch
 	Else     string
@@ -116,6 +124,8 @@ type Step struct {
 
 	// Positions of the routing keys, for precise lint messages.
 	ElsePos, NextPos, OnErrorPos, AutoPos Pos
+	// TextPos is where the ask question or manual text starts, MessagePos the end message.
+	TextPos, MessagePos Pos
 
 	Pos   Pos // of the step's mapping
 	IDPos Pos
@@ -166,12 +176,19 @@ type Branch struct {
 	IfPos, GotoPos Pos
 }
 
-// Capture extracts a named value from stdout with a regular expression:
-// group 1, or the named groups when the pattern has them.
+// Capture extracts a named value from stdout. The plain form is a regular
+// expression: group 1, or the named groups when the pattern has them. The
+// mapping form says what to keep (see the CaptureX kinds): every match, a
+// table's rows or the JSON stdout holds. Patterns may name params and
+// earlier captures ({{ }}); their values match literally.
 type Capture struct {
 	Name    string
+	Kind    string // CaptureFirst (the default), CaptureAll, CaptureTable, CaptureJSON
 	Pattern string
+	Table   *Table // CaptureTable
+	JSON    string // CaptureJSON: "object" (the default) or "list", the shape lint checks against
 	Pos     Pos
+	PatPos  Pos
 }
 
 // Wait polls a probe until an expression holds or the timeout passes.
@@ -189,12 +206,15 @@ type CollectItem struct {
 	On       string
 	Files    []string
 	Since    time.Duration
+	SinceSrc string // since as written when it is a template: a duration or a time, worked out at collect time
 	MaxBytes int64
 	Cmd      string
 	Sudo     bool
 	Timeout  time.Duration
 	Pos      Pos
 	OnPos    Pos
+	FilesPos Pos
+	SincePos Pos
 }
 
 // RedactRule is a runbook-defined redaction pattern for the bundle.

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"path"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -52,6 +51,7 @@ type Prompt struct {
 	Err      error   // error
 	Outcome  Outcome // end
 	Message  string  // end
+	Text     string  // ask: the question; manual: the instructions; filled in ({{ }}), secrets masked
 }
 
 // Decision is the route a session took out of a step, and why.
@@ -77,6 +77,7 @@ type HostResult struct {
 	// Cause is the executor's error value behind Err, for errors.Is/As
 	// (nil after a resume: the journal keeps only the text).
 	Cause error `json:"-"`
+	Item  any   `json:"item,omitempty"` // for_each: the item this result is for
 }
 
 // Visit is one pass through a step.
@@ -483,13 +484,13 @@ func (s *Session) step(ctx context.Context) error {
 	}
 	switch st.Kind {
 	case KindEnd:
-		s.finish(st.End, st.Message)
+		s.finish(st.End, s.showText(st, st.Message))
 		return nil
 	case KindAsk:
-		s.pending = &Prompt{Kind: PromptAsk, Step: st, Choices: choiceNames(st)}
+		s.pending = &Prompt{Kind: PromptAsk, Step: st, Choices: choiceNames(st), Text: s.showText(st, st.Ask)}
 		return nil
 	case KindManual:
-		s.pending = &Prompt{Kind: PromptManual, Step: st, Choices: choiceNames(st)}
+		s.pending = &Prompt{Kind: PromptManual, Step: st, Choices: choiceNames(st), Text: s.showText(st, st.Manual)}
 		return nil
 	case KindFix:
 		if !s.approved {
@@ -627,6 +628,8 @@ func (s *Session) env(st *Step) Env {
 		"steps":   steps,
 		"targets": targetsEnv(s.rb, s.opts.Targets),
 		"input":   s.inputs,
+		"now":     s.opts.Clock.Now,
+		"visits":  s.visitCount,
 	}
 }
 
@@ -636,6 +639,9 @@ func (s *Session) render(st *Step, c *Command) (string, error) {
 	}
 	if st.Kind == KindFix && s.confirmed != "" {
 		return s.confirmed, nil
+	}
+	if st.ForEach != "" {
+		return c.Cmd, nil // one command per item: probeEach renders them
 	}
 	env := s.env(st)
 	t, err := ParseTemplate(c.Cmd, env)
@@ -678,6 +684,9 @@ func (w *tailWriter) Write(p []byte) (int, error) {
 // probe runs a command on every host of its role, concurrently, and returns
 // results in host order. Transport errors are in HostResult.Err.
 func (s *Session) probe(ctx context.Context, st *Step, c *Command) ([]HostResult, bool) {
+	if st.ForEach != "" && s.edited == "" {
+		return s.probeEach(ctx, st, c)
+	}
 	cmd, err := s.render(st, c)
 	if err != nil {
 		_ = s.fail(st, err)
@@ -726,7 +735,7 @@ func (s *Session) runOne(ctx context.Context, st *Step, h Host, req CommandReque
 	}
 	// Captures read the masked output, as stdout does: expressions decide on
 	// what the operator sees, and a secret a probe echoes never becomes a value.
-	hr.Captures = captures(st.Capture, hr.Stdout)
+	hr.Captures = s.captureValues(st, hr.Stdout)
 	e := Event{Type: EvResult, Step: st.ID, Host: h.Name, Signal: res.Signal, TimedOut: res.TimedOut,
 		Duration: res.Duration.Seconds(), Captures: hr.Captures, Error: hr.Err,
 		Bytes: out.full + errw.full, Truncated: out.full > int64(out.max) || errw.full > int64(errw.max)}
@@ -738,48 +747,6 @@ func (s *Session) runOne(ctx context.Context, st *Step, h Host, req CommandReque
 	return hr
 }
 
-// captures applies each pattern to stdout: named groups become values of
-// their own, otherwise group 1 is the value (the whole match when the
-// pattern has no group). A value is present only when its pattern matched
-// (and its group took part in the match): absent is "did not match", which
-// expressions see as nil and tell from an empty match with has(name).
-func captures(cs []*Capture, stdout string) map[string]string {
-	if len(cs) == 0 {
-		return nil
-	}
-	out := map[string]string{}
-	for _, c := range cs {
-		re, err := regexp.Compile(c.Pattern)
-		if err != nil {
-			continue
-		}
-		m := re.FindStringSubmatchIndex(stdout)
-		if m == nil {
-			continue
-		}
-		group := func(i int) (string, bool) {
-			if 2*i+1 >= len(m) || m[2*i] < 0 {
-				return "", false
-			}
-			return stdout[m[2*i]:m[2*i+1]], true
-		}
-		for i, n := range re.SubexpNames() {
-			if n == "" {
-				continue
-			}
-			if v, ok := group(i); ok {
-				out[n] = v
-			}
-		}
-		if re.NumSubexp() == 0 {
-			out[c.Name], _ = group(0)
-		} else if v, ok := group(1); ok {
-			out[c.Name] = v
-		}
-	}
-	return out
-}
-
 // resultEnv is the probe part of an expression env. For group targets exit
 // is the largest exit code (0 only when every host succeeded), stdout and
 // stderr are concatenated, and captures come from the first host that has them.
@@ -789,6 +756,11 @@ func resultEnv(env Env, results []HostResult, st *Step) {
 	caps := map[string]any{}
 	for _, n := range captureNames(st) {
 		caps[n] = nil // did not match (on any host)
+	}
+	for _, c := range st.Capture {
+		if c.Kind != CaptureFirst {
+			caps[c.Name] = CaptureValue(c, "")
+		}
 	}
 	list := make([]any, len(results))
 	var dur time.Duration
@@ -807,12 +779,16 @@ func resultEnv(env Env, results []HostResult, st *Step) {
 		dur = max(dur, r.Duration)
 		m := map[string]any{"host": r.Host, "exit": r.Exit, "stdout": r.Stdout, "stderr": r.Stderr, "signal": r.Signal,
 			"timed_out": r.TimedOut, "error": r.Err}
+		if r.Item != nil {
+			m["item"] = r.Item
+		}
 		for _, n := range captureNames(st) {
 			m[n] = nil
 		}
-		for k, v := range r.Captures {
+		for k, raw := range r.Captures {
+			v := CaptureValue(captureByName(st, k), raw)
 			m[k] = v
-			if cur, ok := caps[k]; !ok || cur == nil {
+			if cur, ok := caps[k]; !ok || cur == nil || emptyCapture(cur) && !emptyCapture(v) {
 				caps[k] = v
 			}
 		}
@@ -1159,7 +1135,12 @@ func (s *Session) collect(ctx context.Context, st *Step) error {
 				ictx, cancel = context.WithTimeout(ctx, item.Timeout)
 			}
 			if len(item.Files) > 0 {
-				err := s.opts.Executor.Fetch(ictx, h, FetchRequest{Step: st.ID, Globs: item.Files, Since: item.Since, MaxBytes: item.MaxBytes, Sudo: item.Sudo}, col)
+				globs, since, err := s.collectWindow(st, item)
+				if err != nil {
+					cancel()
+					return s.fail(st, err)
+				}
+				err = s.opts.Executor.Fetch(ictx, h, FetchRequest{Step: st.ID, Globs: globs, Since: since, MaxBytes: item.MaxBytes, Sudo: item.Sudo}, col)
 				if err != nil {
 					// An unreachable host leaves an entry (and the event), so
 					// the bundle says what it does not hold.
@@ -1167,14 +1148,14 @@ func (s *Session) collect(ctx context.Context, st *Step) error {
 					if errors.Is(ictx.Err(), context.DeadlineExceeded) {
 						status = "timeout"
 					}
-					col.Skipped(h, st.ID, RemoteFile{Path: strings.Join(item.Files, " ")}, status, err.Error())
+					col.Skipped(h, st.ID, RemoteFile{Path: strings.Join(globs, " ")}, status, err.Error())
 				} else {
 					// A glob that matched nothing is a result too: the
 					// operator and the bundle learn it, not only silence.
-					for _, g := range cc.unmatched(item.Files) {
+					for _, g := range cc.unmatched(globs) {
 						why := "no file matched"
-						if item.Since > 0 {
-							why += " (modified within " + shortDuration(item.Since) + ")"
+						if since > 0 {
+							why += " (modified within " + shortDuration(since) + ")"
 						}
 						col.Skipped(h, st.ID, RemoteFile{Path: g}, "empty", why)
 					}

@@ -31,7 +31,10 @@ type Scenario struct {
 	AssumeDone []string                     `yaml:"assume_done"` // manual steps
 	Inputs     map[string]map[string]string `yaml:"inputs"`      // fix step -> input -> value
 	Expect     Expect                       `yaml:"expect"`
-	Hosts      map[string]*Host             `yaml:"hosts"`
+	// Clock is when the simulated session starts (default 2026-11-28T03:00:00Z):
+	// now() and `since` times read it, waits advance it.
+	Clock time.Time        `yaml:"clock"`
+	Hosts map[string]*Host `yaml:"hosts"`
 }
 
 // Expect is the golden result of an unattended run.

@@ -26,7 +26,7 @@ import (
 //     jittered backoff, a bounded number of times.
 
 const (
-	handshakesPerAddr = 8 // under OpenSSH's MaxStartups start of 10
+	handshakesPerAddr = 6 // under OpenSSH's MaxStartups start of 10, with a margin
 	handshakeRetries  = 4
 	retryBase         = 150 * time.Millisecond
 )

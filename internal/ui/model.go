@@ -524,7 +524,7 @@ func (m *Model) onPrompt(msg promptMsg) tea.Cmd {
 	case engine.PromptDecided:
 		m.showCollectTable()
 	case engine.PromptAsk:
-		m.choices = choices.New(p.Step.Ask, m.answerItems(p), m.styles, m.keys)
+		m.choices = choices.New(p.Text, m.answerItems(p), m.styles, m.keys)
 	case engine.PromptManual:
 		if len(p.Choices) > 0 {
 			m.choices = choices.New("Your answer:", m.answerItems(p), m.styles, m.keys)
@@ -586,6 +586,7 @@ func (m *Model) snapshot() {
 	if p.Step.Kind == engine.KindCollect {
 		m.step.SetPlan(m.session.CollectPlan(p.Step))
 	}
+	m.step.SetText(p.Text)
 }
 
 // visitMark is the outline mark of one visit.

@@ -29,6 +29,7 @@ type Model struct {
 	command string
 	edited  bool
 	plan    []engine.CollectPlan // a collect step's items, per host
+	text    string               // filled-in instructions (Prompt.Text)
 	width   int
 	maxRows int
 
@@ -64,11 +65,15 @@ func (m *Model) SetStep(st *engine.Step, hosts []engine.Host, command string, ed
 	if m.step == nil || st == nil || m.step.ID != st.ID {
 		m.plan = nil
 	}
-	m.step, m.hosts, m.command, m.edited = st, hosts, command, edited
+	m.step, m.hosts, m.command, m.edited, m.text = st, hosts, command, edited, ""
 }
 
 // SetPlan shows what a collect step gathers (kept until another step).
 func (m *Model) SetPlan(plan []engine.CollectPlan) { m.plan = plan }
+
+// SetText sets the step's instructions as the session filled them in
+// (Prompt.Text); without it the manual text is shown as written.
+func (m *Model) SetText(text string) { m.text = text }
 
 // Step is the step shown.
 func (m Model) Step() *engine.Step { return m.step }
@@ -173,11 +178,15 @@ func (m Model) View() string {
 		if doc != "" {
 			doc += "\n\n"
 		}
-		doc += st.Manual
+		if m.text != "" {
+			doc += m.text
+		} else {
+			doc += st.Manual
+		}
 	}
 	var docLines []string
 	if doc != "" {
-		docLines = strings.Split(m.Markdown(st.ID, doc, w), "\n")
+		docLines = strings.Split(m.Markdown(st.ID+"\x00"+m.text, doc, w), "\n")
 	}
 	room := m.maxRows - len(head) - len(cmd)
 	if len(cmd) > 0 {
