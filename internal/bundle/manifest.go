@@ -136,6 +136,13 @@ type TargetInfo struct {
 	Host    string `json:"host"`
 	User    string `json:"user,omitempty"`
 	HostKey string `json:"host_key,omitempty"` // SHA256 fingerprint, when known
+	// HostKeyType is the verified key's type (ssh-ed25519, or a certificate).
+	HostKeyType string `json:"host_key_type,omitempty"`
+	// HostKeyTrust says how it was trusted: known_hosts, cert-authority,
+	// accept-new or operator; HostKeyTrustSource the known_hosts file:line
+	// (or the file an accepted key was written to).
+	HostKeyTrust       string `json:"host_key_trust,omitempty"`
+	HostKeyTrustSource string `json:"host_key_trust_source,omitempty"`
 	// ClockSkew is remote minus local clock, seconds, when measured. `since`
 	// windows are evaluated on the remote clock.
 	ClockSkew *float64 `json:"clock_skew,omitempty"`

@@ -254,7 +254,14 @@ func (w *Writer) report(m *Manifest) []byte {
 	for _, tg := range m.Targets {
 		p("- target %s: `%s`", inline(tg.Role), inline(tg.Name))
 		if tg.HostKey != "" {
-			p(" (host key %s)", inline(tg.HostKey))
+			p(" (host key %s %s", inline(tg.HostKeyType), inline(tg.HostKey))
+			if tg.HostKeyTrust != "" {
+				p(", trusted by %s", inline(tg.HostKeyTrust))
+				if tg.HostKeyTrustSource != "" {
+					p(" %s", inline(tg.HostKeyTrustSource))
+				}
+			}
+			p(")")
 		}
 		if tg.ClockSkew != nil {
 			p(" (clock skew %+.1fs)", *tg.ClockSkew)

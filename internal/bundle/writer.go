@@ -73,6 +73,9 @@ type Options struct {
 // HostInfo is what a transport learned about a host.
 type HostInfo struct {
 	HostKey   string         // SHA256 fingerprint
+	KeyType   string         // the verified key's type
+	Trust     string         // how it was trusted (known_hosts, cert-authority, accept-new, operator)
+	Source    string         // known_hosts file:line that trusted it
 	ClockSkew *time.Duration // remote minus local
 }
 
@@ -237,6 +240,15 @@ func newRedactor(opts Options) (*redact.Redactor, error) {
 func (w *Writer) SetHost(name string, info HostInfo) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	// Transports learn these at different times (clock skew at the first
+	// command, the host key at the handshake): keep what is already known.
+	old := w.hosts[name]
+	if info.HostKey == "" {
+		info.HostKey, info.KeyType, info.Trust, info.Source = old.HostKey, old.KeyType, old.Trust, old.Source
+	}
+	if info.ClockSkew == nil {
+		info.ClockSkew = old.ClockSkew
+	}
 	w.hosts[name] = info
 }
 
@@ -504,7 +516,7 @@ func (w *Writer) manifest(fin Final) *Manifest {
 		for _, h := range w.opts.Targets[role] {
 			t := TargetInfo{Role: role, Name: h.Name, Host: h.Address(), User: h.User()}
 			if info, ok := w.hosts[h.Name]; ok {
-				t.HostKey = info.HostKey
+				t.HostKey, t.HostKeyType, t.HostKeyTrust, t.HostKeyTrustSource = info.HostKey, info.KeyType, info.Trust, info.Source
 				if info.ClockSkew != nil {
 					s := info.ClockSkew.Seconds()
 					t.ClockSkew = &s

@@ -17,11 +17,14 @@ import (
 // bundleRun is the session's bundle. It is finalised exactly once: from
 // the TUI (its final screen, or the quit dialog), or by the finish path.
 type bundleRun struct {
-	w    *bundle.Writer
-	mu   sync.Mutex // export runs in a TUI command goroutine
-	done bool
-	path string
-	err  error
+	w *bundle.Writer
+	// beforeClose runs just before the bundle is finalised, from either
+	// path: what the transport learned (verified host keys) goes in.
+	beforeClose func()
+	mu          sync.Mutex // export runs in a TUI command goroutine
+	done        bool
+	path        string
+	err         error
 }
 
 // openBundle opens the bundle when one is wanted (--bundle, or any
@@ -55,7 +58,7 @@ func (l *lifecycle) openBundle() error {
 		fmt.Fprintf(o.Stderr, "runbook: warning: --no-redact: %s will hold secrets as collected\n", w.Name())
 	}
 	l.sopts.Collector = w
-	l.bundle = &bundleRun{w: w}
+	l.bundle = &bundleRun{w: w, beforeClose: l.recordHostKeys}
 	return nil
 }
 
@@ -121,6 +124,9 @@ func (b *bundleRun) export(ctx context.Context, s *engine.Session) (string, erro
 	}
 	b.done = true
 	b.secrets(s)
+	if b.beforeClose != nil {
+		b.beforeClose()
+	}
 	ended, outcome, msg := s.Ended()
 	fin := bundle.Final{Outcome: string(outcome), Message: msg, Interrupted: ctx.Err() != nil}
 	if !ended {
@@ -139,6 +145,9 @@ func (b *bundleRun) closeWith(ctx context.Context, fin bundle.Final, stderr io.W
 		return
 	}
 	b.done = true
+	if b.beforeClose != nil {
+		b.beforeClose()
+	}
 	b.path, b.err = b.w.Close(ctx, fin)
 	if b.err != nil {
 		fmt.Fprintf(stderr, "runbook: bundle: %v\n", b.err)

@@ -189,8 +189,13 @@ func TestInteractiveFirstContactAccept(t *testing.T) {
 	if b, _ := os.ReadFile(f.known); !strings.Contains(string(b), "ssh-ed25519") {
 		t.Errorf("accepted key not in known_hosts: %q", b)
 	}
-	if m := f.manifest(); m.Outcome != "resolved" {
+	m := f.manifest()
+	if m.Outcome != "resolved" {
 		t.Errorf("bundle outcome %q", m.Outcome)
+	}
+	// The bundle says which key was verified and that the operator trusted it.
+	if len(m.Targets) != 1 || !strings.HasPrefix(m.Targets[0].HostKey, "SHA256:") || m.Targets[0].HostKeyType != "ssh-ed25519" || m.Targets[0].HostKeyTrust != ssh.TrustOperator {
+		t.Errorf("manifest targets %+v, want the verified key trusted by the operator", m.Targets)
 	}
 }
 

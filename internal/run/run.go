@@ -13,6 +13,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/runbook-dev/runbook/internal/auto"
+	"github.com/runbook-dev/runbook/internal/bundle"
 	"github.com/runbook-dev/runbook/internal/engine"
 	"github.com/runbook-dev/runbook/internal/journal"
 	"github.com/runbook-dev/runbook/internal/ssh"
@@ -165,12 +166,13 @@ type lifecycle struct {
 	sopts   engine.Options
 	resumed bool
 
-	requests *ui.Requests // the prompt bridge (interactive)
-	remote   engine.Executor
-	closeSSH func()
-	jw       *journal.Writer
-	id       string
-	bundle   *bundleRun
+	requests  *ui.Requests // the prompt bridge (interactive)
+	remote    engine.Executor
+	closeSSH  func()
+	sshClient *ssh.Client
+	jw        *journal.Writer
+	id        string
+	bundle    *bundleRun
 
 	// What happened, for the finish path.
 	session     *engine.Session
@@ -239,7 +241,7 @@ func (l *lifecycle) openTransport(ctx context.Context) error {
 		if err != nil {
 			return Usage("ssh transport: %v", err)
 		}
-		l.remote = c
+		l.remote, l.sshClient = c, c
 		l.closeSSH = func() { c.Close() }
 	}
 	l.sopts.Executor = router{local: ssh.Local{}, remote: l.remote}
@@ -384,4 +386,22 @@ func (l *lifecycle) journalStop(interrupted bool) {
 		reason = "interrupted by the operator or a signal"
 	}
 	l.jw.Stop(outcome, step, reason, time.Now())
+}
+
+// recordHostKeys puts each remote host's verified key, and how it was
+// trusted, into the bundle's manifest and report.
+func (l *lifecycle) recordHostKeys() {
+	if l.sshClient == nil {
+		return
+	}
+	for _, hs := range l.o.Targets {
+		for _, h := range hs {
+			if h.IsLocal() {
+				continue
+			}
+			if k, ok := l.sshClient.HostKey(h.Name); ok {
+				l.bundle.w.SetHost(h.Name, bundle.HostInfo{HostKey: k.Fingerprint, KeyType: k.KeyType, Trust: k.Trust, Source: k.Source})
+			}
+		}
+	}
 }
