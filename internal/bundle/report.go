@@ -276,7 +276,6 @@ func (w *Writer) report(m *Manifest) []byte {
 	for i, v := range t.rep.visits {
 		title := inline(v.step)
 		if st := rb.Step(v.step); st != nil && v.step != "" {
-			title = st.Label() + " (`" + inline(st.ID) + "`)"
 			if st.Ref == "" {
 				title = inline(st.Name()) + " (`" + inline(st.ID) + "`)"
 			} else {

@@ -119,11 +119,11 @@ steps:
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, _ := s.Advance(context.Background())
+	_, _ = s.Advance(context.Background())
 	if err := s.Confirm(map[string]string{"path": "/tmp/a"}, ""); err != nil {
 		t.Fatal(err)
 	}
-	p, err = s.Advance(context.Background())
+	p, err := s.Advance(context.Background())
 	if err != nil || p.Kind != engine.PromptConfirm || p.Step.ID != "two" {
 		t.Fatalf("got %+v, %v", p, err)
 	}

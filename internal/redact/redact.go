@@ -224,7 +224,6 @@ type state struct {
 	inPEM   bool
 	line    int // lines fully processed before the current chunk position
 	lowered []byte
-	scratch []byte
 	marks   []int
 }
 

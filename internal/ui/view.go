@@ -27,8 +27,6 @@ type layout struct {
 	outlineW int // 0: outline hidden (narrow terminal)
 	mainW    int // content width of the main pane
 	bodyH    int
-	stepH    int
-	outH     int // 0: no output pane
 }
 
 func (m *Model) computeLayout() layout {

@@ -87,8 +87,6 @@ type JSONEncoder struct {
 	w      io.Writer
 	buf    bytes.Buffer
 	enc    *json.Encoder
-	prefix string
-	indent string
 }
 
 // NewJSONEncoder returns an encoder writing escaped JSON values to w.

@@ -198,9 +198,7 @@ func (m Model) Table(w int) []string {
 		for i, l := range strings.Split(ansi.Wrap(line, max(w, 20), " "), "\n") {
 			if i > 0 {
 				l = strings.Repeat(" ", indent) + strings.TrimLeft(l, " ")
-				for _, part := range strings.Split(ansi.Wrap(l, max(w, 20), " "), "\n") {
-					out = append(out, part)
-				}
+				out = append(out, strings.Split(ansi.Wrap(l, max(w, 20), " "), "\n")...)
 				continue
 			}
 			out = append(out, l)
