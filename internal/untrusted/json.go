@@ -84,9 +84,9 @@ func MarshalJSONIndent(v any, prefix, indent string) ([]byte, error) {
 // every JSON or JSON-lines stream written for people to read (`--output
 // json`, `--output jsonl`, `lint --format json`, `sessions --format json`).
 type JSONEncoder struct {
-	w      io.Writer
-	buf    bytes.Buffer
-	enc    *json.Encoder
+	w   io.Writer
+	buf bytes.Buffer
+	enc *json.Encoder
 }
 
 // NewJSONEncoder returns an encoder writing escaped JSON values to w.
