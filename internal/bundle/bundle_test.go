@@ -765,17 +765,55 @@ func TestPlantedSymlinksNotFollowed(t *testing.T) {
 	if _, err := Verify(path); err != nil {
 		t.Fatal(err)
 	}
-	// A symlink at the archive's own temporary name: New refuses.
+	// A symlink at the archive's own temporary name is never written
+	// through: New takes the next free name (-2) instead.
 	if err := os.Remove(path); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.Symlink(victim, name+".partial"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := New(Options{Path: dir, Runbook: testRunbook(), ToolVersion: "test", Now: func() time.Time { return t0 }}); err == nil {
-		t.Fatal("New wrote through a symlink at <name>.partial")
+	w2, err := New(Options{Path: dir, Runbook: testRunbook(), ToolVersion: "test", Now: func() time.Time { return t0 }})
+	if err == nil {
+		p2, err := w2.Close(context.Background(), Final{Outcome: "escalated"})
+		if err != nil || p2 == name || !strings.HasSuffix(p2, "-2.tar.gz") {
+			t.Fatalf("with a symlink at <name>.partial: bundle %q, %v; want the next name", p2, err)
+		}
 	}
 	if b, _ := os.ReadFile(victim); string(b) != "precious\n" {
 		t.Fatalf("victim overwritten: %q", b)
+	}
+}
+
+// Two sessions ending in the same second into one directory both get a
+// bundle (the second named -2); a file name the operator gave is never
+// replaced.
+func TestSameSecondBundlesGetDistinctNames(t *testing.T) {
+	rb, err := engine.Load("x.yaml", []byte("runbook: 1\nid: same-second\ntitle: x\nsteps:\n  - {id: done, end: resolved}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	now := func() time.Time { return t0 }
+	var paths []string
+	for range 3 {
+		w, err := New(Options{Path: dir, Runbook: rb, ToolVersion: "test", Now: now})
+		if err != nil {
+			t.Fatalf("bundle %d: %v", len(paths)+1, err)
+		}
+		p, err := w.Close(context.Background(), Final{Outcome: "resolved"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Verify(p); err != nil {
+			t.Fatalf("verify %s: %v", p, err)
+		}
+		paths = append(paths, p)
+	}
+	if paths[0] == paths[1] || paths[1] == paths[2] || !strings.HasSuffix(paths[1], "-2.tar.gz") || !strings.HasSuffix(paths[2], "-3.tar.gz") {
+		t.Fatalf("bundle names %v, want distinct, the later ones -2 and -3", paths)
+	}
+	if _, err := New(Options{Path: paths[0], Runbook: rb, ToolVersion: "test", Now: now}); err == nil || !strings.Contains(err.Error(), "already exists") {
+		t.Fatalf("an explicit existing file name: %v, want a refusal", err)
 	}
 }

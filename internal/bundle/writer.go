@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -147,14 +148,10 @@ func New(opts Options) (*Writer, error) {
 	}
 	w.ev.w = w
 	var err error
-	w.path, err = archivePath(opts.Path, opts.Runbook.ID, w.start, opts.NoRedact)
+	base, auto, err := archivePath(opts.Path, opts.Runbook.ID, w.start, opts.NoRedact)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := os.Lstat(w.path); err == nil {
-		return nil, fmt.Errorf("bundle %s: already exists", w.path)
-	}
-	w.part = w.path + ".partial"
 	create := opts.create
 	if create == nil {
 		create = func(name string) (fileSink, error) {
@@ -163,9 +160,31 @@ func New(opts Options) (*Writer, error) {
 			return os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o600)
 		}
 	}
-	f, err := create(w.part)
-	if err != nil {
-		return nil, fmt.Errorf("create bundle: %w", err)
+	// A name we chose (a directory was given) takes -2, -3... when two
+	// sessions end in the same second; a name the operator gave is never
+	// replaced.
+	var f fileSink
+	for n := 1; ; n++ {
+		w.path = base
+		if n > 1 {
+			w.path = strings.TrimSuffix(base, ".tar.gz") + "-" + strconv.Itoa(n) + ".tar.gz"
+		}
+		w.part = w.path + ".partial"
+		_, statErr := os.Lstat(w.path)
+		if statErr == nil {
+			if auto && n < 100 {
+				continue
+			}
+			return nil, fmt.Errorf("bundle %s: already exists", w.path)
+		}
+		f, err = create(w.part)
+		if err != nil && errors.Is(err, os.ErrExist) && auto && n < 100 {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("create bundle: %w", err)
+		}
+		break
 	}
 	w.a = newArchive(f, opts.Level)
 	return w, nil
@@ -174,7 +193,9 @@ func New(opts Options) (*Writer, error) {
 // Name is the archive's final path.
 func (w *Writer) Name() string { return w.path }
 
-func archivePath(p, id string, t time.Time, unredacted bool) (string, error) {
+// archivePath is where the bundle goes; auto says the name was chosen
+// here (p is a directory), not given by the operator.
+func archivePath(p, id string, t time.Time, unredacted bool) (string, bool, error) {
 	ts := t.UTC().Format("20060102T150405Z")
 	name := "runbook-" + escapeSegment(id) + "-" + ts + ".tar.gz"
 	if unredacted {
@@ -185,15 +206,15 @@ func archivePath(p, id string, t time.Time, unredacted bool) (string, error) {
 	}
 	if fi, err := os.Stat(p); (err == nil && fi.IsDir()) || strings.HasSuffix(p, string(filepath.Separator)) {
 		if err != nil {
-			return "", fmt.Errorf("bundle directory %s: %w", p, err)
+			return "", false, fmt.Errorf("bundle directory %s: %w", p, err)
 		}
-		return filepath.Join(p, name), nil
+		return filepath.Join(p, name), true, nil
 	}
 	if unredacted && !strings.Contains(filepath.Base(p), "UNREDACTED") {
 		base := strings.TrimSuffix(filepath.Base(p), ".tar.gz")
 		p = filepath.Join(filepath.Dir(p), base+"-UNREDACTED.tar.gz")
 	}
-	return p, nil
+	return p, false, nil
 }
 
 // Secrets returns the literal values being masked.
