@@ -112,7 +112,17 @@ func (c *proxyConn) Read(p []byte) (int, error) {
 	return n, err
 }
 
-func (c *proxyConn) Write(p []byte) (int, error) { return c.stdin.Write(p) }
+// Write fails when the proxy has gone; then its exit and stderr say why
+// (the SSH version line is written first, often before anything is read).
+func (c *proxyConn) Write(p []byte) (int, error) {
+	n, err := c.stdin.Write(p)
+	if err != nil {
+		if perr := c.exitError(); perr != io.EOF {
+			return n, perr
+		}
+	}
+	return n, err
+}
 
 // exitError says why the proxy's stdout ended, with what it printed on
 // stderr (bounded): "ProxyCommand ... exited 255: ssh: connect to host ...".
