@@ -7,7 +7,6 @@ import (
 	"path"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,28 +17,6 @@ import (
 	"github.com/runbook-dev/runbook/internal/scenario"
 	"github.com/runbook-dev/runbook/runbooks"
 )
-
-// fakeClock advances on Sleep, so wait steps poll without sleeping.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Sleep(ctx context.Context, d time.Duration) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-	return nil
-}
 
 // shipped loads every shipped runbook, by id.
 func shipped(t *testing.T) map[string]*engine.Runbook {
@@ -101,7 +78,7 @@ func scenarios(t *testing.T) map[string][]scenarioFile {
 // the policy the scenario declares.
 func runScenario(t *testing.T, rb *engine.Runbook, s *scenario.Scenario) *auto.Result {
 	t.Helper()
-	clock := &fakeClock{now: time.Date(2026, 11, 28, 3, 0, 0, 0, time.UTC)}
+	clock := engine.NewSteppedClock(time.Date(2026, 11, 28, 3, 0, 0, 0, time.UTC))
 	ex := scenario.NewExecutor(s)
 	ex.Now = clock.Now
 	var progress strings.Builder

@@ -154,7 +154,7 @@ steps:
     end: escalated
 `)
 	fake := enginetest.New(enginetest.Rule{Match: "^status$", Stdout: "starting\n"})
-	s, err := engine.NewSession(rb, engine.Options{Executor: fake, Targets: local("host"), Clock: &fakeClock{}})
+	s, err := engine.NewSession(rb, engine.Options{Executor: fake, Targets: local("host"), Clock: &engine.SteppedClock{}})
 	if err != nil {
 		t.Fatal(err)
 	}

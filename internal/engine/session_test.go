@@ -201,7 +201,7 @@ steps:
     end: resolved
 `)
 	rec := &timeoutRecorder{}
-	clock := &fakeClock{now: time.Unix(0, 0)}
+	clock := engine.NewSteppedClock(time.Unix(0, 0))
 	s, err := engine.NewSession(rb, engine.Options{Executor: rec, Targets: local("host"), Clock: clock})
 	if err != nil {
 		t.Fatal(err)

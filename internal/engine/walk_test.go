@@ -63,28 +63,6 @@ type walkAction struct {
 	WantErr  string            `yaml:"want_err"` // the action must fail with this text
 }
 
-// fakeClock advances only when the session sleeps: wait steps run without sleeping.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Sleep(ctx context.Context, d time.Duration) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-	return nil
-}
-
 // TestWalks drives engine.Session through each testdata/walks/<name> and
 // compares the transcript (visited steps, commands, decisions with their
 // Explain line, answers, outcome, and every command the fake executor saw)
@@ -160,7 +138,7 @@ func runWalk(t *testing.T, rb *engine.Runbook, sc *walkScript, stepMode bool) st
 		}
 	}
 	tr := &transcript{}
-	clock := &fakeClock{now: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)}
+	clock := engine.NewSteppedClock(time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC))
 	s, err := engine.NewSession(rb, engine.Options{
 		Executor: fake, Targets: targets, Params: sc.Params, StepMode: stepMode, DryRun: sc.DryRun,
 		StartAt: sc.StartAt, MaxVisits: sc.MaxVisits, Clock: clock, OnEvent: tr.event,

@@ -8,7 +8,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/runbook-dev/runbook/internal/auto"
@@ -17,28 +16,6 @@ import (
 
 // DefaultClock is when a scenario's session starts unless it sets `clock:`.
 var defaultClock = time.Date(2026, 11, 28, 3, 0, 0, 0, time.UTC)
-
-// fakeClock advances only when the session sleeps: waits finish at once.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Sleep(ctx context.Context, d time.Duration) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-	return nil
-}
 
 // Check is one scenario run against its runbook and judged against its
 // `expect`.
@@ -75,7 +52,7 @@ func RunCheck(ctx context.Context, rb *engine.Runbook, file string, s *Scenario)
 	if !s.Clock.IsZero() {
 		start = s.Clock
 	}
-	clock := &fakeClock{now: start}
+	clock := engine.NewSteppedClock(start)
 	ex := NewExecutor(s)
 	ex.Now = clock.Now
 	sess, err := engine.NewSession(rb, engine.Options{
