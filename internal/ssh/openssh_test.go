@@ -20,8 +20,9 @@ import (
 	"github.com/runbook-dev/runbook/internal/ssh/sshtest"
 )
 
-// startOpenSSH starts a real sshd for the test; it skips only when there is
-// no sshd binary, and says loudly that it ran.
+// startOpenSSH starts a real sshd for the test (extraConfig lines replace
+// sshd_config defaults); it skips only when there is no sshd binary, and
+// says loudly that it ran.
 func startOpenSSH(t *testing.T, extraConfig ...string) *sshtest.OpenSSH {
 	t.Helper()
 	o, err := sshtest.StartOpenSSH(t.TempDir(), extraConfig...)
@@ -33,7 +34,11 @@ func startOpenSSH(t *testing.T, extraConfig ...string) *sshtest.OpenSSH {
 	}
 	t.Cleanup(func() { o.Close() })
 	t.Logf("real OpenSSH sshd running on %s", o.Addr())
-	fmt.Fprintf(os.Stderr, "=== %s: ran against real OpenSSH sshd on %s\n", t.Name(), o.Addr())
+	how := ""
+	if len(extraConfig) > 0 {
+		how = " (" + strings.Join(extraConfig, "; ") + ")"
+	}
+	fmt.Fprintf(os.Stderr, "=== %s: ran against real OpenSSH sshd on %s%s\n", t.Name(), o.Addr(), how)
 	return o
 }
 
@@ -167,27 +172,12 @@ func TestOpenSSH(t *testing.T) {
 	})
 }
 
-// startOpenSSHWith is startOpenSSH with extra sshd_config lines.
-func startOpenSSHWith(t *testing.T, extra ...string) *sshtest.OpenSSH {
-	t.Helper()
-	o, err := sshtest.StartOpenSSH(t.TempDir(), extra...)
-	if errors.Is(err, sshtest.ErrNoSSHD) {
-		t.Skip("SKIP real OpenSSH test: ", err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { o.Close() })
-	fmt.Fprintf(os.Stderr, "=== %s: ran against real OpenSSH sshd on %s (%s)\n", t.Name(), o.Addr(), strings.Join(extra, "; "))
-	return o
-}
-
 // TestOpenSSHMaxSessions: five concurrent probes against a server whose
 // MaxSessions is below our cap all succeed (queued, not refused).
 func TestOpenSSHMaxSessions(t *testing.T) {
 	for _, max := range []int{1, 2} {
 		t.Run(fmt.Sprint("MaxSessions ", max), func(t *testing.T) {
-			o := startOpenSSHWith(t, fmt.Sprint("MaxSessions ", max))
+			o := startOpenSSH(t, fmt.Sprint("MaxSessions ", max))
 			c, err := rbssh.New(o.Config())
 			if err != nil {
 				t.Fatal(err)
@@ -217,7 +207,7 @@ func TestOpenSSHMaxSessions(t *testing.T) {
 // TestOpenSSHForceCommand: a host whose ForceCommand runs the command with
 // stdin from /dev/null is reported as such, not as a killed command.
 func TestOpenSSHForceCommand(t *testing.T) {
-	o := startOpenSSHWith(t, `ForceCommand eval "$SSH_ORIGINAL_COMMAND" </dev/null`)
+	o := startOpenSSH(t, `ForceCommand eval "$SSH_ORIGINAL_COMMAND" </dev/null`)
 	c, err := rbssh.New(o.Config())
 	if err != nil {
 		t.Fatal(err)
