@@ -14,6 +14,7 @@ type sshOptions struct {
 	policy     string
 	password   bool
 	forks      int
+	resolve    string
 }
 
 func addSSHFlags(f *pflag.FlagSet, o *sshOptions) {
@@ -22,6 +23,7 @@ func addSSHFlags(f *pflag.FlagSet, o *sshOptions) {
 	f.StringArrayVar(&o.knownHosts, "known-hosts", nil, "known_hosts file (repeatable; default ~/.ssh/known_hosts); new keys are added to the first")
 	f.StringVar(&o.policy, "host-key-policy", "", "unknown host keys: strict, ask or accept-new (default ask in the TUI, strict with --auto); a changed key is always refused")
 	f.BoolVar(&o.password, "ssh-password", false, "allow password and keyboard-interactive SSH authentication (asked in the TUI)")
+	f.StringVar(&o.resolve, "ssh-resolve", "auto", "how ssh_config applies to a host: auto (built-in parser; ssh -G when the config has Match blocks or the parser cannot read it), openssh (always ssh -G, exactly as your ssh), builtin (never run ssh)")
 	f.IntVar(&o.forks, "forks", 32, "hosts of a group that run a step at once (the rest queue); jump hosts are shared and handshakes to one address limited either way")
 }
 
@@ -39,6 +41,11 @@ func (o sshOptions) transport(interactive bool) (ssh.Config, error) {
 	if interactive {
 		cfg.HostKeyPolicy = ssh.PolicyAsk
 	}
+	r, err := ssh.ParseResolver(o.resolve)
+	if err != nil {
+		return cfg, usageErr("--ssh-resolve: %v", err)
+	}
+	cfg.Resolver = r
 	if o.policy != "" {
 		p, err := ssh.ParsePolicy(o.policy)
 		if err != nil {

@@ -21,12 +21,15 @@ import (
 type Client struct {
 	cfg                Config
 	sshcfg             sshConfigs
+	sshcfgErr          error  // the parser's error, when ssh -G resolves instead
+	sshG               string // ssh binary for `ssh -G`; "" resolves with the parser
 	hk                 *hostKeys
 	explicitKnownHosts bool
 
 	mu        sync.Mutex
 	hkByFiles map[string]*hostKeys
 	verified  map[string]HostKeyInfo // by the name the key was checked under
+	resolved  map[string]*endpoint   // ssh -G results by name
 
 	pool   pool
 	closed bool          // under pool.mu
@@ -41,11 +44,13 @@ var _ engine.Executor = (*Client)(nil)
 func New(cfg Config) (*Client, error) {
 	cfg.defaults()
 	c := &Client{cfg: cfg, hkByFiles: map[string]*hostKeys{}, pool: pool{conns: map[string]*poolEntry{}},
-		forks: make(chan struct{}, cfg.Forks)}
+		forks: make(chan struct{}, cfg.Forks), resolved: map[string]*endpoint{}}
+	sshcfg, read, parseErr := loadSSHConfigs(&c.cfg)
 	var err error
-	if c.sshcfg, err = loadSSHConfigs(&c.cfg); err != nil {
+	if c.sshG, err = chooseResolver(&c.cfg, read, parseErr); err != nil {
 		return nil, err
 	}
+	c.sshcfg, c.sshcfgErr = sshcfg, parseErr
 	files := cfg.KnownHosts
 	c.explicitKnownHosts = len(files) > 0
 	if len(files) == 0 {

@@ -55,6 +55,11 @@ type Config struct {
 	// /etc/ssh/ssh_config when they exist. NoSSHConfig reads none.
 	SSHConfig   string
 	NoSSHConfig bool
+	// Resolver: how ssh_config is applied to a host (--ssh-resolve). Auto
+	// uses the built-in parser and asks `ssh -G` (SSHBinary, default ssh on
+	// PATH) when the config has Match blocks or the parser cannot read it.
+	Resolver  Resolver
+	SSHBinary string
 	// Aliases map a host name to the address to dial ("127.0.0.1:2222"),
 	// like HostName+Port in ssh_config; known_hosts is checked against the
 	// dialled address, as OpenSSH does.

@@ -59,9 +59,9 @@ func splitHostSpec(s string) (usr, host string, port int, err error) {
 // sshConfigs is the parsed ssh_config, most specific file first.
 type sshConfigs []*ssh_config.Config
 
-func loadSSHConfigs(cfg *Config) (sshConfigs, error) {
+func loadSSHConfigs(cfg *Config) (sshConfigs, []string, error) {
 	if cfg.NoSSHConfig {
-		return nil, nil
+		return nil, nil, nil
 	}
 	var files []string
 	if cfg.SSHConfig != "" {
@@ -73,21 +73,23 @@ func loadSSHConfigs(cfg *Config) (sshConfigs, error) {
 		files = append(files, "/etc/ssh/ssh_config")
 	}
 	var out sshConfigs
+	var read []string
 	for i, f := range files {
 		data, err := os.ReadFile(f)
 		if err != nil {
 			if errors.Is(err, os.ErrNotExist) && (cfg.SSHConfig == "" || i > 0) {
 				continue
 			}
-			return nil, fmt.Errorf("read ssh_config %s: %w", f, err)
+			return nil, read, fmt.Errorf("read ssh_config %s: %w", f, err)
 		}
+		read = append(read, f)
 		c, err := ssh_config.DecodeBytes(data)
 		if err != nil {
-			return nil, fmt.Errorf("parse ssh_config %s: %w", f, err)
+			return nil, read, fmt.Errorf("parse ssh_config %s: %w", f, err)
 		}
 		out = append(out, c)
 	}
-	return out, nil
+	return out, read, nil
 }
 
 // get returns the first value for key, as OpenSSH does: the first file and
@@ -132,8 +134,41 @@ func expandTokens(s string, ep *endpoint) string {
 }
 
 // resolve turns a host as typed (user@host:port, or an ssh_config alias)
-// into an endpoint.
+// into an endpoint: through `ssh -G` when New chose OpenSSH (Match blocks,
+// --ssh-resolve openssh), else the built-in parser. Results are cached per
+// name, so a host costs one ssh -G per run.
 func (c *Client) resolve(name string) (*endpoint, error) {
+	if c.sshG == "" {
+		return c.resolveBuiltin(name)
+	}
+	if _, host, _, err := splitHostSpec(name); err == nil {
+		if _, ok := c.cfg.Aliases[host]; ok {
+			return c.resolveBuiltin(name)
+		}
+	}
+	c.mu.Lock()
+	ep, ok := c.resolved[name]
+	c.mu.Unlock()
+	if ok {
+		cp := *ep
+		return &cp, nil
+	}
+	ep, err := c.resolveOpenSSH(name)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	c.resolved[name] = ep
+	c.mu.Unlock()
+	cp := *ep
+	return &cp, nil
+}
+
+// resolveBuiltin resolves name with the ssh_config library.
+func (c *Client) resolveBuiltin(name string) (*endpoint, error) {
+	if c.sshcfgErr != nil {
+		return nil, c.sshcfgErr
+	}
 	usr, host, port, err := splitHostSpec(name)
 	if err != nil {
 		return nil, fmt.Errorf("resolve host %q: %w", name, err)
