@@ -26,7 +26,7 @@ func addBundleFlags(f *pflag.FlagSet, o *bundleOptions) {
 	f.BoolVar(&o.noRedact, "no-redact", false, "do not mask secrets in the bundle (its name says UNREDACTED)")
 	f.StringVar(&o.maxBytes, "bundle-max-bytes", "", "cap on all bytes stored in the bundle (e.g. 2GiB; default 4GiB)")
 	f.StringVar(&o.maxFileBytes, "bundle-max-file-bytes", "", "per-file cap; larger text files keep their tail (default 256MiB)")
-	f.BoolVar(&o.noSkew, "bundle-no-clock-skew", false, "do not run `date` on remote hosts to record their clock skew")
+	f.BoolVar(&o.noSkew, "bundle-no-clock-skew", false, "do not run date(1) on remote hosts to record their clock skew")
 }
 
 func (bo bundleOptions) options() (run.BundleOptions, error) {
