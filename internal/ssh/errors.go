@@ -128,7 +128,7 @@ func (e *SudoPasswordError) AuthFailure() bool { return true }
 var (
 	// ErrWrapperNotStarted: the host ended the session but /bin/sh never ran
 	// runbook's command (the login shell could not parse or run the
-	// bootstrap, no base64 or /bin/sh, a ForceCommand that ignores the
+	// bootstrap, no /bin/sh, a ForceCommand that ignores the
 	// command). Nothing of the script ran; it is never a result.
 	ErrWrapperNotStarted = errors.New("the command did not start on the host")
 	// ErrStdinClosed: the host closed the command's stdin while runbook held
@@ -158,6 +158,6 @@ func (e *WrapperError) Error() string {
 	if s := strings.TrimSpace(e.Stderr); s != "" {
 		msg += fmt.Sprintf("; it said %q", s)
 	}
-	return msg + "; check the account's shell, that /bin/sh and base64 exist there, and any ForceCommand"
+	return msg + "; check the account's shell, that /bin/sh exists there, and any ForceCommand"
 }
 func (e *WrapperError) Unwrap() error { return ErrWrapperNotStarted }

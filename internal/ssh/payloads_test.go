@@ -74,6 +74,9 @@ func injectionPayloads(dir string) []string {
 	} {
 		add(f(x()), "a "+f(x())+" b")
 	}
+	// Long enough that the printf bootstrap would not fit MaxCommandLine
+	// (each of these bytes takes 4), so the line goes as base64.
+	add(strings.Repeat(`'"$;|&`+"`", 2500) + "'; " + x() + "; '")
 	return out
 }
 

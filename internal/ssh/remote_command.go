@@ -21,13 +21,18 @@ import (
 // sshd hands the line to the target user's login shell (`$SHELL -c LINE`),
 // which may be sh, bash, dash, zsh, fish or tcsh, each with its own quoting
 // (fish: \' inside '...'; tcsh: ! history and no multi-line quotes). So
-// the line is a fixed bootstrap that parses the same in all of them, plus
-// the real command in base64 ([A-Za-z0-9+/=] only), decoded and run by
-// /bin/sh:
+// the line is a fixed bootstrap that parses the same in all of them around
+// the real command written as a printf format: letters, digits and
+// ` ,._+-=:/@` as themselves, every other byte as a \NNN octal escape:
 //
-//	exec /bin/sh -c 'eval "$(echo BASE64 | base64 -d)"'
+//	exec /bin/sh -c 'eval "$(printf "echo\040hi\073\040id")"'
 //
-// Nothing a runbook or a param holds ever reaches the login shell's parser.
+// Inside single quotes no login shell gives any of these characters a
+// meaning (fish knows only \' and \\ there, tcsh only \! and \newline, and
+// neither ever occurs), and printf, a /bin/sh builtin, turns the escapes back
+// into the bytes without starting a decoder process (base64 cost the host a
+// fork and an exec per step). Nothing a runbook or a param holds ever
+// reaches the login shell's parser.
 type RemoteCommand struct {
 	Script string
 	// Sudo runs the whole command as root with `sudo -n` (or `sudo -S` when
@@ -73,11 +78,70 @@ const wrapperFormat = `exec 3<&0; if command -v timeout >/dev/null 2>&1; then ti
 var wrapperRE = regexp.MustCompile(`^exec 3<&0; if command -v timeout >/dev/null 2>&1; then timeout -k (\d+) (\d+) "\$@" </dev/null 3<&- & else "\$@" </dev/null 3<&- & fi; p=\$!; \{ trap '' PIPE; while read -r _; do :; done; kill -TERM \$p; echo ([A-Za-z0-9-]+):` + markStdinEOF + ` >&4; \} <&3 4>&2 >/dev/null 2>&1 & w=\$!; wait \$p; s=\$\?; kill \$w 2>/dev/null; \[ \$s -gt 128 \] && kill -\$\(\(s-128\)\) \$\$ 2>/dev/null; exit \$s$`)
 
 // The bootstrap the login shell parses: only words and one single-quoted
-// string free of \ ! and newlines, which every login shell reads alike.
+// string free of ' ! newlines and \\, which every login shell reads alike.
 const (
-	bootstrapPrefix = `exec /bin/sh -c 'eval "$(echo `
-	bootstrapSuffix = ` | base64 -d)"'`
+	bootstrapPrefix = `exec /bin/sh -c 'eval "$(printf "`
+	bootstrapSuffix = `")"'`
+	// A command whose format would not fit MaxCommandLine (a big param
+	// full of punctuation: up to 4 bytes each) goes as base64 instead, a
+	// third longer, decoded by base64(1): one process more, but it fits.
+	base64Prefix = `exec /bin/sh -c 'eval "$(echo `
+	base64Suffix = ` | base64 -d)"'`
 )
+
+// literal says which bytes the bootstrap writes as themselves: inert in
+// every login shell's single quotes, in /bin/sh's double quotes and in a
+// printf format.
+var literal = func() (t [256]bool) {
+	for c := 'a'; c <= 'z'; c++ {
+		t[c], t[c-'a'+'A'] = true, true
+	}
+	for c := '0'; c <= '9'; c++ {
+		t[c] = true
+	}
+	for _, c := range " ,._+-=:/@" {
+		t[c] = true
+	}
+	return t
+}()
+
+// printfFormat writes s as a printf format that prints exactly s.
+func printfFormat(s string) string {
+	var b strings.Builder
+	b.Grow(len(s) * 2)
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; literal[c] {
+			b.WriteByte(c)
+		} else {
+			b.WriteByte('\\')
+			b.WriteByte('0' + c>>6)
+			b.WriteByte('0' + c>>3&7)
+			b.WriteByte('0' + c&7)
+		}
+	}
+	return b.String()
+}
+
+// parsePrintfFormat reverses printfFormat, refusing anything it would not
+// have written.
+func parsePrintfFormat(f string) (string, error) {
+	var b strings.Builder
+	for i := 0; i < len(f); i++ {
+		c := f[i]
+		switch {
+		case literal[c]:
+			b.WriteByte(c)
+		case c == '\\' && i+3 < len(f) && isOctal(f[i+1]) && isOctal(f[i+2]) && isOctal(f[i+3]) && f[i+1] <= '3':
+			b.WriteByte((f[i+1]-'0')<<6 | (f[i+2]-'0')<<3 | (f[i+3] - '0'))
+			i += 3
+		default:
+			return "", fmt.Errorf("runbook command line: byte %q at %d is not in the bootstrap's alphabet", c, i)
+		}
+	}
+	return b.String(), nil
+}
+
+func isOctal(c byte) bool { return c >= '0' && c <= '7' }
 
 var nonceRE = regexp.MustCompile(`^[A-Za-z0-9-]+$`)
 
@@ -96,10 +160,14 @@ func ceilSeconds(d time.Duration) int {
 	return int(math.Ceil(d.Seconds()))
 }
 
-// String renders the command line: the bootstrap around the base64 of
-// Inner.
+// String renders the command line: the bootstrap around Inner as a printf
+// format.
 func (c RemoteCommand) String() string {
-	return bootstrapPrefix + base64.StdEncoding.EncodeToString([]byte(c.Inner())) + bootstrapSuffix
+	inner := c.Inner()
+	if f := printfFormat(inner); len(bootstrapPrefix)+len(f)+len(bootstrapSuffix) <= MaxCommandLine {
+		return bootstrapPrefix + f + bootstrapSuffix
+	}
+	return base64Prefix + base64.StdEncoding.EncodeToString([]byte(inner)) + base64Suffix
 }
 
 // Inner is the command /bin/sh runs once the bootstrap decoded it. Every
@@ -108,6 +176,20 @@ func (c RemoteCommand) Inner() string {
 	var b strings.Builder
 	if c.Nonce != "" && !c.Direct {
 		b.WriteString("echo " + c.Nonce + ":" + markStart + " >&2; ")
+	}
+	ka := c.KillAfter
+	if ka <= 0 {
+		ka = 5 * time.Second
+	}
+	nonce := c.Nonce
+	if nonce == "" {
+		nonce = "runbook"
+	}
+	wrapper := fmt.Sprintf(wrapperFormat, ceilSeconds(ka), ceilSeconds(c.Timeout), nonce)
+	if !c.Sudo && !c.Direct {
+		// The bootstrap's /bin/sh runs the wrapper itself: one exec fewer.
+		b.WriteString("set -- sh -c " + engine.ShellQuote(c.Script) + "; " + wrapper)
+		return b.String()
 	}
 	b.WriteString("exec ")
 	if c.Sudo {
@@ -122,16 +204,8 @@ func (c RemoteCommand) Inner() string {
 		b.WriteString(engine.ShellQuote(c.Script))
 		return b.String()
 	}
-	ka := c.KillAfter
-	if ka <= 0 {
-		ka = 5 * time.Second
-	}
-	nonce := c.Nonce
-	if nonce == "" {
-		nonce = "runbook"
-	}
 	b.WriteString("sh -c ")
-	b.WriteString(engine.ShellQuote(fmt.Sprintf(wrapperFormat, ceilSeconds(ka), ceilSeconds(c.Timeout), nonce)))
+	b.WriteString(engine.ShellQuote(wrapper))
 	b.WriteString(" " + wrapperArg0 + " sh -c ")
 	b.WriteString(engine.ShellQuote(c.Script))
 	return b.String()
@@ -140,18 +214,27 @@ func (c RemoteCommand) Inner() string {
 // ParseRemoteCommand recovers a RemoteCommand from the line String produced.
 func ParseRemoteCommand(line string) (RemoteCommand, error) {
 	var c RemoteCommand
-	enc, ok := strings.CutPrefix(line, bootstrapPrefix)
-	if ok {
-		enc, ok = strings.CutSuffix(enc, bootstrapSuffix)
-	}
-	if !ok {
+	var inner string
+	if enc, ok := strings.CutPrefix(line, bootstrapPrefix); ok {
+		if enc, ok = strings.CutSuffix(enc, bootstrapSuffix); !ok {
+			return c, fmt.Errorf("not a runbook command line: %.80q", line)
+		}
+		var err error
+		if inner, err = parsePrintfFormat(enc); err != nil {
+			return c, err
+		}
+	} else if enc, ok := strings.CutPrefix(line, base64Prefix); ok {
+		if enc, ok = strings.CutSuffix(enc, base64Suffix); !ok {
+			return c, fmt.Errorf("not a runbook command line: %.80q", line)
+		}
+		raw, err := base64.StdEncoding.DecodeString(enc)
+		if err != nil {
+			return c, fmt.Errorf("runbook command line: bad base64: %w", err)
+		}
+		inner = string(raw)
+	} else {
 		return c, fmt.Errorf("not a runbook command line: %.80q", line)
 	}
-	raw, err := base64.StdEncoding.DecodeString(enc)
-	if err != nil {
-		return c, fmt.Errorf("runbook command line: bad base64: %w", err)
-	}
-	inner := string(raw)
 	if rest, ok := strings.CutPrefix(inner, "echo "); ok {
 		mark, after, ok := strings.Cut(rest, " >&2; ")
 		nonce, ok2 := strings.CutSuffix(mark, ":"+markStart)
@@ -160,7 +243,25 @@ func ParseRemoteCommand(line string) (RemoteCommand, error) {
 		}
 		c.Nonce, inner = nonce, after
 	}
-	inner, ok = strings.CutPrefix(inner, "exec ")
+	if rest, ok := strings.CutPrefix(inner, "set -- "); ok {
+		i := strings.LastIndex(rest, "; exec 3<&0; ")
+		if i < 0 {
+			return c, fmt.Errorf("runbook command line: no wrapper in %.80q", inner)
+		}
+		w, err := SplitWords(rest[:i])
+		if err != nil {
+			return c, err
+		}
+		if len(w) != 3 || w[0] != "sh" || w[1] != "-c" {
+			return c, fmt.Errorf("not a runbook command line: %q", inner)
+		}
+		if err := c.parseWrapper(rest[i+2:]); err != nil {
+			return c, err
+		}
+		c.Script = w[2]
+		return c, nil
+	}
+	inner, ok := strings.CutPrefix(inner, "exec ")
 	if !ok {
 		return c, fmt.Errorf("runbook command line: no exec in %.80q", inner)
 	}
@@ -182,15 +283,8 @@ func ParseRemoteCommand(line string) (RemoteCommand, error) {
 		w = w[i+1:]
 	}
 	if len(w) == 7 && w[0] == "sh" && w[1] == "-c" && w[3] == wrapperArg0 {
-		m := wrapperRE.FindStringSubmatch(w[2])
-		if m == nil {
-			return c, fmt.Errorf("unknown wrapper %q", w[2])
-		}
-		ka, _ := strconv.Atoi(m[1])
-		to, _ := strconv.Atoi(m[2])
-		c.KillAfter, c.Timeout = time.Duration(ka)*time.Second, time.Duration(to)*time.Second
-		if c.Nonce != "" && m[3] != c.Nonce {
-			return c, fmt.Errorf("wrapper nonce %q differs from start marker %q", m[3], c.Nonce)
+		if err := c.parseWrapper(w[2]); err != nil {
+			return c, err
 		}
 		w = w[4:]
 	} else {
@@ -201,6 +295,21 @@ func ParseRemoteCommand(line string) (RemoteCommand, error) {
 	}
 	c.Script = w[2]
 	return c, nil
+}
+
+// parseWrapper reads the timeout, kill delay and nonce out of the wrapper.
+func (c *RemoteCommand) parseWrapper(w string) error {
+	m := wrapperRE.FindStringSubmatch(w)
+	if m == nil {
+		return fmt.Errorf("unknown wrapper %q", w)
+	}
+	ka, _ := strconv.Atoi(m[1])
+	to, _ := strconv.Atoi(m[2])
+	c.KillAfter, c.Timeout = time.Duration(ka)*time.Second, time.Duration(to)*time.Second
+	if c.Nonce != "" && m[3] != c.Nonce {
+		return fmt.Errorf("wrapper nonce %q differs from start marker %q", m[3], c.Nonce)
+	}
+	return nil
 }
 
 // SplitWords splits a POSIX sh command line into words: single quotes,

@@ -220,6 +220,16 @@ func (o *OpenSSH) Config() rbssh.Config {
 	}
 }
 
+// PID is the listening sshd's process id. Its children (a process per
+// connection, and their shells) are reaped into its cumulative CPU time,
+// which is how benchmarks measure what a host spent serving them.
+func (o *OpenSSH) PID() int {
+	if o.cmd == nil || o.cmd.Process == nil {
+		return 0
+	}
+	return o.cmd.Process.Pid
+}
+
 // Log is what sshd printed.
 func (o *OpenSSH) Log() string {
 	b, _ := os.ReadFile(filepath.Join(o.Dir, "sshd.log"))
