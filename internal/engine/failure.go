@@ -151,8 +151,8 @@ type caseVisitor struct{ c *probeCases }
 
 func (v *caseVisitor) Visit(n *ast.Node) {
 	switch x := (*n).(type) {
-	case *ast.IntegerNode:
-		v.c.exits[x.Value] = true
+	case *ast.BinaryNode:
+		v.exitComparison(x)
 	case *ast.IdentifierNode:
 		switch x.Value {
 		case "signal":
@@ -167,6 +167,63 @@ func (v *caseVisitor) Visit(n *ast.Node) {
 				v.c.signal = true
 			case "timed_out":
 				v.c.timeout = true
+			}
+		}
+	}
+}
+
+// exitComparison marks the exit statuses a comparison with exit (or
+// .exit) can be true for: `exit == 127`, `127 == exit`, `exit in [126,
+// 127]`, `exit >= 126`, `exit > 125`. A 127 compared with anything else
+// (`len(stdout) < 127`) or `exit != 0` names nothing.
+func (v *caseVisitor) exitComparison(b *ast.BinaryNode) {
+	isExit := func(n ast.Node) bool {
+		switch x := n.(type) {
+		case *ast.IdentifierNode:
+			return x.Value == "exit"
+		case *ast.MemberNode:
+			p, ok := x.Property.(*ast.StringNode)
+			return ok && p.Value == "exit"
+		}
+		return false
+	}
+	op, other := b.Operator, b.Right
+	if !isExit(b.Left) {
+		if !isExit(b.Right) {
+			return
+		}
+		other = b.Left
+		switch op { // 127 < exit is exit > 127
+		case "<":
+			op = ">"
+		case "<=":
+			op = ">="
+		case ">":
+			op = "<"
+		case ">=":
+			op = "<="
+		}
+	}
+	var nums []int
+	switch o := other.(type) {
+	case *ast.IntegerNode:
+		nums = []int{o.Value}
+	case *ast.ArrayNode:
+		if op != "in" {
+			return
+		}
+		for _, e := range o.Nodes {
+			if i, ok := e.(*ast.IntegerNode); ok {
+				nums = append(nums, i.Value)
+			}
+		}
+	default:
+		return
+	}
+	for _, code := range []int{126, 127} {
+		for _, n := range nums {
+			if (op == "==" || op == "in") && code == n || op == ">=" && code >= n || op == ">" && code > n {
+				v.c.exits[code] = true
 			}
 		}
 	}

@@ -120,11 +120,22 @@ func TestBrokenProbeIsNotAnAnswer(t *testing.T) {
 			t.Errorf("%s: got %s %v, want a *ProbeError %s", tc.rule, p.Kind, p.Err, tc.rule)
 		}
 	}
+	// A 127 that is not compared with exit does not name the case.
+	for _, cond := range []string{"exit != 0 && len(stdout) < 127", "exit != 0 || 127 > 1", "exit < 127"} {
+		rb := mustLoad(t, strings.Replace(diskRunbook, "%s", cond, 1))
+		var pe *engine.ProbeError
+		if p := advanceOnce(t, rb, enginetest.Rule{Match: "^df$", Exit: 127}); p.Kind != engine.PromptError || !errors.As(p.Err, &pe) {
+			t.Errorf("%s: exit 127 routed as an answer (%s %v)", cond, p.Kind, p.Err)
+		}
+	}
 	for _, tc := range []struct {
 		cond string
 		r    enginetest.Rule
 	}{
 		{"exit == 127", enginetest.Rule{Match: "^df$", Exit: 127}},
+		{"127 == exit", enginetest.Rule{Match: "^df$", Exit: 127}},
+		{"exit in [126, 127]", enginetest.Rule{Match: "^df$", Exit: 126}},
+		{"exit >= 126", enginetest.Rule{Match: "^df$", Exit: 127}},
 		{`signal == "KILL"`, enginetest.Rule{Match: "^df$", Signal: "KILL"}},
 		{"timed_out", enginetest.Rule{Match: "^df$", TimedOut: true}},
 	} {
