@@ -126,6 +126,9 @@ func compileRuntimeExpr(src string, env Env) (*Program, error) {
 		}
 	}
 	opts := append([]expr.Option{expr.Env(typed), expr.AllowUndefinedVariables()}, exprOptions()...)
+	// The language's helpers too: without them an unknown name such as
+	// around is an undefined variable here, nil when called.
+	opts = append(opts, langOptions()...)
 	p, err := expr.Compile(src, opts...)
 	if err != nil {
 		return nil, cleanExprErr(err)
