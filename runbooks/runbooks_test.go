@@ -78,7 +78,7 @@ func scenarios(t *testing.T) map[string][]scenarioFile {
 // the policy the scenario declares.
 func runScenario(t *testing.T, rb *engine.Runbook, s *scenario.Scenario) *auto.Result {
 	t.Helper()
-	clock := engine.NewSteppedClock(time.Date(2026, 11, 28, 3, 0, 0, 0, time.UTC))
+	clock := engine.NewSteppedClock(scenarioStart(s))
 	ex := scenario.NewExecutor(s)
 	ex.Now = clock.Now
 	var progress strings.Builder
@@ -103,6 +103,15 @@ func runScenario(t *testing.T, rb *engine.Runbook, s *scenario.Scenario) *auto.R
 		t.Logf("%s progress:\n%s", s.Name, progress.String())
 	}
 	return res
+}
+
+// scenarioStart is when the scenario's session starts: its `clock:`, as
+// `runbook test` and `runbook demo` use it, or the default.
+func scenarioStart(s *scenario.Scenario) time.Time {
+	if !s.Clock.IsZero() {
+		return s.Clock
+	}
+	return time.Date(2026, 11, 28, 3, 0, 0, 0, time.UTC)
 }
 
 func pathOf(res *auto.Result) []string {

@@ -1,0 +1,159 @@
+package runbooks_test
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/runbook-dev/runbook/internal/engine"
+	"github.com/runbook-dev/runbook/internal/scenario"
+	"github.com/runbook-dev/runbook/runbooks"
+)
+
+// walked is what an operator saw in one scenario run: every event, and the
+// text of each prompt, by step id.
+type walked struct {
+	events  []engine.Event
+	prompts map[string]string
+	outcome engine.Outcome
+}
+
+// commands lists the commands sent at step, in order.
+func (w *walked) commands(step string) []string {
+	var out []string
+	for _, e := range w.events {
+		if e.Type == engine.EvCommand && e.Step == step {
+			out = append(out, e.Command)
+		}
+	}
+	return out
+}
+
+// walk drives a shipped scenario the way an operator would (answers,
+// confirmations and manual steps as the scenario declares), keeping what the
+// prompts showed. It fails on a prompt the scenario does not answer.
+func walk(t *testing.T, file string) *walked {
+	t.Helper()
+	data, err := runbooks.FS.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := scenario.Load(file, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rb := shipped(t)[s.Runbook]
+	clock := engine.NewSteppedClock(scenarioStart(s))
+	ex := scenario.NewExecutor(s)
+	ex.Now = clock.Now
+	w := &walked{prompts: map[string]string{}}
+	sess, err := engine.NewSession(rb, engine.Options{Executor: ex, Targets: s.Bindings(), Params: s.Params, Clock: clock,
+		OnEvent: func(e engine.Event) { w.events = append(w.events, e) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for range 200 {
+		p, err := sess.Advance(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.prompts[p.Step.ID] = p.Text
+		switch p.Kind {
+		case engine.PromptEnd:
+			w.outcome = p.Outcome
+			return w
+		case engine.PromptAsk:
+			a, ok := s.Answers[p.Step.ID]
+			if !ok {
+				a, ok, err = sess.AutoAnswer(p.Step)
+				if err != nil || !ok {
+					t.Fatalf("%s: ask %s: no answer (%v)", file, p.Step.ID, err)
+				}
+			}
+			err = sess.Answer(a, "test")
+		case engine.PromptManual:
+			w.prompts[p.Step.ID] = p.Text
+			err = sess.Done("test")
+		case engine.PromptConfirm:
+			w.prompts[p.Step.ID] = p.Command
+			err = sess.Confirm(s.Inputs[p.Step.ID], "test")
+		default:
+			t.Fatalf("%s: step %s: prompt %s: %v", file, p.Step.ID, p.Kind, p.Err)
+		}
+		if err != nil {
+			t.Fatalf("%s: step %s: %v", file, p.Step.ID, err)
+		}
+	}
+	t.Fatalf("%s: no end after 200 prompts", file)
+	return nil
+}
+
+// TestMRSLogWindow: an ALM-45641 generated at 11:59 with the permission
+// error logged at 12:01 and 12:02 (after the 12:00:07 rotation, so in the
+// current ha.log). The runbook reads the rotated log that can hold the window
+// and then the current one, oldest first, skips the log rotated the day
+// before, and shows exactly the errors from 11:49 to 12:09, in time order.
+func TestMRSLogWindow(t *testing.T) {
+	w := walk(t, "scenarios/mrs-alm-45641/8-error-after-alarm-time.yaml")
+	if w.outcome != engine.OutcomeResolved {
+		t.Fatalf("outcome %s, want resolved", w.outcome)
+	}
+	cmds := w.commands("scan-ha-logs")
+	want := []string{
+		"cd /var/log/Bigdata/flink/flinkserver/ha/runlog && zcat -f -- ha.log.2021-03-22_12-00-07.gz | grep -E 'ERROR|FATAL'",
+		"cd /var/log/Bigdata/flink/flinkserver/ha/runlog && zcat -f -- ha.log | grep -E 'ERROR|FATAL'",
+	}
+	if !slices.Equal(cmds, want) {
+		t.Errorf("HA logs read:\n%s\nwant, oldest first:\n%s", strings.Join(cmds, "\n"), strings.Join(want, "\n"))
+	}
+	text := w.prompts["rectify-from-log"]
+	first := strings.Index(text, "2021-03-22 12:01:07,611 | ERROR")
+	second := strings.Index(text, "2021-03-22 12:02:07,640 | ERROR")
+	if first < 0 || second < first {
+		t.Errorf("rectify-from-log does not show the 12:01 and 12:02 errors in order:\n%s", text)
+	}
+	for _, outside := range []string{"09:14:51", "12:15:33", "2021-03-21"} {
+		if strings.Contains(text, outside) {
+			t.Errorf("rectify-from-log shows %s, outside 11:49-12:09:\n%s", outside, text)
+		}
+	}
+	if !strings.Contains(text, "between 2021-03-22 11:49:00 and 2021-03-22 12:09:00") {
+		t.Errorf("rectify-from-log does not name the window:\n%s", text)
+	}
+}
+
+// TestMRSCollectsBothNodes: step 14 collects the FlinkServer logs of the
+// active and the standby node, from 10 minutes before the alarm, and the HA
+// run log lines of the window itself on both.
+func TestMRSCollectsBothNodes(t *testing.T) {
+	w := walk(t, "scenarios/mrs-alm-45641/4-ha-log-permission.yaml")
+	files := map[string][]string{}
+	windows := map[string]string{}
+	for _, e := range w.events {
+		if e.Step != "collect-logs" {
+			continue
+		}
+		if e.Type == engine.EvCollect && e.Path != "" {
+			files[e.Host] = append(files[e.Host], e.Path)
+		}
+		if e.Type == engine.EvCollect && strings.Contains(e.Command, "awk") {
+			windows[e.Host] = e.Command
+		}
+	}
+	for _, h := range []string{"fi-node-01", "fi-node-02"} {
+		if !slices.Contains(files[h], "/var/log/Bigdata/flink/flinkserver/ha/runlog/ha.log") ||
+			!slices.Contains(files[h], "/var/log/Bigdata/flink/flinkserver/flinkserver.log") {
+			t.Errorf("%s: collected %v, want its ha.log and flinkserver.log", h, files[h])
+		}
+		if !strings.Contains(windows[h], "-v from='2021-03-22 11:49:00' -v to='2021-03-22 12:09:00'") {
+			t.Errorf("%s: no HA log extract of 11:49-12:09 (command %q)", h, windows[h])
+		}
+	}
+	// The rotated logs of the day before end before the window: not collected.
+	if slices.Contains(files["fi-node-01"], "/var/log/Bigdata/flink/flinkserver/ha/runlog/ha.log.2021-03-21_06-12-44.gz") {
+		t.Errorf("collected the log rotated on 2021-03-21: %v", files["fi-node-01"])
+	}
+}
+
