@@ -156,4 +156,3 @@ func TestMRSCollectsBothNodes(t *testing.T) {
 		t.Errorf("collected the log rotated on 2021-03-21: %v", files["fi-node-01"])
 	}
 }
-
