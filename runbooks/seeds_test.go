@@ -156,3 +156,85 @@ func TestMRSCollectsBothNodes(t *testing.T) {
 		t.Errorf("collected the log rotated on 2021-03-21: %v", files["fi-node-01"])
 	}
 }
+
+// TestFlinkKillsTheJVM: on YARN, ps lists the /bin/bash -c wrapper of
+// launch_container.sh first, with the same class name and application id,
+// then the JVM. The drills kill the JVM of this application (never the
+// wrapper, never another job's JVM on the same host), and the command
+// confirmed says which PID it is and which wrapper is left alone.
+func TestFlinkKillsTheJVM(t *testing.T) {
+	cases := []struct{ file, step, kill, wrapper string }{
+		{"scenarios/flink-jobmanager-ha/1-kill-jobmanager.yaml", "kill-jm", "kill -9 48213", "48201"},
+		{"scenarios/flink-jobmanager-ha/2-kill-nodemanager-then-jobmanager.yaml", "kill-jm", "kill -9 48213", "48201"},
+		{"scenarios/flink-jobmanager-ha/9-kill-taskmanager-recovers.yaml", "kill-tm", "kill -9 51877", "51865"},
+		{"scenarios/flink-jobmanager-ha/3-kill-tm-nodemanager-then-tm.yaml", "kill-tm", "kill -9 51877", "51865"},
+	}
+	for _, c := range cases {
+		w := walk(t, c.file)
+		if w.outcome != engine.OutcomeResolved {
+			t.Errorf("%s: outcome %s, want resolved", c.file, w.outcome)
+		}
+		ran := w.commands(c.step)
+		if len(ran) != 1 || !strings.HasSuffix(ran[0], "\n"+c.kill) {
+			t.Errorf("%s: %s ran %q, want it to end in %q", c.file, c.step, ran, c.kill)
+			continue
+		}
+		shown := w.prompts[c.step]
+		if shown != ran[0] {
+			t.Errorf("%s: confirmed %q but ran %q", c.file, shown, ran[0])
+		}
+		for _, want := range []string{"JVM", "container_e142_1652757164854_0006_01_00000", "/bin/bash -c wrapper(s) of launch_container.sh: " + c.wrapper + " "} {
+			if !strings.Contains(shown, want) {
+				t.Errorf("%s: the confirmed command does not say %q:\n%s", c.file, want, shown)
+			}
+		}
+		for _, other := range []string{"kill -9 " + c.wrapper, "kill -9 30417", "kill -9 30526"} {
+			if strings.Contains(shown, other) {
+				t.Errorf("%s: kills the wrong process (%s):\n%s", c.file, other, shown)
+			}
+		}
+	}
+}
+
+// TestFlinkDrillsReadSurvivingTaskManagers: in drills 4 and 6 the killed
+// TaskManager logs nothing more; the lost-leadership lines are read from the
+// TaskManagers still alive (tm_peers), skipping the killed container.
+func TestFlinkDrillsReadSurvivingTaskManagers(t *testing.T) {
+	for _, file := range []string{
+		"scenarios/flink-jobmanager-ha/9-kill-taskmanager-recovers.yaml",
+		"scenarios/flink-jobmanager-ha/3-kill-tm-nodemanager-then-tm.yaml",
+	} {
+		w := walk(t, file)
+		if w.outcome != engine.OutcomeResolved {
+			t.Errorf("%s: outcome %s, want resolved", file, w.outcome)
+		}
+		var hosts []string
+		for _, e := range w.events {
+			if e.Type == engine.EvCommand && strings.Contains(e.Command, "lost leadership") {
+				hosts = append(hosts, e.Host)
+				if !strings.Contains(e.Command, "*/container_e142_1652757164854_0006_01_000002/*) continue") {
+					t.Errorf("%s: the log read does not skip the killed container:\n%s", file, e.Command)
+				}
+			}
+		}
+		if !slices.Equal(hosts, []string{"hdfs06-dev.yingzi.com"}) {
+			t.Errorf("%s: TaskManager logs read on %v, want the surviving TaskManager's host hdfs06-dev.yingzi.com only", file, hosts)
+		}
+	}
+}
+
+// TestFlinkCollectsFromRMLogDir: the drill evidence takes the
+// ResourceManager log from rm_log_dir (here /var/log/hadoop/yarn), not a
+// fixed path.
+func TestFlinkCollectsFromRMLogDir(t *testing.T) {
+	w := walk(t, "scenarios/flink-jobmanager-ha/4-taskmanager-no-recovery.yaml")
+	var got []string
+	for _, e := range w.events {
+		if e.Type == engine.EvCollect && e.Host == "rm1.yingzi.com" && e.Path != "" {
+			got = append(got, e.Path)
+		}
+	}
+	if !slices.Equal(got, []string{"/var/log/hadoop/yarn/hadoop-yarn-resourcemanager-rm1.yingzi.com.log"}) {
+		t.Errorf("collected from the ResourceManager host: %v, want the log under rm_log_dir /var/log/hadoop/yarn", got)
+	}
+}
