@@ -2,6 +2,7 @@ package runbooks_test
 
 import (
 	"context"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -236,5 +237,35 @@ func TestFlinkCollectsFromRMLogDir(t *testing.T) {
 	}
 	if !slices.Equal(got, []string{"/var/log/hadoop/yarn/hadoop-yarn-resourcemanager-rm1.yingzi.com.log"}) {
 		t.Errorf("collected from the ResourceManager host: %v, want the log under rm_log_dir /var/log/hadoop/yarn", got)
+	}
+}
+
+// TestMappingDoc: docs/runbooks.md maps the vendor steps of a runbook to
+// its steps; every step of a runbook with a section there, and every vendor
+// ref it carries, must appear in that section.
+func TestMappingDoc(t *testing.T) {
+	data, err := os.ReadFile("../docs/runbooks.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(data)
+	for id, rb := range shipped(t) {
+		head := "\n## " + id + "\n"
+		i := strings.Index(doc, head)
+		if i < 0 {
+			continue // no section (yet)
+		}
+		sec := doc[i+len(head):]
+		if j := strings.Index(sec, "\n## "); j >= 0 {
+			sec = sec[:j]
+		}
+		for _, st := range rb.Steps {
+			if !strings.Contains(sec, "`"+st.ID+"`") {
+				t.Errorf("docs/runbooks.md, section %s: step `%s` is not mapped", id, st.ID)
+			}
+			if st.Ref != "" && !strings.Contains(sec, st.Ref) {
+				t.Errorf("docs/runbooks.md, section %s: vendor step %q (step %s) is not mapped", id, st.Ref, st.ID)
+			}
+		}
 	}
 }
