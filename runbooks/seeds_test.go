@@ -269,3 +269,32 @@ func TestMappingDoc(t *testing.T) {
 		}
 	}
 }
+
+// fullEdgeCoverage are the shipped runbooks whose scenarios take every
+// declared route (each branch, else, next, choice and on_error); the others
+// are still being brought there (issue 12).
+var fullEdgeCoverage = []string{"flink-jobmanager-ha", "mrs-alm-45641"}
+
+// TestEdgeCoverage: `runbook test --min-coverage 100` for the runbooks
+// above: a route no scenario takes fails here with its file:line:col.
+func TestEdgeCoverage(t *testing.T) {
+	rbs := shipped(t)
+	all := scenarios(t)
+	for _, id := range fullEdgeCoverage {
+		rb := rbs[id]
+		cov := scenario.NewCoverage(rb)
+		for _, sf := range all[id] {
+			c, err := scenario.RunCheck(context.Background(), rb, sf.file, sf.s)
+			if err != nil {
+				t.Fatalf("%s: %v", sf.file, err)
+			}
+			if !c.Passed() {
+				t.Errorf("%s: %v", sf.file, c.Failures)
+			}
+			cov.Add(c.Decisions)
+		}
+		for _, e := range cov.Missed() {
+			t.Errorf("%s: no scenario takes %s", id, e.Describe())
+		}
+	}
+}
