@@ -120,7 +120,7 @@ func TestMRSLogWindow(t *testing.T) {
 			t.Errorf("rectify-from-log shows %s, outside 11:49-12:09:\n%s", outside, text)
 		}
 	}
-	if !strings.Contains(text, "between 2021-03-22 11:49:00 and 2021-03-22 12:09:00") {
+	if !strings.Contains(text, "2 errors logged between 2021-03-22 11:49:00 and 2021-03-22 12:09:00") {
 		t.Errorf("rectify-from-log does not name the window:\n%s", text)
 	}
 }
