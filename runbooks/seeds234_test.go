@@ -1,0 +1,128 @@
+package runbooks_test
+
+import (
+	"context"
+	"maps"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/runbook-dev/runbook/internal/auto"
+	"github.com/runbook-dev/runbook/internal/engine"
+	"github.com/runbook-dev/runbook/internal/scenario"
+)
+
+// fetchRecorder is a scenario executor that records what collect steps
+// asked for.
+type fetchRecorder struct {
+	*scenario.Executor
+	reqs []engine.FetchRequest
+}
+
+func (f *fetchRecorder) Fetch(ctx context.Context, h engine.Host, req engine.FetchRequest, c engine.Collector) error {
+	f.reqs = append(f.reqs, req)
+	return f.Executor.Fetch(ctx, h, req, c)
+}
+
+// runShipped runs the named scenario of a shipped runbook unattended and
+// returns its result, every event, and what collect asked for.
+func runShipped(t *testing.T, id, name string) (*auto.Result, []engine.Event, []engine.FetchRequest) {
+	return runShippedUntil(t, id, name, "")
+}
+
+// shownAt runs the named scenario without its answer for step, so the run
+// stops there, and returns the question or instructions as shown.
+func shownAt(t *testing.T, id, name, step string) string {
+	t.Helper()
+	res, _, _ := runShippedUntil(t, id, name, step)
+	if res.Stopped == nil || res.Stopped.Step != step {
+		t.Fatalf("%s: stopped at %+v, want at %s", name, res.Stopped, step)
+	}
+	return res.Stopped.Question
+}
+
+func runShippedUntil(t *testing.T, id, name, stop string) (*auto.Result, []engine.Event, []engine.FetchRequest) {
+	t.Helper()
+	rb := shipped(t)[id]
+	var s *scenario.Scenario
+	for _, sf := range scenarios(t)[id] {
+		if sf.s.Name == name {
+			s = sf.s
+		}
+	}
+	if rb == nil || s == nil {
+		t.Fatalf("no scenario %s of runbook %s", name, id)
+	}
+	clock := engine.NewSteppedClock(time.Date(2026, 11, 28, 3, 0, 0, 0, time.UTC))
+	ex := &fetchRecorder{Executor: scenario.NewExecutor(s)}
+	ex.Now = clock.Now
+	var events []engine.Event
+	sess, err := engine.NewSession(rb, engine.Options{Executor: ex, Targets: s.Bindings(), Params: s.Params, Clock: clock,
+		OnEvent: func(e engine.Event) { events = append(events, e) }})
+	if err != nil {
+		t.Fatalf("new session: %v", err)
+	}
+	pol := auto.Policy{Answers: s.Answers, AllowFix: s.AllowFix, AllowDestructive: s.AllowDestr, AssumeDone: map[string]bool{}, Inputs: s.Inputs}
+	for _, d := range s.AssumeDone {
+		pol.AssumeDone[d] = d != stop
+	}
+	if stop != "" {
+		pol.Answers = maps.Clone(pol.Answers)
+		delete(pol.Answers, stop)
+	}
+	res := auto.Run(context.Background(), sess, pol)
+	if stop == "" && (string(res.Outcome) != s.Expect.Outcome || !slices.Equal(pathOf(res), s.Expect.Path)) {
+		t.Fatalf("%s: outcome %s path %v, want %s %v (errors %v, stopped %+v)", name, res.Outcome, pathOf(res), s.Expect.Outcome, s.Expect.Path, res.Errors, res.Stopped)
+	}
+	return res, events, ex.reqs
+}
+
+// TestFSRCollectsFromLogDir: with the FSR logs in /srv/fsr/log, the bundle
+// gets the logs from there (it read /var/log/fsr whatever log_dir said).
+func TestFSRCollectsFromLogDir(t *testing.T) {
+	_, _, reqs := runShipped(t, "fsr-split-brain", "split-brain-escalate-log-dir")
+	var globs []string
+	for _, r := range reqs {
+		globs = append(globs, r.Globs...)
+	}
+	if !slices.Contains(globs, "/srv/fsr/log/*.log") {
+		t.Errorf("collect asked for %v, want /srv/fsr/log/*.log (the log_dir param)", globs)
+	}
+	for _, g := range globs {
+		if strings.HasPrefix(g, "/var/log/fsr") {
+			t.Errorf("collect still reads %s although log_dir is /srv/fsr/log", g)
+		}
+	}
+}
+
+// TestFSRScreensNameHostsAndCauses: what the operator reads before choosing
+// a victim, replacing a disk or repairing the engine's I/O names the nodes,
+// the resource and the cause found.
+func TestFSRScreensNameHostsAndCauses(t *testing.T) {
+	for _, c := range []struct {
+		scenario, step string
+		want, not      []string
+	}{
+		{"split-brain", "choose-victim", []string{"node2 r0 state=standalone", "node3 r0 state=standalone"}, nil},
+		{"sas-disk-failing", "physical-failure", []string{
+			"node3: SAS FAILURE PREDICTION THRESHOLD EXCEEDED, exit 8 (bit 3: disk failing)", "node2: SAS OK, exit 0"}, nil},
+		{"disk-failing", "physical-failure", []string{
+			"node3: ATA FAILED!, exit 24 (bit 3: disk failing) (bit 4: pre-fail attribute at threshold)"}, nil},
+		{"smart-disk-gone", "smart-unreadable", []string{"/dev/sdb on node3 (exit 2)"}, []string{"node2"}},
+		{"engine-io-error", "engine-io-repair", []string{
+			"node2 2026-11-28 11:52:44 open /opt/data/a/orders.db: permission denied"}, nil},
+	} {
+		text := shownAt(t, "fsr-split-brain", c.scenario, c.step)
+		for _, w := range c.want {
+			if !strings.Contains(text, w) {
+				t.Errorf("%s at %s: text does not say %q:\n%s", c.scenario, c.step, w, text)
+			}
+		}
+		for _, n := range c.not {
+			if strings.Contains(text, n) {
+				t.Errorf("%s at %s: text names %q:\n%s", c.scenario, c.step, n, text)
+			}
+		}
+	}
+}
