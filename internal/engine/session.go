@@ -443,7 +443,15 @@ func (s *Session) maskMap(m map[string]string) map[string]string {
 
 func (s *Session) mask(v string) string {
 	for _, sec := range s.secrets {
-		if sec != "" && strings.Contains(v, sec) {
+		if sec == "" {
+			continue
+		}
+		// A command holds the value shell-quoted: a quote in it is written
+		// '"'"', so the text as typed is not in the command. Mask that form first.
+		if q := ShellQuote(sec); q != sec && strings.Contains(v, q) {
+			v = strings.ReplaceAll(v, q, "******")
+		}
+		if strings.Contains(v, sec) {
 			v = strings.ReplaceAll(v, sec, "******")
 		}
 	}
