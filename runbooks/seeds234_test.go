@@ -2,6 +2,7 @@ package runbooks_test
 
 import (
 	"context"
+	"encoding/json"
 	"maps"
 	"slices"
 	"strings"
@@ -114,6 +115,61 @@ func TestFSRScreensNameHostsAndCauses(t *testing.T) {
 			"node2 2026-11-28 11:52:44 open /opt/data/a/orders.db: permission denied"}, nil},
 	} {
 		text := shownAt(t, "fsr-split-brain", c.scenario, c.step)
+		for _, w := range c.want {
+			if !strings.Contains(text, w) {
+				t.Errorf("%s at %s: text does not say %q:\n%s", c.scenario, c.step, w, text)
+			}
+		}
+		for _, n := range c.not {
+			if strings.Contains(text, n) {
+				t.Errorf("%s at %s: text names %q:\n%s", c.scenario, c.step, n, text)
+			}
+		}
+	}
+}
+
+// TestECSSPasswordNeverShown: the CoCon password given as cli_password
+// reaches ssh through sshpass, and no event (hence no transcript, journal
+// or bundle) carries it, not even in the shell-quoted form the command has.
+func TestECSSPasswordNeverShown(t *testing.T) {
+	_, events, _ := runShipped(t, "ecss10-cluster-split", "password-login")
+	sawCommand := false
+	for _, e := range events {
+		b, err := json.Marshal(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, piece := range []string{"Tr0ub4dor", "Tr0ub4dor&3'x", `'"'"'x`} {
+			if strings.Contains(string(b), piece) {
+				t.Errorf("event %s of %s carries %q: %s", e.Type, e.Step, piece, b)
+			}
+		}
+		if e.Type == engine.EvCommand && strings.Contains(e.Command, "sshpass -e ssh") {
+			sawCommand = true
+		}
+	}
+	if !sawCommand {
+		t.Error("no command event shows the sshpass login")
+	}
+}
+
+// TestECSSScreensNameHostsAndRows: before a restart the operator reads which
+// rows each server sees split; without a password the fallback says why.
+func TestECSSScreensNameHostsAndRows(t *testing.T) {
+	for _, c := range []struct {
+		scenario, step string
+		want, not      []string
+	}{
+		{"ds-mnesia-stopped", "choose-restart", []string{
+			"ecss1: ds1@ecss1 (Erlang ds1@ecss1,ds1@ecss2; Mnesia not running), ds1@ecss2 (Erlang ds1@ecss1,ds1@ecss2; Mnesia not running)"},
+			[]string{"mycelium1@", "core1@"}},
+		{"split-restart-host", "choose-restart", []string{"ecss2: core1@ecss2 (Erlang core1@ecss2; Mnesia not running)"}, []string{"sip1@"}},
+		{"password-needed", "cli-unavailable", []string{
+			"ecss1: CoCon refused key login and no cli_password was given (BatchMode allows key login only)",
+			"ecss2: CoCon refused key login"}, nil},
+		{"cli-unreachable", "cli-unavailable", []string{"ecss2: exit 255 ssh: connect to host localhost port 8023: Connection refused"}, []string{"ecss1:"}},
+	} {
+		text := shownAt(t, "ecss10-cluster-split", c.scenario, c.step)
 		for _, w := range c.want {
 			if !strings.Contains(text, w) {
 				t.Errorf("%s at %s: text does not say %q:\n%s", c.scenario, c.step, w, text)
