@@ -182,3 +182,61 @@ func TestECSSScreensNameHostsAndRows(t *testing.T) {
 		}
 	}
 }
+
+// TestAlluxioEveryPodAndNode: every stuck FUSE pod is deleted (not only the
+// first), only the hung one when the liveness check finds one, and the CSI
+// logs are read on every node that runs a FUSE pod.
+func TestAlluxioEveryPodAndNode(t *testing.T) {
+	commands := func(events []engine.Event, step string) []string {
+		var out []string
+		for _, e := range events {
+			if e.Step == step && e.Type == engine.EvCommand {
+				out = append(out, e.Command)
+			}
+		}
+		return out
+	}
+	_, ev, _ := runShipped(t, "alluxio-k8s-health", "fuse-stuck")
+	if got := commands(ev, "delete-fuse-pod"); len(got) != 1 || got[0] != "kubectl delete pod -n default alluxio-fuse-acee53e8f0a9-3gjbrdekk0 alluxio-fuse-acee53e8f0a9-7xk2pq9wd1" {
+		t.Errorf("delete-fuse-pod ran %q, want both stuck pods in one command", got)
+	}
+	csi := commands(ev, "csi-logs")
+	if len(csi) != 2 || !strings.Contains(csi[0], "spec.nodeName=ip-10-0-5-202.ec2.internal") || !strings.Contains(csi[1], "spec.nodeName=ip-10-0-6-118.ec2.internal") {
+		t.Errorf("csi-logs ran %q, want one per FUSE node", csi)
+	}
+	_, ev, _ = runShipped(t, "alluxio-k8s-health", "fuse-hung")
+	if got := commands(ev, "delete-hung-fuse"); len(got) != 1 || got[0] != "kubectl delete pod -n default alluxio-fuse-acee53e8f0a9-7xk2pq9wd1" {
+		t.Errorf("delete-hung-fuse ran %q, want only the hung pod (10.0.6.31)", got)
+	}
+}
+
+// TestAlluxioEtcdBackupBeforeDelete: a Delete reclaim policy is set to
+// Retain and the volumes are backed up before the PVs and PVCs are deleted;
+// the backup instructions name every ETCD volume and its directory.
+func TestAlluxioEtcdBackupBeforeDelete(t *testing.T) {
+	_, ev, _ := runShipped(t, "alluxio-k8s-health", "etcd-rebuild")
+	var order []string
+	for _, e := range ev {
+		if e.Type == engine.EvStepEnter {
+			order = append(order, e.Step)
+		}
+	}
+	at := func(s string) int { return slices.Index(order, s) }
+	if !(at("retain-etcd-pvs") >= 0 && at("retain-etcd-pvs") < at("backup-etcd-pv") && at("backup-etcd-pv") < at("delete-etcd-pv")) {
+		t.Errorf("steps in order %v: want retain-etcd-pvs, then backup-etcd-pv, then delete-etcd-pv", order)
+	}
+	for _, e := range ev {
+		if e.Step == "retain-etcd-pvs" && e.Type == engine.EvCommand && !strings.Contains(e.Command, "for pv in alluxio-etcd-pv-0 alluxio-etcd-pv-1 alluxio-etcd-pv-2; do kubectl patch pv") {
+			t.Errorf("retain command %q: want the three ETCD PVs and not the worker cache PV", e.Command)
+		}
+	}
+	text := shownAt(t, "alluxio-k8s-health", "etcd-rebuild", "backup-etcd-pv")
+	for _, w := range []string{"alluxio-etcd-pv-0 (claim data-alluxio-etcd-0, policy Delete, node ip-10-0-4-212.ec2.internal, directory /mnt/alluxio/etcd)", "alluxio-etcd-pv-2"} {
+		if !strings.Contains(text, w) {
+			t.Errorf("backup instructions do not name %q:\n%s", w, text)
+		}
+	}
+	if strings.Contains(text, "alluxio-worker-cache-0") {
+		t.Errorf("backup instructions name the worker cache PV:\n%s", text)
+	}
+}
