@@ -231,7 +231,7 @@ func TestAlluxioEtcdBackupBeforeDelete(t *testing.T) {
 		}
 	}
 	text := shownAt(t, "alluxio-k8s-health", "etcd-rebuild", "backup-etcd-pv")
-	for _, w := range []string{"alluxio-etcd-pv-0 (claim data-alluxio-etcd-0, policy Delete, node ip-10-0-4-212.ec2.internal, directory /mnt/alluxio/etcd)", "alluxio-etcd-pv-2"} {
+	for _, w := range []string{"alluxio-etcd-pv-0 (claim data-alluxio-etcd-0, policy Delete, now Retain, node ip-10-0-4-212.ec2.internal, directory /mnt/alluxio/etcd)", "alluxio-etcd-pv-2"} {
 		if !strings.Contains(text, w) {
 			t.Errorf("backup instructions do not name %q:\n%s", w, text)
 		}
