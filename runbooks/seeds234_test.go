@@ -167,6 +167,7 @@ func TestECSSScreensNameHostsAndRows(t *testing.T) {
 		{"password-needed", "cli-unavailable", []string{
 			"ecss1: CoCon refused key login and no cli_password was given (BatchMode allows key login only)",
 			"ecss2: CoCon refused key login"}, nil},
+		{"password-wrong", "cli-unavailable", []string{"ecss1: CoCon refused the password (sshpass exit 5); ecss2: CoCon refused the password"}, []string{"wrong-pass"}},
 		{"cli-unreachable", "cli-unavailable", []string{"ecss2: exit 255 ssh: connect to host localhost port 8023: Connection refused"}, []string{"ecss1:"}},
 	} {
 		text := shownAt(t, "ecss10-cluster-split", c.scenario, c.step)
