@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"maps"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -110,6 +111,7 @@ func TestFSRScreensNameHostsAndCauses(t *testing.T) {
 			"node3: SAS FAILURE PREDICTION THRESHOLD EXCEEDED, exit 8 (bit 3: disk failing)", "node2: SAS OK, exit 0"}, nil},
 		{"disk-failing", "physical-failure", []string{
 			"node3: ATA FAILED!, exit 24 (bit 3: disk failing) (bit 4: pre-fail attribute at threshold)"}, nil},
+		{"handle-closed-kill", "kill-open-files", []string{`"handle closed error" lines: node2 pid 76716)`}, nil},
 		{"smart-disk-gone", "smart-unreadable", []string{"/dev/sdb on node3 (exit 2)"}, []string{"node2"}},
 		{"engine-io-error", "engine-io-repair", []string{
 			"node2 2026-11-28 11:52:44 open /opt/data/a/orders.db: permission denied"}, nil},
@@ -239,5 +241,39 @@ func TestAlluxioEtcdBackupBeforeDelete(t *testing.T) {
 	}
 	if strings.Contains(text, "alluxio-worker-cache-0") {
 		t.Errorf("backup instructions name the worker cache PV:\n%s", text)
+	}
+}
+
+// TestRunbookDocsMapEverySeedStep: docs/runbooks.md has a section for each
+// of these runbooks that names every step that is not an end, so the
+// mapping from the vendor text stays current when steps are added.
+func TestRunbookDocsMapEverySeedStep(t *testing.T) {
+	data, err := os.ReadFile("../docs/runbooks.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(data)
+	rbs := shipped(t)
+	for _, id := range []string{"fsr-split-brain", "ecss10-cluster-split", "alluxio-k8s-health"} {
+		start := strings.Index(doc, "\n## "+id+"\n")
+		if start < 0 {
+			t.Errorf("docs/runbooks.md has no section \"## %s\"", id)
+			continue
+		}
+		section := doc[start+1:]
+		if end := strings.Index(section[3:], "\n## "); end >= 0 {
+			section = section[:end+3]
+		}
+		for _, st := range rbs[id].Steps {
+			if st.Kind == engine.KindEnd {
+				continue
+			}
+			if !strings.Contains(section, "`"+st.ID+"`") {
+				t.Errorf("docs/runbooks.md, section %s: step `%s` is not mapped to the vendor text", id, st.ID)
+			}
+			if st.Ref != "" && !strings.Contains(section, "("+st.Ref+")") && !strings.Contains(section, "("+st.Ref+",") && !strings.Contains(section, st.Ref+" |") {
+				t.Errorf("docs/runbooks.md, section %s: ref %q of step %s is not shown", id, st.Ref, st.ID)
+			}
+		}
 	}
 }
