@@ -118,7 +118,7 @@ func captures(v *engine.Visit) string {
 	var parts []string
 	for _, r := range v.Results {
 		for _, k := range engine.SortedKeys(r.Captures) {
-			p := untrusted.SanitizeLine(k) + "=" + untrusted.SanitizeLine(r.Captures[k])
+			p := untrusted.SanitizeLine(k) + "=" + shortValue(untrusted.SanitizeLine(r.Captures[k]))
 			if len(v.Results) > 1 {
 				p = untrusted.SanitizeLine(r.Host) + ": " + p
 			}
@@ -126,4 +126,16 @@ func captures(v *engine.Visit) string {
 		}
 	}
 	return strings.Join(parts, " · ")
+}
+
+// maxCaptureRunes caps a capture shown in the facts: a table or JSON capture
+// (hundreds of bytes) would push the decision off a small screen. The whole
+// value is in the journal and the bundle.
+const maxCaptureRunes = 60
+
+func shortValue(v string) string {
+	if r := []rune(v); len(r) > maxCaptureRunes {
+		return string(r[:maxCaptureRunes]) + fmt.Sprintf("… (%d chars)", len(r))
+	}
+	return v
 }

@@ -1,0 +1,41 @@
+package ui
+
+import (
+	"strings"
+	"testing"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/runbook-dev/runbook/internal/engine"
+	"github.com/runbook-dev/runbook/internal/engine/enginetest"
+)
+
+// TestLookBackLongCaptureKeepsTheDecision: a table capture (the ECSS
+// nodes-info rows, 1 KB of JSON) is shortened in the look-back facts, so the
+// decision and who made it still show at 80x24.
+func TestLookBackLongCaptureKeepsTheDecision(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(":node/nodes-info\n┌───────────────┬───────────────────────────────┬─────────────────────┐\n")
+	b.WriteString("│      Node     │             Erlang            │        Mnesia       │\n├───────────────┼───────────────────────────────┼─────────────────────┤\n")
+	for _, sub := range []string{"core1", "ds1", "md1", "mycelium1", "sip1"} {
+		for _, h := range []string{"ecss1", "ecss2"} {
+			b.WriteString("│" + pad(sub+"@"+h, 15) + "│" + pad(sub+"@ecss1,"+sub+"@ecss2", 31) + "│" + pad(sub+"@"+h, 21) + "│\n")
+		}
+	}
+	b.WriteString("└───────────────┴───────────────────────────────┴─────────────────────┘\n")
+	h := newHarness(t, shipped+"ecss10-cluster-split.yaml", enginetest.New(enginetest.Rule{Match: `/node/nodes-info nodes`, Stdout: b.String()}))
+	h.send(tea.WindowSizeMsg{Width: 80, Height: 24})
+	h.settle()
+	h.wantPrompt(engine.PromptAsk, "alarms")
+	h.press("y")
+	h.wantPrompt(engine.PromptRun, "nodes-info")
+	h.press("enter")
+	h.press("enter")
+	h.wantPrompt(engine.PromptAsk, "choose-restart")
+	h.press("v")
+	h.mustSee("Look back at which visit? (read-only)")
+	h.press("2") // newest first: choose-restart, nodes-info
+	h.mustSee("Visit 2 of 3", "captures", "rows=", "decision", "by auto: →")
+}
+
+func pad(s string, n int) string { return s + strings.Repeat(" ", n-len([]rune(s))) }
