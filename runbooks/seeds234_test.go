@@ -163,9 +163,9 @@ func TestECSSScreensNameHostsAndRows(t *testing.T) {
 		want, not      []string
 	}{
 		{"ds-mnesia-stopped", "choose-restart", []string{
-			"ecss1: ds1@ecss1 (Erlang ds1@ecss1,ds1@ecss2; Mnesia not running), ds1@ecss2 (Erlang ds1@ecss1,ds1@ecss2; Mnesia not running)"},
+			"Split rows (each server's view): ecss1: ds1@ecss1 ds1@ecss2; ecss2: ds1@ecss1 ds1@ecss2."},
 			[]string{"mycelium1@", "core1@"}},
-		{"split-restart-host", "choose-restart", []string{"ecss2: core1@ecss2 (Erlang core1@ecss2; Mnesia not running)"}, []string{"sip1@"}},
+		{"split-restart-host", "choose-restart", []string{"ecss1: core1@ecss1 ds1@ecss1 md1@ecss1 mycelium1@ecss1; ecss2: core1@ecss2 ds1@ecss2 md1@ecss2 mycelium1@ecss2."}, []string{"sip1@"}},
 		{"password-needed", "cli-unavailable", []string{
 			"ecss1: CoCon refused key login and no cli_password was given (BatchMode allows key login only)",
 			"ecss2: CoCon refused key login"}, nil},
