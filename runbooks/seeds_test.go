@@ -273,7 +273,7 @@ func TestMappingDoc(t *testing.T) {
 // fullEdgeCoverage are the shipped runbooks whose scenarios take every
 // declared route (each branch, else, next, choice and on_error); the others
 // are still being brought there (issue 12).
-var fullEdgeCoverage = []string{"flink-jobmanager-ha", "mrs-alm-45641"}
+var fullEdgeCoverage = []string{"flink-jobmanager-ha", "mrs-alm-45641", "fsr-split-brain", "ecss10-cluster-split", "alluxio-k8s-health"}
 
 // TestEdgeCoverage: `runbook test --min-coverage 100` for the runbooks
 // above: a route no scenario takes fails here with its file:line:col.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"maps"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -241,39 +240,5 @@ func TestAlluxioEtcdBackupBeforeDelete(t *testing.T) {
 	}
 	if strings.Contains(text, "alluxio-worker-cache-0") {
 		t.Errorf("backup instructions name the worker cache PV:\n%s", text)
-	}
-}
-
-// TestRunbookDocsMapEverySeedStep: docs/runbooks.md has a section for each
-// of these runbooks that names every step that is not an end, so the
-// mapping from the vendor text stays current when steps are added.
-func TestRunbookDocsMapEverySeedStep(t *testing.T) {
-	data, err := os.ReadFile("../docs/runbooks.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc := string(data)
-	rbs := shipped(t)
-	for _, id := range []string{"fsr-split-brain", "ecss10-cluster-split", "alluxio-k8s-health"} {
-		start := strings.Index(doc, "\n## "+id+"\n")
-		if start < 0 {
-			t.Errorf("docs/runbooks.md has no section \"## %s\"", id)
-			continue
-		}
-		section := doc[start+1:]
-		if end := strings.Index(section[3:], "\n## "); end >= 0 {
-			section = section[:end+3]
-		}
-		for _, st := range rbs[id].Steps {
-			if st.Kind == engine.KindEnd {
-				continue
-			}
-			if !strings.Contains(section, "`"+st.ID+"`") {
-				t.Errorf("docs/runbooks.md, section %s: step `%s` is not mapped to the vendor text", id, st.ID)
-			}
-			if st.Ref != "" && !strings.Contains(section, "("+st.Ref+")") && !strings.Contains(section, "("+st.Ref+",") && !strings.Contains(section, st.Ref+" |") {
-				t.Errorf("docs/runbooks.md, section %s: ref %q of step %s is not shown", id, st.Ref, st.ID)
-			}
-		}
 	}
 }
