@@ -1,0 +1,117 @@
+package ui
+
+// The explain view (x): why the current decision, or a looked-at visit's,
+// went where it went: each test in order with every value it read, the
+// route and who chose it. y copies it as plain text (OSC 52, through the
+// terminal; tmux needs set-clipboard on). Nothing here touches the session.
+
+import (
+	"fmt"
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/runbook-dev/runbook/internal/engine"
+	"github.com/runbook-dev/runbook/internal/ui/explain"
+	"github.com/runbook-dev/runbook/internal/ui/palette"
+	"github.com/runbook-dev/runbook/internal/ui/textblock"
+)
+
+// extras is the state of the explain view, the palette, the search memory
+// and read-only replay.
+type extras struct {
+	explain     []string // the explanation, plain text
+	explainOff  int      // first line shown
+	explainFrom overlay  // where x was pressed (none or look-back)
+
+	pal     palette.Model
+	palFrom overlay
+	palLast string // the previous palette's filter
+
+	lastSearch string // the last search term, offered again by /
+
+	replay   bool   // read-only replay of a journaled session (replay.go)
+	replayID string // its id
+}
+
+// explainVisit is the visit x explains: the looked-at one, else the one
+// deciding now, else the last that decided.
+func (m *Model) explainVisit() *engine.Visit {
+	if m.look != nil {
+		return m.look
+	}
+	if m.session == nil || m.state == stateRunning {
+		return nil
+	}
+	hist := m.session.History()
+	for i := len(hist) - 1; i >= 0; i-- {
+		if hist[i].Decision != nil || (i == len(hist)-1 && hist[i].Error != "") {
+			return hist[i]
+		}
+	}
+	return nil
+}
+
+func (m *Model) openExplain() tea.Cmd {
+	v := m.explainVisit()
+	if v == nil {
+		m.status.SetMessage("no decision to explain yet", false)
+		return nil
+	}
+	label := func(id string) string {
+		if st := m.rb.Step(id); st != nil {
+			return st.Label()
+		}
+		return id
+	}
+	m.x.explain = explain.Lines(v, m.rb.Step(v.Step), label)
+	m.x.explainOff = 0
+	m.x.explainFrom = m.overlay
+	m.overlay = overlayExplain
+	return nil
+}
+
+func (m *Model) closeExplain() {
+	m.overlay = m.x.explainFrom
+	m.x.explain = nil
+	if m.overlay == overlayNone && m.state == stateDone {
+		m.showEnd()
+	}
+}
+
+func (m *Model) explainKey(k tea.KeyPressMsg) tea.Cmd {
+	km := m.keys
+	switch {
+	case key.Matches(k, km.Close, km.Quit, km.Explain):
+		m.closeExplain()
+	case key.Matches(k, km.Copy):
+		text := explain.Text(m.x.explain)
+		m.status.SetMessage(fmt.Sprintf("copied %d lines as plain text (OSC 52: the terminal's clipboard)", len(m.x.explain)), false)
+		return tea.SetClipboard(text)
+	case key.Matches(k, km.Up):
+		m.x.explainOff = max(m.x.explainOff-1, 0)
+	case key.Matches(k, km.Down):
+		m.x.explainOff++
+	case key.Matches(k, km.PageUp):
+		m.x.explainOff = max(m.x.explainOff-10, 0)
+	case key.Matches(k, km.PageDown):
+		m.x.explainOff += 10
+	case key.Matches(k, km.Top):
+		m.x.explainOff = 0
+	case key.Matches(k, km.Palette):
+		return m.openPalette()
+	}
+	return nil
+}
+
+// explainView is the main pane of the explain view.
+func (m *Model) explainView(l layout) string {
+	s := m.styles
+	lines := explain.View(m.x.explain, s, l.mainW)
+	head := s.Muted.Render(textblock.Line("y copies it as plain text · ↑/↓ scroll · esc closes · read-only", l.mainW))
+	room := max(l.bodyH-2, 1)
+	m.x.explainOff = min(m.x.explainOff, max(len(lines)-room, 0))
+	end := min(m.x.explainOff+room, len(lines))
+	return strings.Join(append([]string{lines[0], head}, lines[max(m.x.explainOff, 1):max(end, 1)]...), "\n")
+}
