@@ -108,10 +108,12 @@ func (m *Model) explainKey(k tea.KeyPressMsg) tea.Cmd {
 // explainView is the main pane of the explain view.
 func (m *Model) explainView(l layout) string {
 	s := m.styles
-	lines := explain.View(m.x.explain, s, l.mainW)
-	head := s.Muted.Render(textblock.Line("y copies it as plain text · ↑/↓ scroll · esc closes · read-only", l.mainW))
-	room := max(l.bodyH-2, 1)
-	m.x.explainOff = min(m.x.explainOff, max(len(lines)-room, 0))
-	end := min(m.x.explainOff+room, len(lines))
-	return strings.Join(append([]string{lines[0], head}, lines[max(m.x.explainOff, 1):max(end, 1)]...), "\n")
+	all := explain.View(m.x.explain, s, l.mainW)
+	nt := len(explain.View(m.x.explain[:1], s, l.mainW)) // the title's lines
+	head := append(all[:nt:nt], s.Muted.Render(textblock.Line("y copies it as plain text · ↑/↓ scroll · esc closes · read-only", l.mainW)))
+	body := all[nt:]
+	room := max(l.bodyH-len(head), 1)
+	m.x.explainOff = min(m.x.explainOff, max(len(body)-room, 0))
+	end := min(m.x.explainOff+room, len(body))
+	return strings.Join(append(head, body[m.x.explainOff:end]...), "\n")
 }

@@ -32,7 +32,12 @@ func (m *Model) openPalette() tea.Cmd {
 		return nil
 	}
 	m.x.palFrom = m.overlay
-	m.x.pal = palette.New(m.offers(), m.x.palLast, m.styles)
+	// The last filter comes back when it still matches something here.
+	last := palette.New(m.offers(), m.x.palLast, m.styles)
+	if len(last.Shown()) == 0 {
+		last = palette.New(m.offers(), "", m.styles)
+	}
+	m.x.pal = last
 	m.overlay = overlayPalette
 	return nil
 }

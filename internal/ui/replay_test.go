@@ -42,6 +42,9 @@ func journaled(t *testing.T, keys ...string) (*engine.Runbook, []engine.Event) {
 	if err := json.Unmarshal(raw, &evs); err != nil {
 		t.Fatal(err)
 	}
+	for i := range evs {
+		evs[i].Time = fixedNow // the session ran on the real clock; screens must be stable
+	}
 	return h.m.rb, evs
 }
 
@@ -142,4 +145,16 @@ func TestReplayOfAnInterruptedSession(t *testing.T) {
 	if len(h.evs) != 0 {
 		t.Fatalf("events: %+v", h.evs)
 	}
+}
+
+// TestGoldenReplay keeps the replay's screens at 80×24.
+func TestGoldenReplay(t *testing.T) {
+	rb, evs := journaled(t, "enter", "enter", "y")
+	h := newReplayHarness(t, rb, evs)
+	checkBlock(t, "replay", h.m.render(), 80)
+	golden(t, "replay_end", h.screen())
+	h.press("v", "3")
+	golden(t, "replay_look", h.screen())
+	h.press("x")
+	golden(t, "replay_explain", h.screen())
 }

@@ -419,7 +419,7 @@ func (m *Model) hints() []key.Binding {
 	if p == nil {
 		return nil
 	}
-	common := []key.Binding{h(k.Back, "back"), h(k.Note, "note"), h(k.Tree, "tree"), h(k.Look, "look back"), h(k.Palette, "palette"), h(k.Help, "help"), h(k.Quit, "quit")}
+	common := []key.Binding{h(k.Back, "back"), h(k.Note, "note"), h(k.Tree, "tree"), h(k.Look, "look back"), h(k.Help, "help"), h(k.Quit, "quit"), h(k.Palette, "palette")}
 	var first []key.Binding
 	switch p.Kind {
 	case engine.PromptRun:

@@ -117,9 +117,19 @@ func (m *Model) filter() {
 	type scored struct{ i, score int }
 	var hits []scored
 	for i, it := range m.items {
-		s, ok := Score(term, it.Desc+" "+it.Detail+" "+it.Help)
-		if ok {
-			hits = append(hits, scored{i, s})
+		// What it does here counts most, then the keymap's words, then
+		// the key itself.
+		best, any := 0, false
+		for j, text := range []string{it.Desc, it.Detail, it.Help} {
+			if sc, ok := Score(term, text); ok && text != "" {
+				sc += 20 * (2 - j)
+				if !any || sc > best {
+					best, any = sc, true
+				}
+			}
+		}
+		if any {
+			hits = append(hits, scored{i, best})
 		}
 	}
 	sort.SliceStable(hits, func(a, b int) bool { return hits[a].score > hits[b].score })
@@ -147,6 +157,8 @@ func Score(term, s string) (int, bool) {
 		score++
 		if i == prev+1 {
 			score += 3
+		} else if prev >= 0 {
+			score -= min(i-prev-1, 5) // a gap between matched runes
 		}
 		if i == 0 || !unicode.IsLetter(r[i-1]) && !unicode.IsDigit(r[i-1]) {
 			score += 2
