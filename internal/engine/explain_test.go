@@ -135,3 +135,38 @@ func checksText(cs []engine.DecisionCheck) string {
 	}
 	return strings.Join(parts, "; ")
 }
+
+// A predicate over a group's results reads each host's field: the checks
+// show them per host.
+func TestDecisionChecksShowPerHostFields(t *testing.T) {
+	rb := mustLoad(t, `runbook: 1
+id: x
+title: x
+targets: {nodes: {group: true}}
+steps:
+  - id: smart
+    run: {on: nodes, cmd: "smartctl -H /dev/sdb"}
+    capture: {health: 'overall-health self-assessment test result: (\w+)'}
+    branches:
+      - {if: "any(results, {.health == 'FAILED'})", goto: bad}
+    else: good
+  - {id: bad, end: escalated}
+  - {id: good, end: resolved}
+`)
+	fake := enginetest.New(
+		enginetest.Rule{Host: "node2", Match: "^smartctl ", Stdout: "=== START OF READ SMART DATA SECTION ===\nSMART overall-health self-assessment test result: PASSED\n"},
+		enginetest.Rule{Host: "node3", Match: "^smartctl ", Stdout: "=== START OF READ SMART DATA SECTION ===\nSMART overall-health self-assessment test result: FAILED!\n", Exit: 8},
+	)
+	s, err := engine.NewSession(rb, engine.Options{Executor: fake, Targets: map[string][]engine.Host{"nodes": {{Role: "nodes", Name: "node2"}, {Role: "nodes", Name: "node3"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Advance(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	got := checksText(s.History()[0].Decision.Checks)
+	want := `any(results, {.health == 'FAILED'}) true [results[node2].health="PASSED" results[node3].health="FAILED"]`
+	if got != want {
+		t.Errorf("checks:\n got %s\nwant %s", got, want)
+	}
+}
