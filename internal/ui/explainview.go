@@ -27,7 +27,6 @@ type extras struct {
 
 	pal     palette.Model
 	palFrom overlay
-	palLast string // the previous palette's filter
 
 	lastSearch string // the last search term, offered again by /
 

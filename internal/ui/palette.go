@@ -32,12 +32,7 @@ func (m *Model) openPalette() tea.Cmd {
 		return nil
 	}
 	m.x.palFrom = m.overlay
-	// The last filter comes back when it still matches something here.
-	last := palette.New(m.offers(), m.x.palLast, m.styles)
-	if len(last.Shown()) == 0 {
-		last = palette.New(m.offers(), "", m.styles)
-	}
-	m.x.pal = last
+	m.x.pal = palette.New(m.offers(), m.styles)
 	m.overlay = overlayPalette
 	return nil
 }
@@ -45,12 +40,10 @@ func (m *Model) openPalette() tea.Cmd {
 func (m *Model) paletteKey(k tea.KeyPressMsg) tea.Cmd {
 	switch {
 	case key.Matches(k, m.keys.Close):
-		m.x.palLast = m.x.pal.Term()
 		m.overlay = m.x.palFrom
 		return nil
 	case key.Matches(k, m.keys.Proceed):
 		it, ok := m.x.pal.Selected()
-		m.x.palLast = m.x.pal.Term()
 		m.overlay = m.x.palFrom
 		if !ok {
 			return nil

@@ -38,9 +38,8 @@ type Model struct {
 	height int
 }
 
-// New opens the palette on items, the filter prefilled with last (the term
-// of the previous palette, so ": enter" repeats it).
-func New(items []Item, last string, st styles.Styles) Model {
+// New opens the palette on items, with an empty filter.
+func New(items []Item, st styles.Styles) Model {
 	ti := textinput.New()
 	ti.Prompt = ": "
 	ti.Placeholder = "type to filter · ↑/↓ choose · enter runs · esc closes"
@@ -55,8 +54,6 @@ func New(items []Item, last string, st styles.Styles) Model {
 		it.Detail = untrusted.SanitizeLine(it.Detail)
 		m.items = append(m.items, it)
 	}
-	m.ti.SetValue(last)
-	m.ti.CursorEnd()
 	m.filter()
 	return m
 }
