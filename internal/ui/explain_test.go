@@ -38,7 +38,7 @@ func TestExplainShowsEveryTestAndValue(t *testing.T) {
 		h.mustSee("Why visit 1 (4.2 Is replication streaming?)", "route:   → 4.4 Lagging behind",
 			"by:      the runbook (automatic decision)", first,
 			`state = "streaming"  (capture)`, `lag = "45"  (capture)`, "params.lag_limit = 30",
-			"✓ true   state == 'streaming'", "y copies it as plain text")
+			"✓ true   state == 'streaming'", "y copies (plain text)")
 		_, cmd := h.m.Update(keyMsg("y"))
 		if cmd == nil {
 			t.Fatal("y copies nothing")
@@ -96,5 +96,23 @@ func TestExplainValuesAreSanitised(t *testing.T) {
 	// the values are there, made visible
 	if !strings.Contains(raw, `state = "down"`) || !strings.Contains(raw, `note = "x\x1b]52;c;`) {
 		t.Errorf("screen:\n%s", plainScreen(raw))
+	}
+}
+
+// TestExplainAnExpressionThatFailed: at a step whose branch could not be
+// evaluated, x shows the expression, why, and the values it read.
+func TestExplainAnExpressionThatFailed(t *testing.T) {
+	h := explainHarness(t, "state=streaming lag=\n")
+	h.wantPrompt(engine.PromptError, "repl")
+	h.send(tea.WindowSizeMsg{Width: 200, Height: 50})
+	h.press("x")
+	h.mustSee("could not evaluate", "✗ error  state == 'streaming' && int(lag) <= params.lag_limit",
+		"reason:  capture lag did not match the probe's output", "lag = <no match>  (capture)", "params.lag_limit = 30")
+	h.send(tea.WindowSizeMsg{Width: 80, Height: 24})
+	checkBlock(t, "explain", h.m.render(), 80)
+	for _, l := range strings.Split(h.screen(), "\n") {
+		if _, main, ok := strings.Cut(l, "│ "); ok && strings.Contains(main, "…") {
+			t.Errorf("the explain view cuts a line: %q", main) // wrapped, never cut
+		}
 	}
 }

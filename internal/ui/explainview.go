@@ -6,6 +6,7 @@ package ui
 // terminal; tmux needs set-clipboard on). Nothing here touches the session.
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -65,6 +66,11 @@ func (m *Model) openExplain() tea.Cmd {
 		return id
 	}
 	m.x.explain = explain.Lines(v, m.rb.Step(v.Step), label)
+	var ee *engine.ExprError
+	if p := m.prompt; m.look == nil && p != nil && p.Kind == engine.PromptError && errors.As(p.Err, &ee) && v.Decision == nil {
+		// The error's own words replace the visit's one-line error.
+		m.x.explain = append(m.x.explain[:1], explain.ExprError(ee)...)
+	}
 	m.x.explainOff = 0
 	m.x.explainFrom = m.overlay
 	m.overlay = overlayExplain
@@ -109,7 +115,7 @@ func (m *Model) explainView(l layout) string {
 	s := m.styles
 	all := explain.View(m.x.explain, s, l.mainW)
 	nt := len(explain.View(m.x.explain[:1], s, l.mainW)) // the title's lines
-	head := append(all[:nt:nt], s.Muted.Render(textblock.Line("y copies it as plain text · ↑/↓ scroll · esc closes · read-only", l.mainW)))
+	head := append(all[:nt:nt], s.Muted.Render(textblock.Line("y copies (plain text) · ↑/↓ scroll · esc closes", l.mainW)))
 	body := all[nt:]
 	room := max(l.bodyH-len(head), 1)
 	m.x.explainOff = min(m.x.explainOff, max(len(body)-room, 0))

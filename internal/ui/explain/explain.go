@@ -142,6 +142,21 @@ func checks(st *engine.Step, d *engine.Decision) []string {
 	return out
 }
 
+// ExprError explains an expression that could not be evaluated: what it
+// was, why, and every value it read.
+func ExprError(e *engine.ExprError) []string {
+	clean := untrusted.SanitizeLine
+	out := []string{"could not evaluate (the step waits for you):", "  ✗ error  " + clean(e.Expr), "  reason:  " + clean(e.Reason)}
+	for _, v := range e.Values {
+		line := "             " + clean(v.Name) + " = " + clean(v.Value)
+		if v.Capture {
+			line += "  (capture)"
+		}
+		out = append(out, line)
+	}
+	return out
+}
+
 // Text is Lines joined for the clipboard or a file.
 func Text(lines []string) string { return strings.Join(lines, "\n") + "\n" }
 
@@ -156,18 +171,24 @@ func View(lines []string, s styles.Styles, w int) []string {
 			st = s.Title
 		case strings.Contains(l, "✓ true"):
 			st = s.Success
-		case strings.Contains(l, "✗ false"):
+		case strings.Contains(l, "✗ false"), strings.Contains(l, "✗ error"):
 			st = s.Danger
 		case strings.HasPrefix(l, "route:"):
 			st = s.Decision
 		case strings.HasPrefix(l, "             "):
 			st = s.Info
 		}
-		indent := len(l) - len(strings.TrimLeft(l, " "))
-		for j, wl := range textblock.WrapLines(l, max(w, 10)) {
-			if j > 0 {
-				wl = strings.Repeat(" ", min(indent+2, w/2)) + strings.TrimLeft(wl, " ")
+		// A wrapped line goes on under its own indentation, never cut.
+		pad := strings.Repeat(" ", min(len(l)-len(strings.TrimLeft(l, " "))+2, w/2))
+		wrapped := textblock.WrapLines(l, max(w, 10))
+		if len(wrapped) > 1 {
+			rest := textblock.WrapLines(strings.Join(wrapped[1:], " "), max(w-len(pad), 10))
+			wrapped = wrapped[:1]
+			for _, r := range rest {
+				wrapped = append(wrapped, pad+strings.TrimLeft(r, " "))
 			}
+		}
+		for _, wl := range wrapped {
 			out = append(out, st.Render(textblock.Line(wl, w)))
 		}
 	}
