@@ -55,7 +55,11 @@ func (m *Model) explainVisit() *engine.Visit {
 
 func (m *Model) openExplain() tea.Cmd {
 	v := m.explainVisit()
-	if v == nil {
+	switch {
+	case v == nil && m.state == stateRunning && m.look == nil:
+		m.status.SetMessage("wait for the command to finish, then x explains its decision", false)
+		return nil
+	case v == nil:
 		m.status.SetMessage("no decision to explain yet", false)
 		return nil
 	}

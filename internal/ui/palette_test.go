@@ -145,6 +145,19 @@ func TestArrowsAndVimKeys(t *testing.T) {
 	if !h.m.out.Following() {
 		t.Error("G did not go to the end")
 	}
+	// help and tree: ↑/↓ and k/j
+	h.send(tea.WindowSizeMsg{Width: 80, Height: 14})
+	h.press("?", "j")
+	y := h.m.pager.YOffset()
+	if y == 0 {
+		t.Error("j does not scroll the help")
+	}
+	h.press("k", "down")
+	if h.m.pager.YOffset() != y {
+		t.Error("down and j scroll the help differently")
+	}
+	h.press("esc")
+	h.send(tea.WindowSizeMsg{Width: 80, Height: 24})
 	// pickers: ↑/↓ and k/j
 	h.press("o")
 	c := h.m.picker.Cursor()
