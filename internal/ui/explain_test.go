@@ -116,3 +116,20 @@ func TestExplainAnExpressionThatFailed(t *testing.T) {
 		}
 	}
 }
+
+// TestHelpStaysOverTheEndWhenTheBundleIsWritten: the bundle export
+// finishing while help (or the tree) is open does not replace it with the
+// end screen (seen in tmux at 80x24).
+func TestHelpStaysOverTheEndWhenTheBundleIsWritten(t *testing.T) {
+	h := explainHarness(t, "state=streaming lag=1\n")
+	h.press("enter")
+	h.mustSee("Outcome: RESOLVED")
+	for _, k := range []string{"?", "g"} {
+		h.press(k)
+		h.send(bundleMsg{path: "/tmp/b.tar.gz"})
+		h.send(tea.WindowSizeMsg{Width: 80, Height: 24})
+		h.mustNotSee("Outcome: RESOLVED")
+		h.press("esc")
+		h.mustSee("Outcome: RESOLVED", "/tmp/b.tar.gz")
+	}
+}

@@ -774,6 +774,9 @@ func resultLine(e engine.Event) string {
 
 // showEnd fills the pager with the final screen.
 func (m *Model) showEnd() {
+	if m.overlay == overlayHelp || m.overlay == overlayTree {
+		return // the pager shows them; closing them shows the end again
+	}
 	w := m.computeLayout().mainW
 	var lines []string
 	for _, l := range strings.Split(m.endText(), "\n") {
