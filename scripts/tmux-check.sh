@@ -27,6 +27,8 @@ trap cleanup EXIT
 # A session that outlives the checked ones keeps the server up between them
 # (killing the last session would stop it while the next one connects).
 tmux new-session -d -s keepalive "sleep 3600"
+# OSC 52 from the TUI (explain's y) lands in tmux's paste buffer.
+tmux set-option -g set-clipboard on
 
 screen() { tmux capture-pane -p -t "$sess"; }
 
@@ -75,14 +77,17 @@ esc() { keys Escape; sleep 0.3; }
 
 n=0
 start() { # start W H ARGS...
-	local w=$1 h=$2
-	shift 2
-	tmux kill-session -t "$sess" 2>/dev/null || true
 	# A state directory per start: two runs in one second would otherwise
 	# name the same bundle file.
 	n=$((n + 1))
+	start_in "$work/state$n" "$@"
+}
+start_in() { # start_in STATE_DIR W H ARGS...
+	local st=$1 w=$2 h=$3
+	shift 3
+	tmux kill-session -t "$sess" 2>/dev/null || true
 	tmux new-session -d -s "$sess" -x "$w" -y "$h" \
-		"SSH_AUTH_SOCK= XDG_STATE_HOME=$work/state$n $bin $* ; echo EXIT=\$?; sleep 60"
+		"SSH_AUTH_SOCK= XDG_STATE_HOME=$st $bin $* ; echo EXIT=\$?; sleep 60"
 }
 
 echo "1. walk local-disk-health to resolved at 80x24"
@@ -372,11 +377,11 @@ for size in "200 50" "80 24"; do
 	wait_for "1 poll done"
 	# Between two polls the time left still falls, frame by frame.
 	left() { screen | grep -F "1 poll done" | grep -oE '[0-9]+s left' | head -n 1 | sed 's/s left//'; }
-	a=$(left)
+	a=$(left || true)
 	fell=
 	for _ in $(seq 1 20); do
 		sleep 0.2
-		b=$(left)
+		b=$(left || true)
 		[ -n "$a" ] && [ -n "$b" ] && [ "$b" -lt "$a" ] && { fell=1; break; }
 	done
 	[ -n "$fell" ] || fail "time left did not fall between polls (${a}s, then ${b}s)"
@@ -389,6 +394,76 @@ for size in "200 50" "80 24"; do
 	esc
 	keys q
 	wait_for "EXIT=0"
+
+	echo "11. ${W}x${H} fsr-split-brain (group): the palette, explain (y copies through OSC 52), then the session replayed read-only"
+	demo "$W" "$H" fsr-split-brain healthy
+	st=$work/state$n
+	wait_for "Ready to run on {node2,node3}."
+	keys :
+	wait_for "Command palette"
+	wait_for "enter   run"
+	keys -l "edit"
+	wait_for "▸ e       edit"
+	keys Enter
+	wait_for "Edit the command (recorded as edited)"
+	esc
+	wait_gone "Edit the command"
+	keys Enter
+	wait_for "enter follows it"
+	keys x
+	wait_for "Why visit 1"
+	wait_for "tested, in order:"
+	wait_for "✗ false  any(results, {.stdout contains"
+	wait_for "results[node2].stdout ="
+	wait_for "no branch held: else"
+	[ "$(widest)" -le "$W" ] || fail "the explain view is wider than $W"
+	tmux delete-buffer 2>/dev/null || true
+	keys y
+	wait_for "copied"
+	buf=$(tmux show-buffer 2>/dev/null || true)
+	case "$buf" in *"Why visit 1 (Detect Did FSR log a split-brain?) went where it went"*"no branch held: else"*) ;;
+	*) fail "y did not copy the explanation (tmux buffer: $buf)" ;; esac
+	case "$buf" in *$'\e'*) fail "the copied explanation holds escape codes" ;; esac
+	esc
+	wait_for "enter follows it"
+	keys :
+	wait_for "Command palette"
+	keys -l "overr"
+	wait_for "▸ o       override"
+	keys Enter
+	wait_for "Override: go to which step instead?"
+	esc
+	wait_gone "Override: go to which step"
+	enter_until "Outcome: RESOLVED"
+	keys q
+	wait_for "EXIT=0"
+	id=$(XDG_STATE_HOME=$st "$bin" sessions -o json | grep -o '"id": *"[^"]*"' | head -n 1 | sed 's/.*"\([^"]*\)"$/\1/')
+	[ -n "$id" ] || fail "no journaled session to replay"
+	journal=$(ls "$st"/runbook/sessions/*.jsonl)
+	before=$(cksum <"$journal")
+	start_in "$st" "$W" "$H" sessions show "$id"
+	wait_for "Replay of session $id"
+	wait_for "nothing runs"
+	wait_for "Outcome: RESOLVED"
+	wait_for "replay · demo · scenario healthy · simulated hosts"
+	keys v
+	wait_for "Look back at which visit? (read-only)"
+	keys 7 # newest first: visit 1 is the seventh
+	wait_for "Visit 1 of 7"
+	wait_for "replayed from the journal"
+	keys x
+	wait_for "Why visit 1"
+	wait_for "results[node3].stdout ="
+	esc
+	esc
+	keys Enter r N
+	wait_for "Outcome: RESOLVED"
+	screen | grep -qF "Note for this step" && fail "a replay takes notes"
+	keys q
+	wait_for "EXIT=0"
+	[ "$(cksum <"$journal")" = "$before" ] || fail "the replay wrote to the journal"
+	[ "$(ls "$st"/runbook/sessions/ | wc -l)" -eq 1 ] || fail "the replay started a session"
+	XDG_STATE_HOME=$st "$bin" sessions show "$id" | grep -qF "outcome  resolved" || fail "sessions show | cat prints no summary"
 done
 
 echo "10. the mrs-alm-45641 tree: siblings at one depth; runbook graph within 100 columns, the TUI tree within its pane, nothing cut"

@@ -69,7 +69,7 @@ Exit codes (run --auto):
   3 escalated · 4 needs a human · 5 aborted · 130 interrupted`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		Version:       version,
+		Version:       versionString(),
 	}
 	root.SetIn(stdin)
 	root.SetOut(stdout)
@@ -98,7 +98,7 @@ func newVersionCmd() *cobra.Command {
 		Short: "Print the version",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			fmt.Fprintln(cmd.OutOrStdout(), "runbook", version)
+			fmt.Fprintln(cmd.OutOrStdout(), "runbook", versionString())
 			return nil
 		},
 	}

@@ -29,7 +29,8 @@ first: id, runbook, start time, last step entered and state.
 States: running (a live runbook process holds it), ended OUTCOME (reached an
 end step), stopped OUTCOME (an unattended run stopped: needs-human, failed,
 interrupted), interrupted (the process died: crash, kill -9, lost laptop).
-Continue any that has not ended with runbook resume ID.`,
+Continue any that has not ended with runbook resume ID; open any read-only
+with runbook sessions show ID (nothing runs).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			sums, errs := journal.List(journal.Dir())
@@ -73,6 +74,7 @@ Continue any that has not ended with runbook resume ID.`,
 		},
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "text or json")
+	cmd.AddCommand(newSessionsShowCmd())
 	return cmd
 }
 

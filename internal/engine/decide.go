@@ -17,8 +17,9 @@ func (s *Session) decide(st *Step, env Env) error {
 	if err != nil {
 		return s.fail(st, err)
 	}
+	d.Checks = s.checks(st, env, d)
 	s.visit.Decision = d
-	s.emit(Event{Type: EvDecision, Step: st.ID, Next: d.Next, Expr: d.Expr, By: d.By, Explain: d.Explain})
+	s.emit(Event{Type: EvDecision, Step: st.ID, Next: d.Next, Expr: d.Expr, By: d.By, Explain: d.Explain, Checks: d.Checks})
 	if s.opts.StepMode {
 		s.pending = &Prompt{Kind: PromptDecided, Step: st, Decision: d, Hosts: s.promptHosts(st)}
 		return nil

@@ -57,10 +57,11 @@ type Event struct {
 	Poll      int  `json:"poll,omitempty"`
 	Satisfied bool `json:"satisfied,omitempty"`
 
-	Next    string `json:"next,omitempty"`    // decision, override
-	Expr    string `json:"expr,omitempty"`    // decision: the expression that decided
-	By      string `json:"by,omitempty"`      // decision/answer: auto | operator | override | on_error | flag
-	Explain string `json:"explain,omitempty"` // decision: one line for people
+	Next    string          `json:"next,omitempty"`    // decision, override
+	Expr    string          `json:"expr,omitempty"`    // decision: the expression that decided
+	By      string          `json:"by,omitempty"`      // decision/answer: auto | operator | override | on_error | flag
+	Explain string          `json:"explain,omitempty"` // decision: one line for people
+	Checks  []DecisionCheck `json:"checks,omitempty"`  // decision: what it tested and the values read (explain.go)
 
 	Answer string            `json:"answer,omitempty"`
 	Inputs map[string]string `json:"inputs,omitempty"`

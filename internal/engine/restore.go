@@ -229,7 +229,7 @@ func (r *replay) event(e *Event) error {
 		if v == nil {
 			return fmt.Errorf("decision out of step %s outside its visit", e.Step)
 		}
-		v.Decision = &Decision{Next: next.ID, Expr: e.Expr, By: e.By, Reason: e.Reason, Explain: e.Explain}
+		v.Decision = &Decision{Next: next.ID, Expr: e.Expr, By: e.By, Reason: e.Reason, Explain: e.Explain, Checks: e.Checks}
 		if v == s.visit {
 			if len(r.results) > 0 {
 				var extra map[string]any

@@ -57,6 +57,9 @@ type Decision struct {
 	By      string `json:"by"`             // auto | operator | override | on_error
 	Reason  string `json:"reason,omitempty"`
 	Explain string `json:"explain"`
+	// Checks: what an automatic decision tested, in order, with the values
+	// each test read (explain.go); empty for answers and overrides.
+	Checks []DecisionCheck `json:"checks,omitempty"`
 }
 
 // HostResult is what one host's probe produced.

@@ -33,7 +33,13 @@ func (m *Model) closeOverlay() {
 }
 
 func (m *Model) openSearch() {
-	m.openInput(forSearch, "Search the output", "enter finds the next match · esc closes · empty clears", input.WithValue(m.searchOut().SearchTerm()))
+	// The term of the last search is offered again, on any step: enter
+	// repeats it, ctrl+u clears it for a new one.
+	term := m.searchOut().SearchTerm()
+	if term == "" {
+		term = m.x.lastSearch
+	}
+	m.openInput(forSearch, "Search the output", "enter finds the next match · ctrl+u clears · esc closes · empty clears", input.WithValue(term))
 }
 
 // idle reports whether the session may be touched now.
@@ -53,8 +59,14 @@ func (m *Model) onKey(k tea.KeyPressMsg) tea.Cmd {
 		return m.pickerKey(k)
 	case overlayLook:
 		return m.lookKey(k)
+	case overlayExplain:
+		return m.explainKey(k)
+	case overlayPalette:
+		return m.paletteKey(k)
 	case overlayTree, overlayHelp:
 		switch {
+		case key.Matches(k, m.keys.Palette):
+			return m.openPalette()
 		case key.Matches(k, m.keys.Look) && m.overlay == overlayTree:
 			return m.openLookPicker()
 		case key.Matches(k, m.keys.Close, m.keys.Quit, m.keys.Tree, m.keys.Help):
@@ -74,6 +86,10 @@ func (m *Model) onKey(k tea.KeyPressMsg) tea.Cmd {
 
 	// Keys that work in every state.
 	switch {
+	case key.Matches(k, m.keys.Palette) && m.state != stateLoading:
+		return m.openPalette()
+	case key.Matches(k, m.keys.Explain) && m.state != stateLoading:
+		return m.openExplain()
 	case key.Matches(k, m.keys.Help):
 		m.overlay = overlayHelp
 		m.pager.SetContent(m.helpText())
@@ -89,7 +105,7 @@ func (m *Model) onKey(k tea.KeyPressMsg) tea.Cmd {
 		return nil
 	case key.Matches(k, m.keys.Look):
 		return m.openLookPicker()
-	case key.Matches(k, m.keys.Note) && m.session != nil:
+	case key.Matches(k, m.keys.Note) && m.session != nil && !m.x.replay:
 		m.openInput(forNote, "Note for this step", "kept in the session record and the bundle",
 			input.WithValidate(func(v string) error {
 				if strings.TrimSpace(v) == "" {
@@ -494,6 +510,9 @@ func (m *Model) inputKey(k tea.KeyPressMsg) tea.Cmd {
 		return m.act("editing the command", func(s *engine.Session) error { return s.EditCommand(v) })
 	case forSearch:
 		m.closeOverlay()
+		if v != "" {
+			m.x.lastSearch = v
+		}
 		so := m.searchOut()
 		if v == so.SearchTerm() && v != "" {
 			so.NextMatch(false)

@@ -77,7 +77,11 @@ func (m *Model) openLook(n int) {
 	o, ok := m.visitOutput(n)
 	if !ok {
 		o = output.New(m.styles)
-		o.Info("(no output kept on screen for this visit: it ran before this TUI started; the transcript has it)")
+		if m.x.replay {
+			o.Info("(replayed from the journal: the output it kept for this visit)")
+		} else {
+			o.Info("(no output kept on screen for this visit: it ran before this TUI started; the transcript has it)")
+		}
 		for _, r := range m.look.Results {
 			if r.Stdout != "" {
 				o.Write(r.Host, false, r.Stdout)
@@ -130,6 +134,10 @@ func (m *Model) lookKey(k tea.KeyPressMsg) tea.Cmd {
 		m.lookOut.Bottom()
 	case key.Matches(k, km.Search):
 		m.openSearch()
+	case key.Matches(k, km.Explain):
+		return m.openExplain()
+	case key.Matches(k, km.Palette):
+		return m.openPalette()
 	case key.Matches(k, km.Help):
 		m.status.SetMessage("read-only: ←/→ other visits · / searches · esc closes", false)
 	}
@@ -152,7 +160,7 @@ func (m *Model) lookView(l layout) string {
 	st := m.rb.Step(v.Step)
 	head := []string{
 		visit.Title(v, st, len(m.session.History()), s, l.mainW),
-		s.Muted.Render(textblock.Line("←/→ other visits · / search · esc closes · the session is not changed", l.mainW)),
+		s.Muted.Render(textblock.Line("←/→ other visits · / search · x explains · esc closes · the session is not changed", l.mainW)),
 	}
 	head = append(head, visit.Lines(v, st, s, l.mainW)...)
 	m.lookOut.SetSize(l.mainW, max(l.bodyH-len(head)-2, 1))

@@ -102,13 +102,15 @@ func (s state) String() string {
 type overlay uint8
 
 const (
-	overlayNone   overlay = iota
-	overlayInput          // m.input, for m.purpose
-	overlayPicker         // m.picker, for m.purpose
-	overlayTree           // the whole tree (g)
-	overlayHelp           // full help (?)
-	overlayQuit           // quit confirmation (q)
-	overlayLook           // one earlier visit, read-only (v)
+	overlayNone    overlay = iota
+	overlayInput           // m.input, for m.purpose
+	overlayPicker          // m.picker, for m.purpose
+	overlayTree            // the whole tree (g)
+	overlayHelp            // full help (?)
+	overlayQuit            // quit confirmation (q)
+	overlayLook            // one earlier visit, read-only (v)
+	overlayExplain         // why a decision went where it went (x; explainview.go)
+	overlayPalette         // the command palette (:; palette.go)
 )
 
 // purpose says what an input or picker is for.
@@ -214,11 +216,24 @@ type Model struct {
 	collectBytes int64
 
 	width, height int
+
+	// x: the explain view, the palette and read-only replay (explainview.go,
+	// palette.go, replay.go).
+	x extras
 }
 
 // New builds the root model. The session is created here unless params are
 // missing, in which case the TUI asks for them first.
 func New(ctx context.Context, cfg Config) *Model {
+	m := newModel(ctx, cfg)
+	m.newSession()
+	m.relayout()
+	return m
+}
+
+// newModel is the model without a session (New creates one; NewReplay
+// restores one).
+func newModel(ctx context.Context, cfg Config) *Model {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -251,8 +266,6 @@ func New(ctx context.Context, cfg Config) *Model {
 	for k, v := range cfg.Options.Params {
 		m.paramValues[k] = v
 	}
-	m.newSession()
-	m.relayout()
 	return m
 }
 
@@ -761,6 +774,9 @@ func resultLine(e engine.Event) string {
 
 // showEnd fills the pager with the final screen.
 func (m *Model) showEnd() {
+	if m.overlay == overlayHelp || m.overlay == overlayTree {
+		return // the pager shows them; closing them shows the end again
+	}
 	w := m.computeLayout().mainW
 	var lines []string
 	for _, l := range strings.Split(m.endText(), "\n") {
@@ -794,7 +810,10 @@ func (m *Model) endText() string {
 	case engine.OutcomeAborted:
 		badge = s.Danger
 	}
-	b.WriteString(badge.Render("Outcome: "+strings.ToUpper(string(o))) + "\n")
+	b.WriteString(m.replayHeader())
+	if o != "" || !m.x.replay {
+		b.WriteString(badge.Render("Outcome: "+strings.ToUpper(string(o))) + "\n")
+	}
 	if m.result.Message != "" {
 		b.WriteString(untrusted.Sanitize(m.result.Message) + "\n")
 	}
@@ -832,7 +851,7 @@ func (m *Model) endText() string {
 		b.WriteString(s.Title.Render("Bundle: ") + untrusted.SanitizeLine(m.result.BundlePath) + "\n")
 	case m.cfg.BundleNote != "":
 		b.WriteString(s.Title.Render("Bundle: ") + untrusted.SanitizeLine(m.cfg.BundleNote) + "\n")
-	case m.cfg.ExportBundle == nil:
+	case m.cfg.ExportBundle == nil && !m.x.replay:
 		b.WriteString(s.Muted.Render("No bundle configured.") + "\n")
 	}
 	b.WriteString(s.Muted.Render("q quits"))

@@ -49,6 +49,9 @@ type action func(s *engine.Session) error
 // act runs f and then Advance in a command. Only one runs at a time: while
 // it does, the model is in stateRunning and does not touch the session.
 func (m *Model) act(what string, f action) tea.Cmd {
+	if m.x.replay {
+		return nil // a replay is read-only: nothing runs (replay.go)
+	}
 	m.run++
 	id := m.run
 	ctx, cancel := context.WithCancel(m.ctx)
@@ -96,6 +99,9 @@ func (m *Model) tickCmd(run int) tea.Cmd {
 // finalize closes the session (aborting it unless it ended), exports the
 // bundle when asked, and quits.
 func (m *Model) finalize(export bool) tea.Cmd {
+	if m.x.replay {
+		return m.quit()
+	}
 	m.state = stateRunning
 	m.activity = "closing the session"
 	m.quitting = true
@@ -117,7 +123,7 @@ func (m *Model) finalize(export bool) tea.Cmd {
 
 // exportCmd writes the bundle of an ended session (final screen).
 func (m *Model) exportCmd() tea.Cmd {
-	if m.cfg.ExportBundle == nil || m.session == nil {
+	if m.cfg.ExportBundle == nil || m.session == nil || m.x.replay {
 		return nil
 	}
 	m.exporting = true

@@ -141,6 +141,10 @@ func (m *Model) mainView(l layout) string {
 		if m.look != nil {
 			return m.lookView(l)
 		}
+	case overlayExplain:
+		return m.explainView(l)
+	case overlayPalette:
+		return m.paletteView(l)
 	}
 	var parts []string
 	switch m.state {
@@ -268,7 +272,7 @@ func (m *Model) promptView(w int) string {
 			hint += " · bundle: " + untrusted.SanitizeLine(m.cfg.BundleNote)
 		}
 		return s.Warning.Render("Quit this session?") + "\n" + textblock.Wrap(hint, w)
-	case overlayHelp, overlayTree, overlayLook:
+	case overlayHelp, overlayTree, overlayLook, overlayExplain, overlayPalette:
 		return ""
 	}
 	switch m.state {
@@ -392,7 +396,11 @@ func (m *Model) hints() []key.Binding {
 	case overlayHelp:
 		return []key.Binding{h(k.Down, "scroll"), h(k.Close, "close")}
 	case overlayLook:
-		return []key.Binding{h(k.Prev, "older"), h(k.Next, "newer"), h(k.Down, "scroll"), h(k.Search, "search"), h(k.Close, "close")}
+		return []key.Binding{h(k.Prev, "older"), h(k.Next, "newer"), h(k.Down, "scroll"), h(k.Search, "search"), h(k.Explain, "explain"), h(k.Close, "close")}
+	case overlayExplain:
+		return []key.Binding{h(k.Copy, "copy"), h(k.Down, "scroll"), h(k.Palette, "palette"), h(k.Close, "close")}
+	case overlayPalette:
+		return []key.Binding{h(k.Proceed, "run"), h(k.Down, "next"), h(k.Close, "close")}
 	case overlayQuit:
 		return []key.Binding{h(k.Yes, "quit"), h(k.No, "stay")}
 	}
@@ -404,14 +412,14 @@ func (m *Model) hints() []key.Binding {
 	case stateError:
 		return []key.Binding{h(k.Back, "back"), h(k.Tree, "tree"), h(k.Quit, "quit")}
 	case stateDone:
-		return []key.Binding{h(k.Quit, "quit"), h(k.PageDown, "scroll"), h(k.Tree, "tree"), h(k.Look, "look back")}
+		return []key.Binding{h(k.Quit, "quit"), h(k.PageDown, "scroll"), h(k.Tree, "tree"), h(k.Look, "look back"), h(k.Explain, "explain"), h(k.Palette, "palette")}
 	case stateAsking:
 	}
 	p := m.prompt
 	if p == nil {
 		return nil
 	}
-	common := []key.Binding{h(k.Back, "back"), h(k.Note, "note"), h(k.Tree, "tree"), h(k.Look, "look back"), h(k.Help, "help"), h(k.Quit, "quit")}
+	common := []key.Binding{h(k.Back, "back"), h(k.Note, "note"), h(k.Tree, "tree"), h(k.Look, "look back"), h(k.Help, "help"), h(k.Quit, "quit"), h(k.Palette, "palette")}
 	var first []key.Binding
 	switch p.Kind {
 	case engine.PromptRun:
@@ -424,6 +432,7 @@ func (m *Model) hints() []key.Binding {
 		if p.Step.Kind == engine.KindCollect { // re-collecting would duplicate the bundle's entries
 			first = first[:2]
 		}
+		first = append(first, h(k.Explain, "why"))
 	case engine.PromptAsk:
 		first = []key.Binding{h(k.Choose, "answer")}
 	case engine.PromptManual:

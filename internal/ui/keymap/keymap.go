@@ -27,6 +27,9 @@ type KeyMap struct {
 	Quit     key.Binding
 	Cancel   key.Binding // ctrl+c
 	Export   key.Binding // bundle export from the quit dialog
+	Explain  key.Binding // why the current (or looked-at) decision went where it went
+	Copy     key.Binding // copy the explanation as plain text (OSC 52)
+	Palette  key.Binding // the command palette: every action of this screen, filtered
 
 	Up       key.Binding
 	Down     key.Binding
@@ -63,14 +66,17 @@ func DefaultKeyMap() KeyMap {
 		Help:     b([]string{"?"}, "?", "help"),
 		Quit:     b([]string{"q"}, "q", "quit"),
 		Cancel:   b([]string{"ctrl+c"}, "ctrl+c", "cancel command · twice: interrupt (resumable)"),
-		Export:   b([]string{"x"}, "x", "export bundle"),
+		Export:   b([]string{"x"}, "x", "export the bundle, then quit (quit dialog)"),
+		Explain:  b([]string{"x"}, "x", "explain the decision: tests, values read, route, who"),
+		Copy:     b([]string{"y"}, "y", "copy the explanation as plain text (explain view)"),
+		Palette:  b([]string{":"}, ":", "command palette (type to filter, enter runs)"),
 
 		Up:       b([]string{"up", "k"}, "↑/k", "up"),
 		Down:     b([]string{"down", "j"}, "↓/j", "down"),
 		PageUp:   b([]string{"pgup", "ctrl+u"}, "pgup", "scroll output up"),
 		PageDown: b([]string{"pgdown", "ctrl+d", " "}, "pgdn", "scroll output down"),
 		Top:      b([]string{"home"}, "home", "output top"),
-		Bottom:   b([]string{"end"}, "end", "output end (follow)"),
+		Bottom:   b([]string{"end", "G"}, "end/G", "output end (follow)"),
 		Close:    b([]string{"esc"}, "esc", "close / cancel"),
 	}
 }
@@ -79,7 +85,7 @@ func DefaultKeyMap() KeyMap {
 func (k KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Proceed, k.Yes, k.No, k.Choose, k.Done, k.Rerun, k.Edit, k.Override, k.Skip, k.ReAuth},
-		{k.Back, k.Note, k.Tree, k.Look, k.Prev, k.Next, k.Search, k.Help, k.Quit, k.Cancel},
+		{k.Back, k.Note, k.Tree, k.Look, k.Prev, k.Next, k.Explain, k.Copy, k.Search, k.Palette, k.Help, k.Quit, k.Export, k.Cancel},
 		{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom, k.Close},
 	}
 }
