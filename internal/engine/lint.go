@@ -30,6 +30,7 @@ func lint(rb *Runbook, info *loadInfo) Diagnostics {
 	l := &linter{rb: rb, file: rb.File, info: info, broken: map[*Step]bool{}}
 	l.routes()
 	l.graph()
+	l.fleet()
 	for _, st := range rb.Steps {
 		l.step(st)
 	}
@@ -397,6 +398,9 @@ func (l *linter) buildStepsEnv() map[string]any {
 		}
 		if x.Kind == KindWait {
 			m["satisfied"], m["polls"], m["elapsed"] = false, 0, 0.0
+		}
+		if x.PerHost != nil {
+			m["paths"] = []any{}
 		}
 		steps[x.ID] = m
 	}
