@@ -29,6 +29,9 @@ func Restore(rb *Runbook, opts Options, events []Event) (*Session, error) {
 // Interrupted reports whether the current step is offered again because its
 // earlier run was cut off. Drivers show it ("interrupted: running again").
 func (s *Session) Interrupted() bool {
+	if s.fleet.sec != nil {
+		return s.sectionInterrupted()
+	}
 	v := s.visit
 	return !s.ended && v != nil && v.Interrupted && v.Ended.IsZero() && s.cur != nil && v.Step == s.cur.ID
 }
@@ -112,6 +115,9 @@ func (r *replay) step(id string) (*Step, error) {
 
 func (r *replay) event(e *Event) error {
 	s := r.s
+	if done, err := r.fleetEvent(e); done || err != nil {
+		return err
+	}
 	if e.Seq > s.seq {
 		s.seq = e.Seq
 	}
