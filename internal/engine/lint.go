@@ -402,6 +402,9 @@ func (l *linter) buildStepsEnv() map[string]any {
 		if x.PerHost != nil {
 			m["paths"] = []any{}
 		}
+		if x.Rollout != nil {
+			m["rollout"] = map[string]any{"failed": []any{}, "skipped": []any{}, "stopped": false}
+		}
 		steps[x.ID] = m
 	}
 	return steps

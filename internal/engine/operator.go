@@ -78,6 +78,9 @@ func (s *Session) Answer(choice, by string) error {
 	if ok, err := s.sectionAction(false, func(l *Session) error { return l.Answer(choice, by) }); ok {
 		return err
 	}
+	if ok, err := s.rolloutAnswer(choice, by); ok {
+		return err
+	}
 	p := s.pending
 	if p == nil || (p.Kind != PromptAsk && p.Kind != PromptManual) {
 		return ErrNoPrompt
@@ -260,6 +263,9 @@ func (s *Session) Notes() []Event {
 func (s *Session) AutoAnswer(st *Step) (choice string, ok bool, err error) {
 	if s.fleet.sec != nil {
 		return s.sectionAuto(st)
+	}
+	if s.rolloutHalted() {
+		return "", false, nil // a human decides whether a failing rollout goes on
 	}
 	a := strings.TrimSpace(st.Auto)
 	switch {

@@ -29,7 +29,9 @@ type fleetState struct {
 	// laneEvents are a restored parent's lane events since the section's
 	// step was last entered, by host.
 	laneEvents map[string][]Event
-	ro         *rolloutState // a rollout in progress (rollout.go)
+	ro         *rolloutState         // a rollout in progress (rollout.go)
+	verified   map[string]HostResult // a restore: the journaled verifications of the rollout in progress
+	acceptAt   int                   // a restore: the operator continued the rollout after this many hosts
 }
 
 type section struct {
@@ -566,6 +568,37 @@ func (r *replay) fleetEvent(e *Event) (bool, error) {
 		s.fleet.laneEvents[e.Lane] = append(s.fleet.laneEvents[e.Lane], le)
 		return true, nil
 	}
+	if e.Type == EvStepEnter {
+		s.fleet.verified, s.fleet.acceptAt = nil, 0
+	}
+	if e.Type == EvRollout && e.Answer == RolloutContinue && r.current(e) {
+		s.fleet.acceptAt = len(r.results) // continued past the failures among the hosts run so far
+		return true, nil
+	}
+	if id, ok := strings.CutSuffix(e.Step, ":verify"); ok && s.visit != nil && s.visit.Step == id {
+		if s.fleet.verified == nil {
+			s.fleet.verified = map[string]HostResult{}
+		}
+		hr := s.fleet.verified[e.Host]
+		hr.Host = e.Host
+		switch e.Type {
+		case EvCommand:
+			hr = HostResult{Host: e.Host}
+		case EvOutput:
+			if e.Stream == "stdout" {
+				hr.Stdout = keepTail(hr.Stdout+e.Data, s.opts.MaxOutput)
+			} else {
+				hr.Stderr = keepTail(hr.Stderr+e.Data, s.opts.MaxOutput)
+			}
+		case EvResult:
+			hr.Exit, hr.Err, hr.Captures = -1, e.Error, e.Captures
+			if e.Exit != nil {
+				hr.Exit = *e.Exit
+			}
+		}
+		s.fleet.verified[e.Host] = hr
+		return true, nil
+	}
 	st := s.rb.Step(e.Step)
 	if st == nil || st.PerHost == nil || st.Command() == nil || s.fleet.join != "" {
 		return false, nil
@@ -595,4 +628,11 @@ func (r *replay) fleetEvent(e *Event) (bool, error) {
 		s.fleet.laneEvents = nil
 	}
 	return false, nil
+}
+
+func keepTail(s string, n int) string {
+	if len(s) > n {
+		return s[len(s)-n:]
+	}
+	return s
 }

@@ -337,6 +337,10 @@ func (r *replay) finish() error {
 		if !r.confirmed {
 			return nil // it was waiting for confirmation; it still is
 		}
+		if st.Rollout != nil && !r.fixDone(st) && !v.Simulated && len(v.Results) > 0 {
+			r.resumeRollout(st, v)
+			return nil
+		}
 		if r.fixDone(st) {
 			// The fix ran to the end and only its route was lost: never run
 			// it again, decide from the journaled result.

@@ -517,6 +517,9 @@ func (s *Session) step(ctx context.Context) error {
 		if s.opts.DryRun {
 			return s.simulate(ctx, st)
 		}
+		if st.Rollout != nil {
+			return s.rolloutStep(ctx, st)
+		}
 		return s.execute(ctx, st, st.Fix)
 	case KindRun, KindWait, KindCollect:
 		if s.opts.StepMode && !s.approved {
