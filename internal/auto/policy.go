@@ -92,6 +92,10 @@ func (pol Policy) Check(rb *engine.Runbook) error {
 			if !strings.EqualFold(v, "done") {
 				errs = append(errs, fmt.Errorf("answer for %s: a manual step takes only \"done\"", st.ID))
 			}
+		case st.Kind == engine.KindFix && st.Rollout != nil:
+			if v != engine.RolloutContinue && v != engine.RolloutStop {
+				errs = append(errs, fmt.Errorf("answer for %s: a rollout that stops takes %q or %q, not %q", st.ID, engine.RolloutContinue, engine.RolloutStop, v))
+			}
 		case st.Kind != engine.KindAsk && st.Kind != engine.KindManual:
 			errs = append(errs, fmt.Errorf("answer for %s: it is a %s step, not an ask", st.ID, st.Kind))
 		default:

@@ -84,7 +84,7 @@ func (s *Session) rolloutStep(ctx context.Context, st *Step) error {
 		}
 		var ok []Host
 		for _, h := range batch {
-			if fixed[h.Name].Err == "" && fixed[h.Name].Exit == 0 {
+			if fixed[h.Name].Err == "" && fixed[h.Name].Exit == 0 { // a failed fix is not verified
 				ok = append(ok, h)
 			}
 		}
@@ -147,12 +147,13 @@ func (s *Session) renderVerify(st *Step, v *Command) (string, error) {
 }
 
 // hostFailed says why a host of a batch failed ("" when it did not): its
-// fix did not run or exited non-zero, or its verification does not hold.
+// fix did not run, or `ok` does not hold over its verification (when there
+// is one, after a fix that exited 0) or else over the fix's own result.
 func (s *Session) hostFailed(st *Step, fix HostResult, verified map[string]HostResult) string {
 	switch {
 	case fix.Err != "":
 		return "fix: " + fix.Err
-	case fix.Exit != 0:
+	case fix.Exit != 0 && st.Rollout.Verify != nil:
 		return fmt.Sprintf("fix: exit %d", fix.Exit)
 	}
 	hr := fix

@@ -1,0 +1,217 @@
+package auto_test
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/runbook-dev/runbook/internal/auto"
+	"github.com/runbook-dev/runbook/internal/engine"
+	"github.com/runbook-dev/runbook/internal/engine/enginetest"
+)
+
+const fleetRunbook = `runbook: 1
+id: fleet
+title: fleet
+targets:
+  nodes: {group: true}
+steps:
+  - id: ping
+    title: ping the peer
+    per_host: {join: summary}
+    run: {on: nodes, cmd: "ping -c 2 -W 1 10.20.0.1"}
+    capture: {loss: '(\d+)% packet loss'}
+    branches:
+      - {if: exit == 0 && int(loss) == 0, goto: fine}
+    else: cable
+  - id: fine
+    title: ping ok
+    run: {on: nodes, cmd: "true"}
+    next: summary
+  - id: cable
+    title: ping failed
+    ask: Restart the uplink?
+    choices: {"yes": restart, "no": summary}
+    auto: 'has(steps.ping.loss) && int(steps.ping.loss) < 100 ? "yes" : "no"'
+  - id: restart
+    fix: {on: nodes, cmd: "systemctl restart networking"}
+    next: summary
+  - id: summary
+    run: {on: nodes, cmd: "uptime"}
+    next: done
+  - id: done
+    end: resolved
+  - id: wipe
+    doc: Removes the node's cache.
+    fix: {on: nodes, cmd: "rm -rf /var/cache/ecss", destructive: true}
+    next: done
+`
+
+func pingOut(loss string) string {
+	return "PING 10.20.0.1 (10.20.0.1) 56(84) bytes of data.\n\n--- 10.20.0.1 ping statistics ---\n2 packets transmitted, 1 received, " + loss + "% packet loss, time 1001ms\n"
+}
+
+func fleetHosts(names ...string) map[string][]engine.Host {
+	var hs []engine.Host
+	for _, n := range names {
+		hs = append(hs, engine.Host{Role: "nodes", Name: n})
+	}
+	return map[string][]engine.Host{"nodes": hs}
+}
+
+// TestAutoPerHostAnswersEachHostByItsOwnPolicy: --auto answers an ask
+// inside a per-host section with each host's own policy (h2 lost every
+// packet: no restart; h4 lost half: restart), and the result keeps every
+// host's path and the groups.
+func TestAutoPerHostAnswersEachHostByItsOwnPolicy(t *testing.T) {
+	rb, err := engine.Load("fleet.yaml", []byte(fleetRunbook))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fake := enginetest.New(
+		enginetest.Rule{Host: "h2", Match: `^ping`, Stdout: pingOut("100"), Exit: 1},
+		enginetest.Rule{Host: "h4", Match: `^ping`, Stdout: pingOut("50")},
+		enginetest.Rule{Match: `^ping`, Stdout: pingOut("0")},
+		enginetest.Rule{Match: `^true$`},
+		enginetest.Rule{Match: `^systemctl restart`},
+		enginetest.Rule{Match: `^uptime`, Stdout: " 03:12:01 up 41 days,  2:03,  1 user,  load average: 0.08, 0.03, 0.01\n"},
+	)
+	s, err := engine.NewSession(rb, engine.Options{Executor: fake, Targets: fleetHosts("h1", "h2", "h3", "h4")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := auto.Run(context.Background(), s, auto.Policy{AllowFix: true})
+	if res.Outcome != auto.Resolved {
+		t.Fatalf("outcome %s: %+v %v", res.Outcome, res.Stopped, res.Errors)
+	}
+	var restarted []string
+	for _, c := range fake.Calls() {
+		if strings.HasPrefix(c.Script, "systemctl restart") {
+			restarted = append(restarted, c.Host)
+		}
+	}
+	if strings.Join(restarted, ",") != "h4" {
+		t.Fatalf("restarted on %v, want h4 only", restarted)
+	}
+	if len(res.Divergence) != 1 {
+		t.Fatalf("divergence: %+v", res.Divergence)
+	}
+	want := `2 hosts → fine (ping ok) · 1 host → cable (ping failed) answered "no": h2 · 1 host → cable (ping failed) answered "yes": h4`
+	if res.Divergence[0].Line != want {
+		t.Errorf("got  %s\nwant %s", res.Divergence[0].Line, want)
+	}
+	data, err := json.Marshal(res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back struct {
+		Path []struct {
+			Step  string `json:"step"`
+			Paths []struct {
+				Host  string `json:"host"`
+				Steps []struct {
+					Step   string `json:"step"`
+					Answer string `json:"answer"`
+				} `json:"steps"`
+			} `json:"paths"`
+		} `json:"path"`
+		Divergence []struct {
+			Groups []struct {
+				Hosts []string `json:"hosts"`
+			} `json:"groups"`
+		} `json:"divergence"`
+	}
+	if err := json.Unmarshal(data, &back); err != nil {
+		t.Fatal(err)
+	}
+	if back.Path[0].Step != "ping" || len(back.Path[0].Paths) != 4 || back.Path[0].Paths[3].Host != "h4" ||
+		len(back.Path[0].Paths[3].Steps) != 3 || back.Path[0].Paths[3].Steps[2].Step != "restart" {
+		t.Errorf("JSON path of h4: %s", data)
+	}
+	if len(back.Divergence[0].Groups) != 3 || strings.Join(back.Divergence[0].Groups[0].Hosts, ",") != "h1,h3" {
+		t.Errorf("JSON groups: %+v", back.Divergence)
+	}
+}
+
+// TestAutoRefusesDestructiveGroupFixWithoutRollout: --allow-destructive is
+// not enough to change every host of a group at once.
+func TestAutoRefusesDestructiveGroupFixWithoutRollout(t *testing.T) {
+	rb, err := engine.Load("fleet.yaml", []byte(fleetRunbook))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fake := enginetest.New()
+	s, err := engine.NewSession(rb, engine.Options{Executor: fake, Targets: fleetHosts("h1", "h2"), StartAt: "wipe"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := auto.Run(context.Background(), s, auto.Policy{AllowFix: true, AllowDestructive: true})
+	if res.Outcome != auto.NeedsHuman || res.Stopped == nil || !strings.Contains(res.Stopped.Reason, "declares no rollout") {
+		t.Fatalf("want a refusal naming the missing rollout: %s %+v", res.Outcome, res.Stopped)
+	}
+	if len(fake.Calls()) != 0 {
+		t.Fatalf("ran %v", fake.Calls())
+	}
+}
+
+// TestAutoStopsAFailingRollout: the rollout's stop is a human's call unless
+// the operator answered it in advance.
+func TestAutoStopsAFailingRollout(t *testing.T) {
+	src := strings.Replace(fleetRunbook, `    fix: {on: nodes, cmd: "rm -rf /var/cache/ecss", destructive: true}`,
+		`    fix: {on: nodes, cmd: "rm -rf /var/cache/ecss", destructive: true}
+    rollout: {canary: 1, batch: 1, verify: {on: nodes, cmd: "test ! -e /var/cache/ecss"}}`, 1)
+	rb, err := engine.Load("fleet.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		answers map[string]string
+		want    auto.Outcome
+		wiped   string
+	}{
+		{nil, auto.NeedsHuman, "h1"},
+		{map[string]string{"wipe": "continue"}, auto.Resolved, "h1,h2,h3"},
+	} {
+		fake := enginetest.New(
+			enginetest.Rule{Host: "h1", Match: `^test `, Exit: 1},
+			enginetest.Rule{Match: `^test `},
+			enginetest.Rule{Match: `^rm -rf`},
+		)
+		s, err := engine.NewSession(rb, engine.Options{Executor: fake, Targets: fleetHosts("h1", "h2", "h3"), StartAt: "wipe"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res := auto.Run(context.Background(), s, auto.Policy{AllowFix: true, AllowDestructive: true, Answers: tc.answers})
+		var wiped []string
+		for _, c := range fake.Calls() {
+			if strings.HasPrefix(c.Script, "rm -rf") {
+				wiped = append(wiped, c.Host)
+			}
+		}
+		if res.Outcome != tc.want || strings.Join(wiped, ",") != tc.wiped {
+			t.Errorf("answers %v: %s (%+v), wiped %v; want %s on %s", tc.answers, res.Outcome, res.Stopped, wiped, tc.want, tc.wiped)
+		}
+		if tc.want == auto.NeedsHuman && (res.Stopped == nil || res.Stopped.Kind != "rollout") {
+			t.Errorf("stop kind: %+v", res.Stopped)
+		}
+	}
+}
+
+// TestPolicyChecksRolloutAnswers: --answer FIX=continue|stop is checked
+// before anything runs.
+func TestPolicyChecksRolloutAnswers(t *testing.T) {
+	src := strings.Replace(fleetRunbook, `    fix: {on: nodes, cmd: "rm -rf /var/cache/ecss", destructive: true}`,
+		`    fix: {on: nodes, cmd: "rm -rf /var/cache/ecss", destructive: true}
+    rollout: {batch: 1}`, 1)
+	rb, err := engine.Load("fleet.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := (auto.Policy{Answers: map[string]string{"wipe": "continue"}}).Check(rb); err != nil {
+		t.Errorf("continue: %v", err)
+	}
+	if err := (auto.Policy{Answers: map[string]string{"wipe": "go"}}).Check(rb); err == nil || !strings.Contains(err.Error(), `takes "continue" or "stop"`) {
+		t.Errorf("go: %v", err)
+	}
+}
