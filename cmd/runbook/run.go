@@ -21,6 +21,7 @@ import (
 
 // runOptions are the flags of `runbook run` (and `runbook resume`).
 type runOptions struct {
+	onlyFailed  bool // resume --only-failed
 	runbook     string
 	targets     []string // ROLE=HOST
 	inventories []string // --inventory FILE

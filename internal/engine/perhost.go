@@ -30,6 +30,7 @@ type fleetState struct {
 	// step was last entered, by host.
 	laneEvents map[string][]Event
 	ro         *rolloutState         // a rollout in progress (rollout.go)
+	only       *onlyFailed           // a step rerunning for its failed hosts (onlyfailed.go)
 	verified   map[string]HostResult // a restore: the journaled verifications of the rollout in progress
 	acceptAt   int                   // a restore: the operator continued the rollout after this many hosts
 }

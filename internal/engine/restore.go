@@ -358,6 +358,9 @@ func (r *replay) finish() error {
 			r.interrupt(v, "the step was cut off before it finished; it runs again")
 		}
 	}
+	if s.opts.OnlyFailed {
+		r.resumeOnlyFailed(st, v)
+	}
 	v.Results, v.Command, v.Error = nil, "", ""
 	return nil
 }

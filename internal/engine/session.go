@@ -161,6 +161,9 @@ type Options struct {
 	// Resume replays a journaled session's events: position, history,
 	// answers and captures come back; nothing is re-run. See restore.go.
 	Resume []Event
+	// OnlyFailed (with Resume): the step the session resumes at runs again
+	// for only the hosts that failed it (onlyfailed.go).
+	OnlyFailed bool
 }
 
 // MissingParamsError lists params that have neither a value nor a default.
@@ -604,7 +607,7 @@ func (s *Session) fail(st *Step, err error) error {
 	return nil
 }
 
-func (s *Session) hosts(role string) []Host { return s.opts.Targets[role] }
+func (s *Session) hosts(role string) []Host { return s.onlyHosts(role, s.opts.Targets[role]) }
 
 func (s *Session) collectHosts(st *Step) []Host {
 	seen := map[string]bool{}
