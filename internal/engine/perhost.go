@@ -33,6 +33,7 @@ type fleetState struct {
 	only       *onlyFailed           // a step rerunning for its failed hosts (onlyfailed.go)
 	verified   map[string]HostResult // a restore: the journaled verifications of the rollout in progress
 	acceptAt   int                   // a restore: the operator continued the rollout after this many hosts
+	lastLanes  map[string][]*Visit   // each host's visits in the last per-host section that closed
 }
 
 type section struct {
@@ -435,6 +436,10 @@ func (s *Session) closeSection() {
 // host: steps.X.results lists the hosts that ran X, steps.START.paths each
 // host's path; an answer every lane gave alike is the group's answer.
 func (s *Session) mergeLanes(sec *section) []HostPath {
+	s.fleet.lastLanes = map[string][]*Visit{}
+	for _, ln := range sec.lanes {
+		s.fleet.lastLanes[ln.host.Name] = ln.s.History()
+	}
 	var paths []HostPath
 	perStep := map[string][]HostResult{}
 	var order []string
@@ -636,4 +641,19 @@ func keepTail(s string, n int) string {
 		return s[len(s)-n:]
 	}
 	return s
+}
+
+// HostVisits is one host's own visits in the per-host section in progress,
+// or else in the last one that closed (nil when there is none): what the
+// divergence view shows when the operator drills into a host.
+func (s *Session) HostVisits(host string) []*Visit {
+	if sec := s.fleet.sec; sec != nil {
+		for _, ln := range sec.lanes {
+			if ln.host.Name == host {
+				return ln.s.History()
+			}
+		}
+		return nil
+	}
+	return s.fleet.lastLanes[host]
 }
