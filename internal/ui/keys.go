@@ -53,6 +53,8 @@ func (m *Model) onKey(k tea.KeyPressMsg) tea.Cmd {
 		return m.pickerKey(k)
 	case overlayLook:
 		return m.lookKey(k)
+	case overlayPaths:
+		return m.pathsKey(k)
 	case overlayTree, overlayHelp:
 		switch {
 		case key.Matches(k, m.keys.Look) && m.overlay == overlayTree:
@@ -89,6 +91,8 @@ func (m *Model) onKey(k tea.KeyPressMsg) tea.Cmd {
 		return nil
 	case key.Matches(k, m.keys.Look):
 		return m.openLookPicker()
+	case key.Matches(k, m.keys.Paths):
+		return m.openPaths()
 	case key.Matches(k, m.keys.Note) && m.session != nil:
 		m.openInput(forNote, "Note for this step", "kept in the session record and the bundle",
 			input.WithValidate(func(v string) error {
@@ -209,6 +213,8 @@ func (m *Model) promptKey(k tea.KeyPressMsg) tea.Cmd {
 			m.status.SetMessage("a collect step is not re-run (its files are in the bundle); b goes back to it", false)
 		case key.Matches(k, m.keys.Rerun):
 			return m.act("re-running", (*engine.Session).Rerun)
+		case key.Matches(k, m.keys.RerunFailed):
+			return m.rerunFailed()
 		case key.Matches(k, m.keys.Override):
 			return m.openOverride()
 		case key.Matches(k, m.keys.Edit):
@@ -242,6 +248,8 @@ func (m *Model) promptKey(k tea.KeyPressMsg) tea.Cmd {
 		switch {
 		case key.Matches(k, m.keys.Rerun) && a.retry:
 			return m.act("retrying", (*engine.Session).Retry)
+		case key.Matches(k, m.keys.RerunFailed) && a.retry:
+			return m.rerunFailed()
 		case key.Matches(k, m.keys.Rerun):
 			m.status.SetMessage("retrying cannot help here: "+a.why, true)
 		case key.Matches(k, m.keys.ReAuth) && a.reauth:

@@ -15,6 +15,7 @@ import (
 	"github.com/runbook-dev/runbook/internal/engine"
 	"github.com/runbook-dev/runbook/internal/ui/choices"
 	"github.com/runbook-dev/runbook/internal/ui/collect"
+	"github.com/runbook-dev/runbook/internal/ui/divergence"
 	"github.com/runbook-dev/runbook/internal/ui/input"
 	"github.com/runbook-dev/runbook/internal/ui/keymap"
 	"github.com/runbook-dev/runbook/internal/ui/outline"
@@ -109,6 +110,7 @@ const (
 	overlayHelp           // full help (?)
 	overlayQuit           // quit confirmation (q)
 	overlayLook           // one earlier visit, read-only (v)
+	overlayPaths          // the divergence view: hosts by the path they took (p)
 )
 
 // purpose says what an input or picker is for.
@@ -185,7 +187,10 @@ type Model struct {
 	picker  choices.Model
 	input   input.Model
 	pager   viewport.Model
-	coll    collect.Model // the current collect step's rows and progress
+	// paths is the divergence view (paths.go); pathsHost the host drilled into.
+	paths     divergence.Model
+	pathsHost string
+	coll      collect.Model // the current collect step's rows and progress
 
 	// Look-back: each visit's output is kept when the next step starts.
 	curVisit int

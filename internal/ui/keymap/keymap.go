@@ -6,27 +6,30 @@ import "charm.land/bubbles/v2/key"
 
 // KeyMap is every key the operator can press.
 type KeyMap struct {
-	Proceed  key.Binding // run the probe / follow the decision / submit
-	Yes      key.Binding
-	No       key.Binding
-	Choose   key.Binding // 1-9
-	Rerun    key.Binding
-	Edit     key.Binding
-	Override key.Binding
-	Skip     key.Binding // a step whose host timed out: go on by its else/next, with a reason
-	ReAuth   key.Binding // an authentication failure: retry after re-authenticating
-	Back     key.Binding
-	Note     key.Binding
-	Done     key.Binding // manual step done
-	Tree     key.Binding
-	Look     key.Binding // look back at a visited step, read-only
-	Prev     key.Binding // the previous visit (look-back)
-	Next     key.Binding // the next visit (look-back)
-	Search   key.Binding
-	Help     key.Binding
-	Quit     key.Binding
-	Cancel   key.Binding // ctrl+c
-	Export   key.Binding // bundle export from the quit dialog
+	Proceed key.Binding // run the probe / follow the decision / submit
+	Yes     key.Binding
+	No      key.Binding
+	Choose  key.Binding // 1-9
+	Rerun   key.Binding
+	// RerunFailed: re-run a group step for only the hosts that failed it.
+	RerunFailed key.Binding
+	Edit        key.Binding
+	Override    key.Binding
+	Skip        key.Binding // a step whose host timed out: go on by its else/next, with a reason
+	ReAuth      key.Binding // an authentication failure: retry after re-authenticating
+	Back        key.Binding
+	Note        key.Binding
+	Done        key.Binding // manual step done
+	Tree        key.Binding
+	Look        key.Binding // look back at a visited step, read-only
+	Paths       key.Binding // per-host paths: hosts grouped by the path they took
+	Prev        key.Binding // the previous visit (look-back)
+	Next        key.Binding // the next visit (look-back)
+	Search      key.Binding
+	Help        key.Binding
+	Quit        key.Binding
+	Cancel      key.Binding // ctrl+c
+	Export      key.Binding // bundle export from the quit dialog
 
 	Up       key.Binding
 	Down     key.Binding
@@ -43,27 +46,29 @@ func DefaultKeyMap() KeyMap {
 		return key.NewBinding(key.WithKeys(keys...), key.WithHelp(help, desc))
 	}
 	return KeyMap{
-		Proceed:  b([]string{"enter"}, "enter", "run / proceed"),
-		Yes:      b([]string{"y"}, "y", "yes / confirm"),
-		No:       b([]string{"n"}, "n", "no / decline"),
-		Choose:   b([]string{"1", "2", "3", "4", "5", "6", "7", "8", "9"}, "1-9", "pick a choice"),
-		Rerun:    b([]string{"r"}, "r", "re-run / retry"),
-		Edit:     b([]string{"e"}, "e", "edit command"),
-		Override: b([]string{"o"}, "o", "override decision"),
-		Skip:     b([]string{"s"}, "s", "skip (timed-out step)"),
-		ReAuth:   b([]string{"a"}, "a", "re-authenticate"),
-		Back:     b([]string{"b"}, "b", "back to a step"),
-		Note:     b([]string{"N"}, "N", "add a note"),
-		Done:     b([]string{"d"}, "d", "done (manual step)"),
-		Tree:     b([]string{"g"}, "g", "tree view"),
-		Look:     b([]string{"v"}, "v", "look back at a visited step (read-only)"),
-		Prev:     b([]string{"left", "h"}, "←/h", "previous visit (look-back)"),
-		Next:     b([]string{"right", "l"}, "→/l", "next visit (look-back)"),
-		Search:   b([]string{"/"}, "/", "search output"),
-		Help:     b([]string{"?"}, "?", "help"),
-		Quit:     b([]string{"q"}, "q", "quit"),
-		Cancel:   b([]string{"ctrl+c"}, "ctrl+c", "cancel command · twice: interrupt (resumable)"),
-		Export:   b([]string{"x"}, "x", "export bundle"),
+		Proceed:     b([]string{"enter"}, "enter", "run / proceed"),
+		Yes:         b([]string{"y"}, "y", "yes / confirm"),
+		No:          b([]string{"n"}, "n", "no / decline"),
+		Choose:      b([]string{"1", "2", "3", "4", "5", "6", "7", "8", "9"}, "1-9", "pick a choice"),
+		Rerun:       b([]string{"r"}, "r", "re-run / retry"),
+		RerunFailed: b([]string{"f"}, "f", "re-run for the failed hosts only"),
+		Edit:        b([]string{"e"}, "e", "edit command"),
+		Override:    b([]string{"o"}, "o", "override decision"),
+		Skip:        b([]string{"s"}, "s", "skip (timed-out step)"),
+		ReAuth:      b([]string{"a"}, "a", "re-authenticate"),
+		Back:        b([]string{"b"}, "b", "back to a step"),
+		Note:        b([]string{"N"}, "N", "add a note"),
+		Done:        b([]string{"d"}, "d", "done (manual step)"),
+		Tree:        b([]string{"g"}, "g", "tree view"),
+		Look:        b([]string{"v"}, "v", "look back at a visited step (read-only)"),
+		Paths:       b([]string{"p"}, "p", "per-host paths: hosts by the path they took"),
+		Prev:        b([]string{"left", "h"}, "←/h", "previous visit (look-back)"),
+		Next:        b([]string{"right", "l"}, "→/l", "next visit (look-back)"),
+		Search:      b([]string{"/"}, "/", "search output"),
+		Help:        b([]string{"?"}, "?", "help"),
+		Quit:        b([]string{"q"}, "q", "quit"),
+		Cancel:      b([]string{"ctrl+c"}, "ctrl+c", "cancel command · twice: interrupt (resumable)"),
+		Export:      b([]string{"x"}, "x", "export bundle"),
 
 		Up:       b([]string{"up", "k"}, "↑/k", "up"),
 		Down:     b([]string{"down", "j"}, "↓/j", "down"),
@@ -78,8 +83,8 @@ func DefaultKeyMap() KeyMap {
 // FullHelp groups every binding for the help screen.
 func (k KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
-		{k.Proceed, k.Yes, k.No, k.Choose, k.Done, k.Rerun, k.Edit, k.Override, k.Skip, k.ReAuth},
-		{k.Back, k.Note, k.Tree, k.Look, k.Prev, k.Next, k.Search, k.Help, k.Quit, k.Cancel},
+		{k.Proceed, k.Yes, k.No, k.Choose, k.Done, k.Rerun, k.RerunFailed, k.Edit, k.Override, k.Skip, k.ReAuth},
+		{k.Back, k.Note, k.Tree, k.Look, k.Paths, k.Prev, k.Next, k.Search, k.Help, k.Quit, k.Cancel},
 		{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom, k.Close},
 	}
 }
