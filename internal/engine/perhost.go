@@ -40,7 +40,8 @@ type section struct {
 	start, join *Step
 	role        string
 	lanes       []*lane
-	group       []*lane // the lanes the pending prompt speaks for
+	group       []*lane  // the lanes the pending prompt speaks for
+	focus       []string // the hosts the operator acted on last
 }
 
 type lane struct {
@@ -200,11 +201,19 @@ func (sec *section) step(ctx context.Context, s *Session) error {
 		s.closeSection()
 		return nil
 	}
-	// The largest set first: the hosts that agree, then the ones that differ.
-	best := groups[0]
-	for _, g := range groups[1:] {
-		if len(g) > len(best) {
-			best = g
+	// The hosts just acted on first, while they wait again: the operator
+	// follows one group until it re-joins. Else the largest set: the hosts
+	// that agree, then the ones that differ.
+	best, bestFocus := groups[0], -1
+	for _, g := range groups {
+		f := 0
+		for _, ln := range g {
+			if slices.Contains(sec.focus, ln.host.Name) {
+				f++
+			}
+		}
+		if f > bestFocus || f == bestFocus && len(g) > len(best) {
+			best, bestFocus = g, f
 		}
 	}
 	sec.show(s, best)
@@ -332,6 +341,10 @@ func (sec *section) each(s *Session, keep bool, f func(*Session) error) error {
 	if keep {
 		sec.show(s, sec.group)
 		return nil
+	}
+	sec.focus = sec.focus[:0]
+	for _, ln := range sec.group {
+		sec.focus = append(sec.focus, ln.host.Name)
 	}
 	s.pending, sec.group = nil, nil
 	return nil

@@ -171,5 +171,5 @@ func sectionLine(p *engine.Prompt, s styles.Styles, w int) string {
 		line += " · " + hostCount(n) + " re-joined at " + p.Section.Join
 	}
 	line += " · p shows the paths"
-	return s.Info.Render(textblock.Line(untrusted.SanitizeLine(line), w))
+	return s.Info.Render(textblock.Wrap(untrusted.SanitizeLine(line), w))
 }

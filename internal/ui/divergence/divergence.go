@@ -41,6 +41,19 @@ type Model struct {
 // progress, the sets of hosts waiting (Prompt.Section.Waiting).
 func New(rb *engine.Runbook, paths []engine.HostPath, waiting []engine.LaneGroup, st styles.Styles) Model {
 	m := Model{title: engine.Divergence(rb, paths), styles: st}
+	if len(waiting) > 0 {
+		// A section in progress: where the hosts are now says more than
+		// the paths so far.
+		var parts []string
+		for _, g := range waiting {
+			at := g.Step + " (" + string(g.Kind) + ")"
+			if g.Next != "" {
+				at += " → " + g.Next
+			}
+			parts = append(parts, fmt.Sprintf("%d at %s", len(g.Hosts), at))
+		}
+		m.title = fmt.Sprintf("%d hosts, still apart: ", len(paths)) + strings.Join(parts, " · ")
+	}
 	wait := map[string]engine.LaneGroup{}
 	for _, g := range waiting {
 		for _, h := range g.Hosts {
@@ -167,19 +180,20 @@ func (m Model) View(w, h int) string {
 		}
 		return strings.Join(out, "\n")
 	}
-	first := window(m.cursor, len(m.groups), rows)
-	for i := first; i < len(m.groups) && i < first+rows; i++ {
+	// Two lines a group: its path (and where it waits), then its hosts.
+	per := max(rows/2, 1)
+	first := window(m.cursor, len(m.groups), per)
+	for i := first; i < len(m.groups) && i < first+per; i++ {
 		g := m.groups[i]
 		mark := "  "
 		if i == m.cursor {
 			mark = s.ChoiceSel.Render("▶ ")
 		}
-		line := mark + s.Title.Render(fmt.Sprintf("%5d", len(g.Hosts))) + " " + untrusted.SanitizeLine(g.Path)
+		line := mark + s.Title.Render(fmt.Sprintf("%4d", len(g.Hosts))) + " " + untrusted.SanitizeLine(g.Path)
 		if g.Waiting != "" {
-			line += s.Warning.Render(" · waiting at " + untrusted.SanitizeLine(g.Waiting))
+			line += s.Warning.Render(" · waits at " + untrusted.SanitizeLine(g.Waiting))
 		}
-		line += s.Muted.Render(": " + names(g.Hosts, w))
-		out = append(out, textblock.Line(line, w))
+		out = append(out, textblock.Line(line, w), textblock.Line("       "+s.Muted.Render(names(g.Hosts, w)), w))
 	}
 	return strings.Join(out, "\n")
 }
