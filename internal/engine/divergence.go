@@ -79,6 +79,10 @@ func GroupPaths(rb *Runbook, paths []HostPath) []PathGroup {
 					groups[i].Label += fmt.Sprintf(" (answered %q)", prev.Answer)
 				}
 			}
+		} else if len(keys) > 1 && len(groups[i].Steps) > 0 && groups[i].Steps[len(groups[i].Steps)-1].Next != "" {
+			// Their path is the common part: where they went from it.
+			groups[i].At = groups[i].Steps[len(groups[i].Steps)-1].Next
+			groups[i].Label = stepLabel(rb, groups[i].At)
 		} else {
 			var ids []string
 			for _, s := range groups[i].Steps {
