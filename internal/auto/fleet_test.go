@@ -215,3 +215,35 @@ func TestPolicyChecksRolloutAnswers(t *testing.T) {
 		t.Errorf("go: %v", err)
 	}
 }
+
+// TestProgressSumsUpPerHostSections: --auto progress prints the section's
+// divergence line once and each rollout batch, never a line per host and
+// step from inside the section.
+func TestProgressSumsUpPerHostSections(t *testing.T) {
+	rb, err := engine.Load("fleet.yaml", []byte(fleetRunbook))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fake := enginetest.New(
+		enginetest.Rule{Host: "h2", Match: `^ping`, Stdout: pingOut("100"), Exit: 1},
+		enginetest.Rule{Match: `^ping`, Stdout: pingOut("0")},
+		enginetest.Rule{Match: `^true$`},
+		enginetest.Rule{Match: `^uptime`, Stdout: " 03:12:01 up 41 days\n"},
+	)
+	var out strings.Builder
+	pr := auto.NewProgress(&out, rb)
+	s, err := engine.NewSession(rb, engine.Options{Executor: fake, Targets: fleetHosts("h1", "h2", "h3"), OnEvent: pr.Event})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res := auto.Run(context.Background(), s, auto.Policy{}); res.Outcome != auto.Resolved {
+		t.Fatalf("%s %+v", res.Outcome, res.Stopped)
+	}
+	got := out.String()
+	if !strings.Contains(got, `2 hosts → fine (ping ok) · 1 host → cable (ping failed) answered "no": h2`) {
+		t.Errorf("progress lacks the divergence line:\n%s", got)
+	}
+	if strings.Count(got, "\n") != 3 { // ping (the section), summary, done
+		t.Errorf("progress printed the hosts' own steps:\n%s", got)
+	}
+}
