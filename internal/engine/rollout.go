@@ -219,10 +219,7 @@ func hostList(hs []Host) string {
 func (s *Session) rolloutHalt(st *Step, ro *rolloutState, text string) {
 	ro.halted = true
 	s.emit(Event{Type: EvRollout, Step: st.ID, Text: text})
-	var hs []Host
-	for _, h := range ro.hosts[:ro.next] {
-		hs = append(hs, h)
-	}
+	hs := append([]Host(nil), ro.hosts[:ro.next]...)
 	s.pending = &Prompt{Kind: PromptAsk, Step: st, Choices: []string{RolloutContinue, RolloutStop}, Hosts: hs, Text: s.mask(text) + "\n\ncontinue: go on with the next batch; stop: change no more hosts and follow the fix's route with the results so far."}
 }
 
