@@ -28,6 +28,13 @@ func failedIt(st *Step, r HostResult) bool {
 
 // FailedHosts lists the hosts of the current step that failed its last run.
 func (s *Session) FailedHosts() []string {
+	if sec := s.fleet.sec; sec != nil { // each pending host's own step
+		var out []string
+		for _, ln := range sec.group {
+			out = append(out, ln.s.FailedHosts()...)
+		}
+		return out
+	}
 	st := s.cur
 	c := st.Command()
 	if c == nil || s.visit == nil || s.visit.Step != st.ID || st.ForEach != "" {
@@ -56,6 +63,18 @@ func splitFailed(st *Step, hosts []Host, results []HostResult) (kept []HostResul
 // RerunFailed runs the current step again (PromptError or PromptDecided,
 // as Rerun) for only the hosts that failed it.
 func (s *Session) RerunFailed() error {
+	if s.fleet.sec != nil {
+		// Inside a per-host section each host is its own step: the failed
+		// hosts of the pending set run it again, the others keep waiting.
+		failed := s.FailedHosts()
+		if len(failed) == 0 {
+			return errors.New("no host failed this step: rerun it for all (r)")
+		}
+		if err := s.Select(failed); err != nil {
+			return err
+		}
+		return s.Rerun()
+	}
 	p := s.pending
 	if p == nil || (p.Kind != PromptDecided && p.Kind != PromptError) {
 		return ErrNoPrompt

@@ -150,6 +150,9 @@ func (s *Session) Decline(reason, by string) error {
 // Override replaces the route out of the current step with another of its
 // declared routes (or any step), recording the operator's reason.
 func (s *Session) Override(to, reason string) error {
+	if err := s.sectionOverride(to); err != nil {
+		return err
+	}
 	if ok, err := s.sectionAction(false, func(l *Session) error { return l.Override(to, reason) }); ok {
 		return err
 	}

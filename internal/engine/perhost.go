@@ -670,3 +670,42 @@ func (s *Session) HostVisits(host string) []*Visit {
 	}
 	return s.fleet.lastLanes[host]
 }
+
+// sectionOverride refuses, inside a per-host section, an override to a
+// step outside it: a host's path re-joins the group at the join step (which
+// is allowed), it never leaves the section on its own.
+func (s *Session) sectionOverride(to string) error {
+	sec := s.fleet.sec
+	if sec == nil {
+		return nil
+	}
+	target := s.rb.Step(to)
+	if target == nil || target == sec.join {
+		return nil
+	}
+	for _, st := range sectionOf(s.rb, sec.start, sec.join) {
+		if st == target {
+			return nil
+		}
+	}
+	return fmt.Errorf("inside the per-host section of %s, a host can go to a step of the section or re-join at %s; %s is outside it", sec.start.ID, sec.join.ID, target.ID)
+}
+
+// sectionOf is every step reachable from start without passing join.
+func sectionOf(rb *Runbook, start, join *Step) []*Step {
+	seen := map[*Step]bool{start: true}
+	queue := []*Step{start}
+	out := []*Step{start}
+	for len(queue) > 0 {
+		cur := queue[0]
+		queue = queue[1:]
+		for _, r := range cur.Routes() {
+			if n := rb.Step(r); n != nil && n != join && !seen[n] {
+				seen[n] = true
+				queue = append(queue, n)
+				out = append(out, n)
+			}
+		}
+	}
+	return out
+}

@@ -3,6 +3,7 @@ package engine_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"slices"
 	"strings"
 	"sync"
@@ -310,5 +311,84 @@ func TestPerHostResumeMidSection(t *testing.T) {
 	}
 	if ds := again.Divergences(); len(ds) != 1 || ds[0].Line != want {
 		t.Errorf("divergence from the whole journal: %+v", ds)
+	}
+}
+
+// TestPerHostOverrideAndRerunFailed: inside a section an override may
+// re-join but not leave it; the hosts whose probe failed (a connection
+// reset on h3) run it again, alone, and the others keep waiting.
+func TestPerHostOverrideAndRerunFailed(t *testing.T) {
+	rb := mustLoad(t, perHostRunbook)
+	fake := enginetest.New(
+		enginetest.Rule{Host: "h3", Match: `^systemctl is-active`, Err: errors.New("read tcp 127.0.0.1:41022: connection reset by peer"), Times: 1},
+	)
+	for _, r := range []enginetest.Rule{
+		{Host: "h2", Match: `^ping `, Stdout: pingLost, Exit: 1},
+		{Match: `^ping `, Stdout: pingOK},
+		{Match: `^systemctl is-active`, Stdout: "active\n"},
+		{Match: `^uptime`, Stdout: " 03:12:01 up 41 days\n"},
+	} {
+		fake.Add(r)
+	}
+	s, err := engine.NewSession(rb, engine.Options{Executor: fake, Targets: nodes("h1", "h2", "h3"), StepMode: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	step := func() *engine.Prompt {
+		t.Helper()
+		p, err := s.Advance(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	p := step()
+	if p.Kind != engine.PromptRun || len(p.Hosts) != 3 {
+		t.Fatalf("want one run prompt for 3 hosts: %s %d", p.Kind, len(p.Hosts))
+	}
+	_ = s.Proceed()
+	p = step() // decided: h1, h3 → core (largest first)
+	if p.Kind != engine.PromptDecided || p.Decision.Next != "core" {
+		t.Fatalf("got %s %+v", p.Kind, p.Decision)
+	}
+	if err := s.Override("escalate", "stop here"); err == nil {
+		t.Fatal("an override out of the section must be refused")
+	}
+	_ = s.Proceed()
+	p = step() // h1 and h3 at core's run prompt
+	if p.Kind != engine.PromptRun || p.Step.ID != "core" {
+		t.Fatalf("got %s at %s", p.Kind, p.Step.ID)
+	}
+	_ = s.Proceed()
+	p = step() // h1's decision and h3's transport error wait: pick the error
+	for _, g := range p.Section.Waiting {
+		if g.Kind == engine.PromptError {
+			if err := s.Select(g.Hosts); err != nil {
+				t.Fatal(err)
+			}
+			p = s.Pending()
+		}
+	}
+	if p.Kind != engine.PromptError || hostNames(p.Hosts)[0] != "h3" {
+		t.Fatalf("want h3's transport error, got %s %v", p.Kind, hostNames(p.Hosts))
+	}
+	if got := s.FailedHosts(); !slices.Equal(got, []string{"h3"}) {
+		t.Fatalf("failed %v", got)
+	}
+	before := len(ranOn(fake, "systemctl is-active"))
+	if err := s.RerunFailed(); err != nil {
+		t.Fatal(err)
+	}
+	p = step()
+	if got := ranOn(fake, "systemctl is-active"); len(got) != before+1 {
+		t.Fatalf("rerun ran %v", got)
+	}
+	// h3 now decided as h1 did: one set again.
+	if p.Kind != engine.PromptDecided || p.Decision.Next != "summary" || !slices.Equal(hostNames(p.Hosts), []string{"h1", "h3"}) {
+		t.Fatalf("want h1 and h3 decided for summary after h3's rerun, got %s %v", p.Kind, hostNames(p.Hosts))
+	}
+	if err := s.Override("summary", "re-join now"); err != nil {
+		t.Fatalf("an override to the join step is allowed: %v", err)
 	}
 }
