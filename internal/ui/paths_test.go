@@ -2,7 +2,9 @@ package ui
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	tea "charm.land/bubbletea/v2"
@@ -133,4 +135,28 @@ func thousandPaths() ([]engine.HostPath, []engine.LaneGroup) {
 		}
 	}
 	return paths, []engine.LaneGroup{wait}
+}
+
+// TestRetryOnlyFailedHosts: on a group where one host's connection reset,
+// f retries that host alone and the route is decided over all of them.
+func TestRetryOnlyFailedHosts(t *testing.T) {
+	fake := enginetest.New(
+		enginetest.Rule{Host: "ecss3", Match: `^systemctl`, Err: errors.New("read tcp 127.0.0.1:40122: connection reset by peer"), Times: 1},
+		enginetest.Rule{Match: `^systemctl`, Stdout: "active\n"},
+	)
+	h := newHarness(t, "group-status.yaml", fake, withTargets("nodes", "ecss1", "ecss2", "ecss3"))
+	h.settle()
+	h.press("enter")
+	h.wantPrompt(engine.PromptError, "status")
+	h.mustSee("f retries only the hosts that failed")
+	h.press("f")
+	h.wantPrompt(engine.PromptDecided, "status")
+	var on []string
+	for _, c := range fake.Calls() {
+		on = append(on, c.Host)
+	}
+	if len(on) != 4 || on[3] != "ecss3" {
+		t.Fatalf("calls %v: the retry must go to ecss3 alone", strings.Join(on, ","))
+	}
+	h.mustSee("→ done")
 }
