@@ -42,6 +42,7 @@ type section struct {
 	lanes       []*lane
 	group       []*lane  // the lanes the pending prompt speaks for
 	focus       []string // the hosts the operator acted on last
+	picked      []string // the set the pending prompt was narrowed from (Select)
 }
 
 type lane struct {
@@ -323,6 +324,18 @@ func (s *Session) Select(hosts []string) error {
 	if len(g) != len(hosts) {
 		return fmt.Errorf("select hosts: not all of %s are hosts of the section", strings.Join(hosts, ", "))
 	}
+	// Narrowed within the set shown, that set stays in focus: after one
+	// host of a pair is answered, the other one comes next. Another set
+	// picked instead is the focus alone.
+	narrowed := len(sec.group) > 0 && laneKey(sec.group[0].s.pending) == key
+	if !narrowed {
+		sec.picked = nil
+	}
+	for _, ln := range sec.group {
+		if narrowed && !slices.Contains(sec.picked, ln.host.Name) {
+			sec.picked = append(sec.picked, ln.host.Name)
+		}
+	}
 	sec.show(s, g)
 	return nil
 }
@@ -342,7 +355,8 @@ func (sec *section) each(s *Session, keep bool, f func(*Session) error) error {
 		sec.show(s, sec.group)
 		return nil
 	}
-	sec.focus = sec.focus[:0]
+	sec.focus = append(sec.focus[:0], sec.picked...)
+	sec.picked = nil
 	for _, ln := range sec.group {
 		sec.focus = append(sec.focus, ln.host.Name)
 	}

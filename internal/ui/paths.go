@@ -2,9 +2,10 @@ package ui
 
 // The divergence view (p): the hosts of a per-host section grouped by the
 // path they took and what they answered; → lists a group's hosts, → again
-// (or enter) on a host shows its own visits and output; enter on a group
-// that waits acts on that group alone (Session.Select), so the operator
-// answers, confirms or overrides one group at a time. f re-runs a step for
+// on a host shows its own visits and output; enter on a group that waits
+// acts on that group alone (Session.Select), enter on one of its hosts on
+// that host alone, so the operator answers, confirms or overrides one group
+// (or one host) at a time. f re-runs a step for
 // only the hosts that failed it (Session.RerunFailed).
 
 import (
@@ -76,16 +77,15 @@ func (m *Model) pathsKey(k tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(k, m.keys.Prev):
 		m.paths.Close()
 	case key.Matches(k, m.keys.Proceed):
-		if m.paths.Opened() {
-			m.drillHost()
-			return nil
-		}
-		g, _, ok := m.paths.Selected()
+		g, host, ok := m.paths.Selected()
 		if !ok || len(g.Act) == 0 {
 			m.status.SetMessage("these hosts wait for nothing: → lists them", false)
 			return nil
 		}
 		hosts := g.Act
+		if host != "" { // in a group's host list: this host alone
+			hosts = []string{host}
+		}
 		m.overlay = overlayNone
 		return m.act("acting on "+hostCount(len(hosts)), func(s *engine.Session) error { return s.Select(hosts) })
 	case key.Matches(k, m.keys.Close):

@@ -63,7 +63,21 @@ func TestDivergenceViewActsOnOneGroup(t *testing.T) {
 	h.press("right", "down", "right")
 	h.mustSee("Host ecss4", "100% packet loss")
 	h.press("esc", "esc", "esc")
-	h.press("1") // yes, for both
+	// ecss4 alone first: its cable is plugged in.
+	h.press("p")
+	for range 3 {
+		if g, _, _ := h.m.paths.Selected(); g.Waiting == "cable (ask)" {
+			break
+		}
+		h.press("down")
+	}
+	h.press("right", "down", "enter")
+	h.wantPrompt(engine.PromptAsk, "cable")
+	h.mustSee("per-host · for 1 host: ecss4")
+	h.press("1")
+	h.wantPrompt(engine.PromptAsk, "cable") // the one waiting for its own answer
+	h.mustSee("per-host · for 1 host: ecss2")
+	h.press("1") // yes
 	h.wantPrompt(engine.PromptDecided, "ping")
 	h.mustSee("per-host · for 3 hosts: ecss1, ecss3, ecss5")
 	for range 10 {

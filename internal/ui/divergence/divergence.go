@@ -168,7 +168,11 @@ func (m Model) View(w, h int) string {
 	rows := max(h-len(out), 1)
 	if m.open {
 		g := m.groups[m.cursor]
-		out = append(out, textblock.Line(s.Title.Render(fmt.Sprintf("%d hosts", len(g.Hosts)))+" "+untrusted.SanitizeLine(g.Path), w))
+		hint := " · → its own output"
+		if len(g.Act) > 0 {
+			hint += " · enter acts on this host alone"
+		}
+		out = append(out, textblock.Line(s.Title.Render(fmt.Sprintf("%d hosts", len(g.Hosts)))+" "+untrusted.SanitizeLine(g.Path)+s.Muted.Render(hint), w))
 		rows--
 		first := window(m.host, len(g.Hosts), rows)
 		for i := first; i < len(g.Hosts) && i < first+rows; i++ {
