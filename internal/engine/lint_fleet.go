@@ -1,5 +1,7 @@
 package engine
 
+import "slices"
+
 // fleet checks per-host sections and rollouts.
 func (l *linter) fleet() {
 	owner := map[string]string{} // step id -> the per_host step whose section holds it
@@ -31,6 +33,26 @@ func (l *linter) fleet() {
 		section := l.section(st, join)
 		if !section.joins {
 			l.errf(ph.JoinPos, "route the section's last steps to "+join.ID, "step %q: no path from it reaches its join step %q", st.ID, join.ID)
+		}
+		in := map[*Step]bool{}
+		for _, x := range section.steps {
+			in[x] = true
+		}
+		for _, x := range section.steps {
+			if c := x.Command(); c != nil && c.On != st.Command().On && x != st {
+				l.warnf(c.OnPos, "inside the section each host's path runs it once: use on: "+st.Command().On+", or move it after "+join.ID,
+					"step %q runs on %q inside the per-host section of %q (on %q): it runs once per host of the section", x.ID, c.On, st.ID, st.Command().On)
+			}
+			for _, y := range l.rb.Steps {
+				if in[y] || x == st {
+					continue
+				}
+				if slices.Contains(y.Routes(), x.ID) || x.Ref != "" && slices.Contains(y.Routes(), x.Ref) {
+					l.warnf(x.IDPos, "enter the section at "+st.ID+", or give the outside path a step of its own",
+						"step %q is in the per-host section of %q but step %q, outside it, leads to it too: from there it runs for the whole group at once", x.ID, st.ID, y.ID)
+					break
+				}
+			}
 		}
 		for _, x := range section.steps {
 			if o, ok := owner[x.ID]; ok && o != st.ID {
