@@ -192,3 +192,16 @@ func (s *Session) LivePaths() []HostPath {
 	}
 	return out
 }
+
+// fleetTag marks a step's many-host behaviour in the text graph:
+// "[run, per host until summary]", "[fix, rollout canary 1 then 25%]".
+func fleetTag(st *Step) string {
+	out := ""
+	if st.PerHost != nil {
+		out += ", per host until " + st.PerHost.Join
+	}
+	if r := st.Rollout; r != nil {
+		out += fmt.Sprintf(", rollout canary %d then %s, max errors %s", r.Canary, r.Batch, r.MaxErrors)
+	}
+	return out
+}

@@ -392,3 +392,16 @@ func TestPerHostOverrideAndRerunFailed(t *testing.T) {
 		t.Fatalf("an override to the join step is allowed: %v", err)
 	}
 }
+
+// TestGraphMarksPerHostAndRollout: `runbook graph` says where a per-host
+// section starts and how a fix rolls out.
+func TestGraphMarksPerHostAndRollout(t *testing.T) {
+	g := engine.GraphTextWidth(mustLoad(t, perHostRunbook), "", 200)
+	if !strings.Contains(g, "ping the signalling peer [run, per host until summary]") {
+		t.Errorf("graph:\n%s", g)
+	}
+	g = engine.GraphTextWidth(mustLoad(t, rolloutRunbook), "", 200)
+	if !strings.Contains(g, "[fix, rollout canary 1 then 30%, max errors 1]") {
+		t.Errorf("graph:\n%s", g)
+	}
+}
