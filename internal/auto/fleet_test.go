@@ -247,3 +247,32 @@ func TestProgressSumsUpPerHostSections(t *testing.T) {
 		t.Errorf("progress printed the hosts' own steps:\n%s", got)
 	}
 }
+
+// TestAutoStopInsideSectionKeepsWhereEachHostIs: a stop at one host's
+// question inside a section still reports every host's path so far.
+func TestAutoStopInsideSectionKeepsWhereEachHostIs(t *testing.T) {
+	src := strings.Replace(fleetRunbook, `    auto: 'has(steps.ping.loss) && int(steps.ping.loss) < 100 ? "yes" : "no"'`, `    auto: stop`, 1)
+	rb, err := engine.Load("fleet.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fake := enginetest.New(
+		enginetest.Rule{Host: "h2", Match: `^ping`, Stdout: pingOut("100"), Exit: 1},
+		enginetest.Rule{Match: `^ping`, Stdout: pingOut("0")},
+		enginetest.Rule{Match: `^true$`},
+	)
+	s, err := engine.NewSession(rb, engine.Options{Executor: fake, Targets: fleetHosts("h1", "h2", "h3")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := auto.Run(context.Background(), s, auto.Policy{})
+	if res.Outcome != auto.NeedsHuman || res.Stopped.Step != "cable" {
+		t.Fatalf("%s %+v", res.Outcome, res.Stopped)
+	}
+	if len(res.Divergence) != 1 || !res.Divergence[0].Open {
+		t.Fatalf("want the open section: %+v", res.Divergence)
+	}
+	if want := "2 hosts → fine (ping ok) · 1 host → cable (ping failed): h2"; res.Divergence[0].Line != want {
+		t.Errorf("got %q", res.Divergence[0].Line)
+	}
+}

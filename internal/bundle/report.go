@@ -330,7 +330,11 @@ func (w *Writer) report(m *Manifest) []byte {
 	if len(m.Divergence) > 0 {
 		p("\n## Per-host paths\n\n")
 		for _, d := range m.Divergence {
-			p("From `%s` to `%s`: %s\n\n", inline(d.Step), inline(d.Join), inline(d.Line))
+			state := ""
+			if d.Open {
+				state = " (still apart: the session stopped inside; each path ends where its host is)"
+			}
+			p("From `%s` to `%s`%s: %s\n\n", inline(d.Step), inline(d.Join), state, inline(d.Line))
 			p("| hosts | path | which |\n|---|---|---|\n")
 			for _, g := range d.Groups {
 				var steps []string

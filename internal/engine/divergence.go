@@ -159,10 +159,14 @@ type SectionPaths struct {
 	Paths  []HostPath  `json:"paths"`
 	Groups []PathGroup `json:"groups"`
 	Line   string      `json:"summary"`
+	// Open: the section is still in progress (the session stopped inside
+	// it); each path ends where its host is now.
+	Open bool `json:"open,omitempty"`
 }
 
-// Divergences lists every completed pass through a per-host section, in
-// visit order: each host's path and the hosts grouped by it.
+// Divergences lists every pass through a per-host section, in visit
+// order: each host's path and the hosts grouped by it; the last is Open
+// when the session is inside one now.
 func (s *Session) Divergences() []SectionPaths {
 	var out []SectionPaths
 	for _, v := range s.history {
@@ -174,6 +178,11 @@ func (s *Session) Divergences() []SectionPaths {
 			sp.Join = st.PerHost.Join
 		}
 		out = append(out, sp)
+	}
+	if sec := s.fleet.sec; sec != nil {
+		paths := s.LivePaths()
+		out = append(out, SectionPaths{Step: sec.start.ID, Join: sec.join.ID, Visit: s.visit.N, Paths: paths,
+			Groups: GroupPaths(s.rb, paths), Line: Divergence(s.rb, paths), Open: true})
 	}
 	return out
 }

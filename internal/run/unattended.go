@@ -122,7 +122,11 @@ func printResult(w io.Writer, res *auto.Result) {
 		fmt.Fprintln(w, line)
 	}
 	for _, d := range res.Divergence {
-		fmt.Fprintf(w, "per-host paths from %s to %s: %s\n", clean(d.Step), clean(d.Join), clean(d.Line))
+		state := ""
+		if d.Open {
+			state = " (still apart: the run stopped inside)"
+		}
+		fmt.Fprintf(w, "per-host paths from %s to %s%s: %s\n", clean(d.Step), clean(d.Join), state, clean(d.Line))
 		for _, g := range d.Groups {
 			fmt.Fprintf(w, "  %d × %s: %s\n", len(g.Hosts), clean(pathText(g.Steps)), clean(strings.Join(g.Hosts, ", ")))
 		}
