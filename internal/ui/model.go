@@ -556,6 +556,16 @@ func (m *Model) exportOnQuit() bool { return m.exportRequested }
 
 func (m *Model) answerItems(p *engine.Prompt) []choices.Item {
 	var items []choices.Item
+	if p.Step.Kind == engine.KindFix { // a rollout that stopped to ask
+		for _, c := range p.Choices {
+			target := "change no more hosts; the fix's route follows"
+			if c == engine.RolloutContinue {
+				target = "the next batch"
+			}
+			items = append(items, choices.Item{Label: c, Value: c, Target: target})
+		}
+		return items
+	}
 	for _, c := range p.Step.Choices {
 		it := choices.Item{Label: c.Answer, Value: c.Answer, Target: c.Goto}
 		if st := m.rb.Step(c.Goto); st != nil {

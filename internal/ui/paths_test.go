@@ -174,3 +174,43 @@ func TestRetryOnlyFailedHosts(t *testing.T) {
 	}
 	h.mustSee("→ done")
 }
+
+// TestRolloutInTheTUI: the canary runs alone, then the rollout asks
+// before the rest; continuing changes the others in a batch; the screen
+// shows the rollout's question and its two answers.
+func TestRolloutInTheTUI(t *testing.T) {
+	fake := enginetest.New(
+		enginetest.Rule{Match: `^systemctl restart`},
+		enginetest.Rule{Match: `^systemctl is-active`, Stdout: "active\n"},
+	)
+	h := newHarness(t, "rollout.yaml", fake, withTargets("nodes", "ecss1", "ecss2", "ecss3"))
+	h.settle()
+	h.wantPrompt(engine.PromptConfirm, "restart")
+	h.press("y")
+	h.typeText("3")
+	h.press("enter")
+	h.wantPrompt(engine.PromptAsk, "restart")
+	h.mustSee("canary ecss1 done (verified); 2 hosts to go", "continue", "the next batch", "stop")
+	var restarted []string
+	for _, c := range fake.Calls() {
+		if strings.HasPrefix(c.Script, "systemctl restart") {
+			restarted = append(restarted, c.Host)
+		}
+	}
+	if strings.Join(restarted, ",") != "ecss1" {
+		t.Fatalf("before the answer the fix ran on %v, want the canary alone", restarted)
+	}
+	h.press("1") // continue
+	for range 5 {
+		if h.prompt() == engine.PromptEnd {
+			break
+		}
+		h.press("enter")
+	}
+	if h.prompt() != engine.PromptEnd || h.m.result.Outcome != engine.OutcomeResolved {
+		t.Fatalf("did not resolve:\n%s", h.screen())
+	}
+	if n := len(fake.Calls()); n != 6 {
+		t.Errorf("%d commands, want 3 restarts and 3 verifications", n)
+	}
+}
