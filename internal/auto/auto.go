@@ -195,6 +195,19 @@ func Run(ctx context.Context, s *engine.Session, pol Policy) *Result {
 				}
 				continue
 			}
+			if p.Section != nil {
+				// --answer STEP@HOST=CHOICE: some hosts of a per-host
+				// section answered apart, before the step-wide answer.
+				if c, hosts := hostAnswers(pol.Answers, st, p.Hosts); len(hosts) > 0 {
+					if err := s.Select(hosts); err != nil {
+						return fail(res, err)
+					}
+					if err := s.Answer(c, ByFlag); err != nil {
+						return fail(res, err)
+					}
+					continue
+				}
+			}
 			answer, by, ok := lookup(pol.Answers, st), ByFlag, true
 			if answer == "" {
 				answer, ok, err = s.AutoAnswer(st)
@@ -298,6 +311,27 @@ func Run(ctx context.Context, s *engine.Session, pol Policy) *Result {
 		}
 	}
 	return fail(res, errors.New("too many prompts"))
+}
+
+// hostAnswers finds STEP@HOST answers for the hosts of a prompt: the
+// first host's answer and every host that has the same one.
+func hostAnswers(m map[string]string, st *engine.Step, hosts []engine.Host) (choice string, same []string) {
+	for _, h := range hosts {
+		a, ok := m[st.ID+"@"+h.Name]
+		if !ok && st.Ref != "" {
+			a, ok = m[st.Ref+"@"+h.Name]
+		}
+		if !ok {
+			continue
+		}
+		if len(same) == 0 {
+			choice = a
+		}
+		if a == choice {
+			same = append(same, h.Name)
+		}
+	}
+	return choice, same
 }
 
 // lookup finds an answer by step id, then by vendor ref.

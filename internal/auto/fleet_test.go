@@ -276,3 +276,48 @@ func TestAutoStopInsideSectionKeepsWhereEachHostIs(t *testing.T) {
 		t.Errorf("got %q", res.Divergence[0].Line)
 	}
 }
+
+// TestAutoAnswersOneHostApart: --answer STEP@HOST answers one host of a
+// per-host section apart from the step-wide --answer STEP.
+func TestAutoAnswersOneHostApart(t *testing.T) {
+	src := strings.Replace(fleetRunbook, `    auto: 'has(steps.ping.loss) && int(steps.ping.loss) < 100 ? "yes" : "no"'`, `    auto: stop`, 1)
+	rb, err := engine.Load("fleet.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pol := auto.Policy{AllowFix: true, Answers: map[string]string{"cable": "yes", "cable@root@h4": "no"}}
+	if err := pol.Check(rb); err != nil {
+		t.Fatal(err)
+	}
+	if err := (auto.Policy{Answers: map[string]string{"cable@": "no"}}).Check(rb); err == nil {
+		t.Error("STEP@ without a host must be refused")
+	}
+	if err := (auto.Policy{Answers: map[string]string{"cable@h4": "maybe"}}).Check(rb); err == nil {
+		t.Error("a per-host answer that is not a choice must be refused")
+	}
+	fake := enginetest.New(
+		enginetest.Rule{Host: "root@h2", Match: `^ping`, Stdout: pingOut("100"), Exit: 1},
+		enginetest.Rule{Host: "root@h4", Match: `^ping`, Stdout: pingOut("100"), Exit: 1},
+		enginetest.Rule{Match: `^ping`, Stdout: pingOut("0")},
+		enginetest.Rule{Match: `^true$`},
+		enginetest.Rule{Match: `^systemctl restart`},
+		enginetest.Rule{Match: `^uptime`, Stdout: " 03:12:01 up 41 days\n"},
+	)
+	s, err := engine.NewSession(rb, engine.Options{Executor: fake, Targets: fleetHosts("root@h1", "root@h2", "root@h3", "root@h4")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := auto.Run(context.Background(), s, pol)
+	if res.Outcome != auto.Resolved {
+		t.Fatalf("%s %+v %v", res.Outcome, res.Stopped, res.Errors)
+	}
+	var restarted []string
+	for _, c := range fake.Calls() {
+		if strings.HasPrefix(c.Script, "systemctl restart") {
+			restarted = append(restarted, c.Host)
+		}
+	}
+	if strings.Join(restarted, ",") != "root@h2" {
+		t.Errorf("restarted %v: h2 takes the step-wide yes, h4 its own no", restarted)
+	}
+}

@@ -84,8 +84,11 @@ func (pol Policy) Check(rb *engine.Runbook) error {
 	var errs []error
 	for _, k := range sortedKeys(pol.Answers) {
 		v := pol.Answers[k]
-		st := rb.Step(k)
+		id, host, perHost := strings.Cut(k, "@") // STEP@HOST: one host of a per-host section
+		st := rb.Step(id)
 		switch {
+		case perHost && host == "":
+			errs = append(errs, fmt.Errorf("answer for %q: name the host after @ (STEP@HOST=CHOICE)", k))
 		case st == nil:
 			errs = append(errs, fmt.Errorf("answer for %q: no such step", k))
 		case st.Kind == engine.KindManual && len(st.Choices) == 0:
