@@ -263,6 +263,31 @@ func Run(ctx context.Context, s *engine.Session, pol Policy) *Result {
 				_ = s.Decline(reason, ByPolicy)
 				return needsHuman(res, s, st, "fix", p.Command, nil, reason)
 			}
+			if st.Fix.Destructive && p.Section != nil {
+				// Hosts that already need an answer (a check failed after
+				// their change) come before changing another host.
+				picked := false
+				for _, g := range p.Section.Waiting[1:] {
+					if g.Kind == engine.PromptAsk || g.Kind == engine.PromptManual || g.Kind == engine.PromptError {
+						if err := s.Select(g.Hosts); err != nil {
+							return fail(res, err)
+						}
+						picked = true
+						break
+					}
+				}
+				if picked {
+					continue
+				}
+			}
+			if st.Fix.Destructive && p.Section != nil && len(p.Hosts) > 1 {
+				// Inside a per-host section: one host at a time, each
+				// host's own path (its checks after the fix) before the next.
+				if err := s.Select([]string{p.Hosts[0].Name}); err != nil {
+					return fail(res, err)
+				}
+				p = s.Pending()
+			}
 			if st.Fix.Destructive && st.Rollout == nil && p.Section == nil && len(p.Hosts) > 1 && !pol.DryRun {
 				reason := fmt.Sprintf("destructive fix on %d hosts at once refused: it declares no rollout (add `rollout:` to the step: canary, batch, max_errors), or run it interactively", len(p.Hosts))
 				_ = s.Decline(reason, ByPolicy)

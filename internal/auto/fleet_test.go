@@ -321,3 +321,65 @@ func TestAutoAnswersOneHostApart(t *testing.T) {
 		t.Errorf("restarted %v: h2 takes the step-wide yes, h4 its own no", restarted)
 	}
 }
+
+// TestAutoDestructiveInsideSectionOneHostAtATime: hosts of a per-host
+// section that reach the same destructive fix are changed one at a time,
+// each followed by its own check; a host whose check fails stops the run
+// before the next host is changed.
+func TestAutoDestructiveInsideSectionOneHostAtATime(t *testing.T) {
+	src := `runbook: 1
+id: wipe
+title: wipe
+targets:
+  nodes: {group: true}
+steps:
+  - id: check
+    per_host: {join: done}
+    run: {on: nodes, cmd: "test -s /var/cache/ecss/index"}
+    branches:
+      - {if: exit == 0, goto: done}
+    else: wipe
+  - id: wipe
+    doc: Removes the node's cache; it is rebuilt at the next start.
+    fix: {on: nodes, cmd: "rm -rf /var/cache/ecss", destructive: true}
+    next: recheck
+  - id: recheck
+    run: {on: nodes, cmd: "systemctl is-active ecss-core"}
+    branches:
+      - {if: exit == 0, goto: done}
+    else: why
+  - id: why
+    ask: ecss-core did not come back on {{ targets.nodes.name }}. Go on?
+    choices: {"yes": done, "no": done}
+    auto: stop
+  - id: done
+    end: resolved
+`
+	rb, err := engine.Load("wipe.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fake := enginetest.New(
+		enginetest.Rule{Match: `^test -s`, Exit: 1},
+		enginetest.Rule{Host: "h1", Match: `^systemctl is-active`, Stdout: "failed\n", Exit: 3},
+		enginetest.Rule{Match: `^systemctl is-active`, Stdout: "active\n"},
+		enginetest.Rule{Match: `^rm -rf`},
+	)
+	s, err := engine.NewSession(rb, engine.Options{Executor: fake, Targets: fleetHosts("h1", "h2", "h3")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := auto.Run(context.Background(), s, auto.Policy{AllowFix: true, AllowDestructive: true})
+	if res.Outcome != auto.NeedsHuman || res.Stopped.Step != "why" {
+		t.Fatalf("want a stop at h1's failed check: %s %+v", res.Outcome, res.Stopped)
+	}
+	var wiped []string
+	for _, c := range fake.Calls() {
+		if strings.HasPrefix(c.Script, "rm -rf") {
+			wiped = append(wiped, c.Host)
+		}
+	}
+	if strings.Join(wiped, ",") != "h1" {
+		t.Errorf("wiped %v: after h1's check failed no other host may be changed", wiped)
+	}
+}
