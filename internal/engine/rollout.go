@@ -53,7 +53,7 @@ func (s *Session) rolloutStep(ctx context.Context, st *Step) error {
 		return s.rolloutFinish(st, ro)
 	}
 	r := st.Rollout
-	size := max(r.Batch.Of(n, true), 1)
+	size := batchSize(r, n)
 	canary := ro.next == 0 && r.Canary > 0
 	if canary {
 		size = r.Canary
@@ -108,12 +108,13 @@ func (s *Session) rolloutStep(ctx context.Context, st *Step) error {
 		s.rolloutHalt(st, ro, fmt.Sprintf("rollout stopped after %d of %d hosts: %d failed, more than max_errors %s allows (%d): %s",
 			end, n, len(ro.failed), r.MaxErrors, budget, ro.failures(ro.failed)))
 	case canary && s.opts.StepMode && end < n:
-		s.rolloutHalt(st, ro, fmt.Sprintf("canary %s done (%s); %d hosts to go in batches of %d", hostList(batch), ro.batchState(batch), n-end, size0(r, n)))
+		s.rolloutHalt(st, ro, fmt.Sprintf("canary %s done (%s); %d hosts to go in batches of %d", hostList(batch), ro.batchState(batch), n-end, batchSize(r, n)))
 	}
 	return nil
 }
 
-func size0(r *Rollout, n int) int { return max(r.Batch.Of(n, true), 1) }
+// batchSize is how many hosts of a group of n a batch after the canary changes.
+func batchSize(r *Rollout, n int) int { return max(r.Batch.Of(n, true), 1) }
 
 // runBatch runs cmd on hosts concurrently, every command event first.
 func (s *Session) runBatch(ctx context.Context, st *Step, hosts []Host, cmd string, c *Command) map[string]HostResult {
