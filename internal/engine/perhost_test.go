@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -404,4 +405,53 @@ func TestGraphMarksPerHostAndRollout(t *testing.T) {
 	if !strings.Contains(g, "[fix, rollout canary 1 then 30%, max errors 1]") {
 		t.Errorf("graph:\n%s", g)
 	}
+}
+
+// BenchmarkPerHostSection1000 walks a per-host section on 1 000 hosts
+// (a fake executor answers at once): two of three hosts go one way, the
+// rest another, every host re-joins; what the engine itself costs per
+// section, lanes, events and grouping included.
+func BenchmarkPerHostSection1000(b *testing.B) {
+	rb, err := engine.Load("ph.yaml", []byte(perHostRunbook))
+	if err != nil {
+		b.Fatal(err)
+	}
+	var names []string
+	for i := range 1000 {
+		names = append(names, fmt.Sprintf("ecss-%04d", i))
+	}
+	targets := nodes(names...)
+	var rules []enginetest.Rule
+	for i, n := range names {
+		if i%3 == 2 { // every third host loses its ping
+			rules = append(rules, enginetest.Rule{Host: n, Match: `^ping `, Stdout: pingLost, Exit: 1})
+		}
+	}
+	fake := enginetest.New(rules...)
+	for _, r := range []enginetest.Rule{{Match: `^ping `, Stdout: pingOK},
+		{Match: `^systemctl is-active`, Stdout: "active\n"},
+		{Match: `^uptime`, Stdout: " 03:12:01 up 41 days\n"}} {
+		fake.Add(r)
+	}
+	events := 0
+	b.ReportAllocs()
+	for b.Loop() {
+		s, err := engine.NewSession(rb, engine.Options{Executor: fake, Targets: targets, OnEvent: func(engine.Event) { events++ }})
+		if err != nil {
+			b.Fatal(err)
+		}
+		p, err := s.Advance(context.Background())
+		if err == nil && p.Kind == engine.PromptAsk { // the 333 hosts without ping, at once
+			if err = s.Answer("no", "operator"); err == nil {
+				p, err = s.Advance(context.Background())
+			}
+		}
+		if err != nil || p.Kind != engine.PromptEnd {
+			b.Fatalf("%s %v", p.Kind, err)
+		}
+		if d := s.Divergences(); len(d) != 1 || len(d[0].Paths) != 1000 {
+			b.Fatal("no divergence")
+		}
+	}
+	b.ReportMetric(float64(events)/float64(b.N), "events/op")
 }
