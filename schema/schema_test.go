@@ -164,18 +164,20 @@ func TestSchemaCoversEveryKey(t *testing.T) {
 		return m
 	}
 	where := map[string][]string{
-		"runbook": {"properties"},
-		"target":  {"properties", "targets", "additionalProperties", "properties"},
-		"param":   {"$defs", "param", "properties"},
-		"redact":  {"properties", "redact", "items", "properties"},
-		"step":    {"$defs", "step", "properties"},
-		"run":     {"$defs", "run", "properties"},
-		"fix":     {"$defs", "fix", "properties"},
-		"wait":    {"$defs", "wait", "properties"},
-		"collect": {"$defs", "collectItem", "properties"},
-		"branch":  {"$defs", "step", "properties", "branches", "items", "properties"},
-		"capture": {"$defs", "step", "properties", "capture", "additionalProperties", "oneOf", "1", "properties"},
-		"table":   {"$defs", "step", "properties", "capture", "additionalProperties", "oneOf", "1", "properties", "table", "oneOf", "1", "properties"},
+		"runbook":  {"properties"},
+		"target":   {"properties", "targets", "additionalProperties", "properties"},
+		"param":    {"$defs", "param", "properties"},
+		"redact":   {"properties", "redact", "items", "properties"},
+		"step":     {"$defs", "step", "properties"},
+		"run":      {"$defs", "run", "properties"},
+		"fix":      {"$defs", "fix", "properties"},
+		"wait":     {"$defs", "wait", "properties"},
+		"collect":  {"$defs", "collectItem", "properties"},
+		"branch":   {"$defs", "step", "properties", "branches", "items", "properties"},
+		"per_host": {"$defs", "perHost", "properties"},
+		"rollout":  {"$defs", "rollout", "properties"},
+		"capture":  {"$defs", "step", "properties", "capture", "additionalProperties", "oneOf", "1", "properties"},
+		"table":    {"$defs", "step", "properties", "capture", "additionalProperties", "oneOf", "1", "properties", "table", "oneOf", "1", "properties"},
 	}
 	for part, keys := range engine.FormatKeys() {
 		path, ok := where[part]

@@ -21,6 +21,7 @@ import (
 
 // runOptions are the flags of `runbook run` (and `runbook resume`).
 type runOptions struct {
+	onlyFailed  bool // resume --only-failed
 	runbook     string
 	targets     []string // ROLE=HOST
 	inventories []string // --inventory FILE
@@ -108,7 +109,7 @@ func addDriverFlags(f *pflag.FlagSet, o *runOptions) {
 	f.StringArrayVar(&o.inventories, "inventory", nil, "Ansible inventory (INI, YAML, or ansible-inventory --list JSON); a role with no --target binds to the group of the same name (repeatable)")
 	f.StringArrayVarP(&o.params, "param", "p", nil, "set a param: NAME=VALUE (repeatable)")
 	f.BoolVar(&o.auto, "auto", false, "run unattended (no prompts)")
-	f.StringArrayVar(&o.answers, "answer", nil, "answer an ask (or a manual step with \"done\") in --auto: STEP=CHOICE (step id or ref; repeatable)")
+	f.StringArrayVar(&o.answers, "answer", nil, "answer an ask (or a manual step with \"done\") in --auto: STEP=CHOICE (step id or ref; repeatable); STEP@HOST=CHOICE answers one host of a per-host section apart")
 	f.StringVar(&o.answersFile, "answers", "", "YAML or JSON file of answers: STEP: CHOICE, or STEP: {INPUT: VALUE} for a fix's inputs")
 	f.StringArrayVar(&o.inputs, "input", nil, "a fix input in --auto: STEP.NAME=VALUE (repeatable)")
 	f.BoolVar(&o.allowFix, "allow-fix", false, "let --auto run fix steps")

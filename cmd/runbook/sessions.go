@@ -92,13 +92,19 @@ A step that was cut off (the process died mid-step) is offered again and
 marked interrupted; a fix that was confirmed but has no result may have run
 in part, so it needs confirming again (in --auto: --allow-fix again).
 
+--only-failed: the step the session stopped at (a group step where some
+hosts failed: connection, timeout, a command that could not run, a fix
+that exited non-zero) runs again for only those hosts; the others keep
+their journaled results, and the route is decided over all of them.
+
 Secret params are never journaled: pass them again with --param.
 Flags are those of runbook run; --target overrides a journaled binding.
 
 ` + exitCodesHelp,
 		Example: `  runbook sessions
   runbook resume 20261128T043000Z-mrs-alm-45641-3f2a
-  runbook resume 20261128T0430 --auto --allow-fix --output json`,
+  runbook resume 20261128T0430 --auto --allow-fix --output json
+  runbook resume 20261128T0430 --auto --only-failed`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.stdin, o.stdout, o.stderr = cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr()
@@ -106,6 +112,7 @@ Flags are those of runbook run; --target overrides a journaled binding.
 		},
 	}
 	f := cmd.Flags()
+	f.BoolVar(&o.onlyFailed, "only-failed", false, "rerun the step it stopped at for only the hosts that failed it")
 	addDriverFlags(f, o)
 	addSSHFlags(f, &o.ssh)
 	addUIFlags(f, &o.ui)
@@ -173,7 +180,7 @@ func runResume(ctx context.Context, o *runOptions, id string) error {
 	}
 	ro.Targets, ro.Params, ro.Captures = targets, params, captures
 	ro.DryRun, ro.StartAt = h.DryRun, h.StartAt
-	ro.Journal.Resume = &run.Resume{Path: path, Header: h, Events: evs}
+	ro.Journal.Resume = &run.Resume{Path: path, Header: h, Events: evs, OnlyFailed: o.onlyFailed}
 	if h.Demo != nil {
 		// A demo session resumes against the same simulated hosts, never
 		// against whatever the scenario's host names resolve to.

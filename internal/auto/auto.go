@@ -86,6 +86,9 @@ type Result struct {
 	Stopped  *Stop       `json:"stopped,omitempty"` // needs-human: where and why
 	Errors   []string    `json:"errors,omitempty"`
 	Bundle   string      `json:"bundle,omitempty"`
+	// Divergence: every pass through a per-host section, each host's path
+	// and the hosts grouped by it.
+	Divergence []engine.SectionPaths `json:"divergence,omitempty"`
 }
 
 // Stop says where an unattended run needed a human.
@@ -104,22 +107,23 @@ type Stop struct {
 
 // PathEntry is one visit in the path taken, in visit order.
 type PathEntry struct {
-	Step        string           `json:"step"`
-	Ref         string           `json:"ref,omitempty"`
-	Title       string           `json:"title,omitempty"`
-	Kind        string           `json:"kind"`
-	Hosts       []string         `json:"hosts,omitempty"`
-	Command     string           `json:"command,omitempty"`
-	Results     []HostResult     `json:"results,omitempty"`
-	Answer      string           `json:"answer,omitempty"`
-	Decision    *engine.Decision `json:"decision,omitempty"`
-	Simulated   bool             `json:"simulated,omitempty"`
-	Interrupted bool             `json:"interrupted,omitempty"`
-	Started     time.Time        `json:"started"`
-	Ended       time.Time        `json:"ended,omitzero"`
-	Duration    float64          `json:"duration"` // seconds
-	Notes       []string         `json:"notes,omitempty"`
-	Error       string           `json:"error,omitempty"`
+	Step        string            `json:"step"`
+	Ref         string            `json:"ref,omitempty"`
+	Title       string            `json:"title,omitempty"`
+	Kind        string            `json:"kind"`
+	Hosts       []string          `json:"hosts,omitempty"`
+	Command     string            `json:"command,omitempty"`
+	Results     []HostResult      `json:"results,omitempty"`
+	Answer      string            `json:"answer,omitempty"`
+	Decision    *engine.Decision  `json:"decision,omitempty"`
+	Simulated   bool              `json:"simulated,omitempty"`
+	Interrupted bool              `json:"interrupted,omitempty"`
+	Started     time.Time         `json:"started"`
+	Ended       time.Time         `json:"ended,omitzero"`
+	Duration    float64           `json:"duration"` // seconds
+	Notes       []string          `json:"notes,omitempty"`
+	Error       string            `json:"error,omitempty"`
+	Paths       []engine.HostPath `json:"paths,omitempty"` // a per_host step: each host's path through its section
 }
 
 // HostResult is what one host's command produced, as the Result reports it.
@@ -149,6 +153,7 @@ func Run(ctx context.Context, s *engine.Session, pol Policy) *Result {
 		res.Ended = time.Now()
 		res.Duration = res.Ended.Sub(res.Started).Seconds()
 		res.Path = Path(s)
+		res.Divergence = s.Divergences()
 		res.ExitCode = res.Outcome.ExitCode()
 	}()
 	for range 100000 {
@@ -179,6 +184,30 @@ func Run(ctx context.Context, s *engine.Session, pol Policy) *Result {
 				return fail(res, err)
 			}
 		case engine.PromptAsk:
+			if st.Kind == engine.KindFix { // a rollout stopped: its errors passed max_errors
+				answer := lookup(pol.Answers, st)
+				if answer == "" {
+					return needsHuman(res, s, st, "rollout", p.Text, p.Choices,
+						"a human decides whether the rollout goes on; answer with --answer "+st.ID+"=continue (or stop)")
+				}
+				if err := s.Answer(answer, ByFlag); err != nil {
+					return fail(res, err)
+				}
+				continue
+			}
+			if p.Section != nil {
+				// --answer STEP@HOST=CHOICE: some hosts of a per-host
+				// section answered apart, before the step-wide answer.
+				if c, hosts := hostAnswers(pol.Answers, st, p.Hosts); len(hosts) > 0 {
+					if err := s.Select(hosts); err != nil {
+						return fail(res, err)
+					}
+					if err := s.Answer(c, ByFlag); err != nil {
+						return fail(res, err)
+					}
+					continue
+				}
+			}
 			answer, by, ok := lookup(pol.Answers, st), ByFlag, true
 			if answer == "" {
 				answer, ok, err = s.AutoAnswer(st)
@@ -234,6 +263,36 @@ func Run(ctx context.Context, s *engine.Session, pol Policy) *Result {
 				_ = s.Decline(reason, ByPolicy)
 				return needsHuman(res, s, st, "fix", p.Command, nil, reason)
 			}
+			if st.Fix.Destructive && p.Section != nil {
+				// Hosts that already need an answer (a check failed after
+				// their change) come before changing another host.
+				picked := false
+				for _, g := range p.Section.Waiting[1:] {
+					if g.Kind == engine.PromptAsk || g.Kind == engine.PromptManual || g.Kind == engine.PromptError {
+						if err := s.Select(g.Hosts); err != nil {
+							return fail(res, err)
+						}
+						picked = true
+						break
+					}
+				}
+				if picked {
+					continue
+				}
+			}
+			if st.Fix.Destructive && p.Section != nil && len(p.Hosts) > 1 {
+				// Inside a per-host section: one host at a time, each
+				// host's own path (its checks after the fix) before the next.
+				if err := s.Select([]string{p.Hosts[0].Name}); err != nil {
+					return fail(res, err)
+				}
+				p = s.Pending()
+			}
+			if st.Fix.Destructive && st.Rollout == nil && p.Section == nil && len(p.Hosts) > 1 && !pol.DryRun {
+				reason := fmt.Sprintf("destructive fix on %d hosts at once refused: it declares no rollout (add `rollout:` to the step: canary, batch, max_errors), or run it interactively", len(p.Hosts))
+				_ = s.Decline(reason, ByPolicy)
+				return needsHuman(res, s, st, "fix", p.Command, nil, reason)
+			}
 			inputs := pol.Inputs[st.ID]
 			if inputs == nil && st.Ref != "" {
 				inputs = pol.Inputs[st.Ref]
@@ -279,6 +338,27 @@ func Run(ctx context.Context, s *engine.Session, pol Policy) *Result {
 	return fail(res, errors.New("too many prompts"))
 }
 
+// hostAnswers finds STEP@HOST answers for the hosts of a prompt: the
+// first host's answer and every host that has the same one.
+func hostAnswers(m map[string]string, st *engine.Step, hosts []engine.Host) (choice string, same []string) {
+	for _, h := range hosts {
+		a, ok := m[st.ID+"@"+h.Name]
+		if !ok && st.Ref != "" {
+			a, ok = m[st.Ref+"@"+h.Name]
+		}
+		if !ok {
+			continue
+		}
+		if len(same) == 0 {
+			choice = a
+		}
+		if a == choice {
+			same = append(same, h.Name)
+		}
+	}
+	return choice, same
+}
+
 // lookup finds an answer by step id, then by vendor ref.
 func lookup(m map[string]string, st *engine.Step) string {
 	if v, ok := m[st.ID]; ok {
@@ -321,7 +401,7 @@ func Path(s *engine.Session) []PathEntry {
 	for _, v := range s.History() {
 		e := PathEntry{Step: v.Step, Command: v.Command, Answer: v.Answer, Decision: v.Decision,
 			Simulated: v.Simulated, Interrupted: v.Interrupted, Started: v.Started, Ended: v.Ended,
-			Notes: v.Notes, Error: v.Error}
+			Notes: v.Notes, Error: v.Error, Paths: v.Paths}
 		if !v.Ended.IsZero() {
 			e.Duration = v.Ended.Sub(v.Started).Seconds()
 		}

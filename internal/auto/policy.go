@@ -84,13 +84,20 @@ func (pol Policy) Check(rb *engine.Runbook) error {
 	var errs []error
 	for _, k := range sortedKeys(pol.Answers) {
 		v := pol.Answers[k]
-		st := rb.Step(k)
+		id, host, perHost := strings.Cut(k, "@") // STEP@HOST: one host of a per-host section
+		st := rb.Step(id)
 		switch {
+		case perHost && host == "":
+			errs = append(errs, fmt.Errorf("answer for %q: name the host after @ (STEP@HOST=CHOICE)", k))
 		case st == nil:
 			errs = append(errs, fmt.Errorf("answer for %q: no such step", k))
 		case st.Kind == engine.KindManual && len(st.Choices) == 0:
 			if !strings.EqualFold(v, "done") {
 				errs = append(errs, fmt.Errorf("answer for %s: a manual step takes only \"done\"", st.ID))
+			}
+		case st.Kind == engine.KindFix && st.Rollout != nil:
+			if v != engine.RolloutContinue && v != engine.RolloutStop {
+				errs = append(errs, fmt.Errorf("answer for %s: a rollout that stops takes %q or %q, not %q", st.ID, engine.RolloutContinue, engine.RolloutStop, v))
 			}
 		case st.Kind != engine.KindAsk && st.Kind != engine.KindManual:
 			errs = append(errs, fmt.Errorf("answer for %s: it is a %s step, not an ask", st.ID, st.Kind))

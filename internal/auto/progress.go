@@ -51,6 +51,16 @@ func (p *Progress) reset(step string) {
 func (p *Progress) Event(e engine.Event) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if e.Lane != "" {
+		// One host's own path in a per-host section: the section's line
+		// (its decision) sums the hosts up; a line per host and step would
+		// bury it, and lanes run at once, interleaved.
+		return
+	}
+	if e.Type == engine.EvRollout {
+		fmt.Fprintf(p.w, "  rollout of %s: %s\n", clean(p.label(e.Step)), clean(e.Text))
+		return
+	}
 	if e.Step != p.step && e.Type != engine.EvSessionStart {
 		p.reset(e.Step)
 	}
@@ -92,6 +102,10 @@ func (p *Progress) Event(e engine.Event) {
 		}
 		p.simulated += e.Text
 	case engine.EvDecision:
+		if e.Expr == "per_host" { // the section closed: where the hosts went
+			p.line(e.Step, "per host", "→ "+clean(p.label(e.Next))+": "+clean(e.Explain))
+			break
+		}
 		p.line(e.Step, p.result(e.Step), p.decision(e))
 	case engine.EvInterrupted:
 		p.line(e.Step, "INTERRUPTED earlier", clean(e.Text))

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+
+	"github.com/runbook-dev/runbook/internal/engine"
 )
 
 // FormatVersion is the manifest format.
@@ -59,6 +61,9 @@ type Manifest struct {
 	Redacted Redacted `json:"redacted"`
 	Limits   Limits   `json:"limits"`
 	Entries  []Entry  `json:"entries"`
+	// Divergence: each host's path through every per-host section, and the
+	// hosts grouped by path.
+	Divergence []engine.SectionPaths `json:"divergence,omitempty"`
 	// TranscriptHead is the hash of the transcript's last line, so that
 	// dropping lines from its end shows too.
 	TranscriptHead string `json:"transcript_head"`

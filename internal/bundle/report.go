@@ -13,6 +13,7 @@ import (
 // needs: the path with what each probe showed, answers and notes.
 type reportModel struct {
 	visits  []*visitRep
+	lanes   map[string]*visitRep // per-host section: each host's visit in progress
 	answers []string
 	notes   []string
 	errors  []string
@@ -20,6 +21,7 @@ type reportModel struct {
 
 type visitRep struct {
 	step  string
+	lane  string // the host whose own path this visit is on (per-host section)
 	items []string
 	tails map[string]*tailLines // host -> last lines of output
 }
@@ -67,6 +69,30 @@ func (m *reportModel) cur() *visitRep {
 }
 
 func (m *reportModel) add(e engine.Event) {
+	if e.Lane != "" {
+		// A host's own path: its events go to its own visit, not to
+		// whichever host entered a step last.
+		if m.lanes == nil {
+			m.lanes = map[string]*visitRep{}
+		}
+		if e.Type == engine.EvStepEnter || m.lanes[e.Lane] == nil {
+			v := &visitRep{step: e.Step, lane: e.Lane, tails: map[string]*tailLines{}}
+			m.visits = append(m.visits, v)
+			m.lanes[e.Lane] = v
+		}
+		saved := m.visits
+		m.visits = []*visitRep{m.lanes[e.Lane]}
+		if e.Type != engine.EvStepEnter {
+			m.add(engine.Event{Type: e.Type, Step: e.Step, Host: e.Host, Command: e.Command, Data: e.Data, Exit: e.Exit,
+				Signal: e.Signal, TimedOut: e.TimedOut, Duration: e.Duration, Truncated: e.Truncated, Bytes: e.Bytes,
+				Error: e.Error, Captures: e.Captures, Poll: e.Poll, Satisfied: e.Satisfied, Explain: e.Explain, Next: e.Next,
+				Expr: e.Expr, By: e.By, Answer: e.Answer, Reason: e.Reason, Text: e.Text, Time: e.Time})
+		}
+		kept := m.visits[0]
+		m.visits = saved
+		m.lanes[e.Lane] = kept
+		return
+	}
 	switch e.Type {
 	case engine.EvStepEnter:
 		m.visits = append(m.visits, &visitRep{step: e.Step, tails: map[string]*tailLines{}})
@@ -282,6 +308,9 @@ func (w *Writer) report(m *Manifest) []byte {
 				title = inline(st.Ref) + " " + inline(st.Name()) + " (`" + inline(st.ID) + "`)"
 			}
 		}
+		if v.lane != "" {
+			title += " — host `" + inline(v.lane) + "`"
+		}
 		p("%d. %s\n", i+1, title)
 		for _, it := range v.items {
 			for _, l := range strings.Split(it, "\n") {
@@ -296,6 +325,29 @@ func (w *Writer) report(m *Manifest) []byte {
 					p("   %s\n", l)
 				}
 			}
+		}
+	}
+	if len(m.Divergence) > 0 {
+		p("\n## Per-host paths\n\n")
+		for _, d := range m.Divergence {
+			state := ""
+			if d.Open {
+				state = " (still apart: the session stopped inside; each path ends where its host is)"
+			}
+			p("From `%s` to `%s`%s: %s\n\n", inline(d.Step), inline(d.Join), state, inline(d.Line))
+			p("| hosts | path | which |\n|---|---|---|\n")
+			for _, g := range d.Groups {
+				var steps []string
+				for _, s := range g.Steps {
+					x := s.Step
+					if s.Answer != "" {
+						x += "=" + s.Answer
+					}
+					steps = append(steps, x)
+				}
+				p("| %d | %s | %s |\n", len(g.Hosts), cellText(strings.Join(steps, " → ")), cellText(strings.Join(g.Hosts, ", ")))
+			}
+			p("\n")
 		}
 	}
 	if len(t.rep.answers) > 0 {
@@ -382,3 +434,6 @@ func (w *Writer) report(m *Manifest) []byte {
 	}
 	return []byte(b.String())
 }
+
+// cellText is inline text for a markdown table cell.
+func cellText(s string) string { return strings.ReplaceAll(inline(s), "|", "\\|") }

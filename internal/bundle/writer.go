@@ -86,6 +86,8 @@ type Final struct {
 	Message     string
 	Interrupted bool  // Ctrl-C, lost terminal, cancelled context
 	Err         error // why the session failed, if it did
+	// Divergence: every pass through a per-host section (Session.Divergences).
+	Divergence []engine.SectionPaths
 }
 
 // Writer builds one bundle. It implements engine.Collector; feed it every
@@ -525,6 +527,7 @@ func (w *Writer) manifest(fin Final) *Manifest {
 		Status:      BundleComplete,
 		Limits:      Limits{MaxFileBytes: w.opts.MaxFileBytes, MaxBytes: w.opts.MaxBytes, CommandMaxBytes: w.opts.CommandMaxBytes},
 		Entries:     append([]Entry(nil), w.entries...),
+		Divergence:  fin.Divergence,
 	}
 	if fin.Outcome == "" && w.ev.outcome != "" {
 		m.Outcome = string(w.ev.outcome)

@@ -35,6 +35,8 @@ type Event struct {
 	Step  string    `json:"step,omitempty"`
 	Visit int       `json:"visit,omitempty"` // index into the session history (1-based)
 	Host  string    `json:"host,omitempty"`
+	// Lane: the event is one host's, inside a per-host section (perhost.go).
+	Lane string `json:"lane,omitempty"`
 
 	Runbook string              `json:"runbook,omitempty"` // session.start
 	SHA256  string              `json:"sha256,omitempty"`  // session.start

@@ -11,6 +11,9 @@ import (
 // Confirm approves a pending fix, with values for its inputs. The fix runs on
 // the next Advance.
 func (s *Session) Confirm(inputs map[string]string, by string) error {
+	if ok, err := s.sectionAction(false, func(l *Session) error { return l.Confirm(inputs, by) }); ok {
+		return err
+	}
 	p := s.pending
 	if p == nil || p.Kind != PromptConfirm {
 		return ErrNoPrompt
@@ -83,6 +86,9 @@ type HostCommand struct {
 // as edited). It validates the inputs and changes nothing: drivers show it
 // for the final confirmation.
 func (s *Session) RenderFix(inputs map[string]string) ([]HostCommand, error) {
+	if s.fleet.sec != nil {
+		return s.sectionRender(inputs)
+	}
 	p := s.pending
 	if p == nil || p.Kind != PromptConfirm {
 		return nil, ErrNoPrompt

@@ -111,7 +111,7 @@ func (g *graphText) seq(id, head, body, via string, stop map[string]bool, depth 
 			cur = "▶ "
 		}
 		g.drawn[id] = true
-		g.line(cur, head, body, via+stepTag(st)+" ["+string(st.Kind)+"]")
+		g.line(cur, head, body, via+stepTag(st)+" ["+string(st.Kind)+fleetTag(st)+"]")
 		head = body
 		es := edges(st)
 		// The continuation: the route that reaches most undrawn steps.

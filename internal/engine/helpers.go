@@ -89,15 +89,17 @@ func Helpers() []Helper {
 		{Name: "len", Signature: "len(list|map|text) int", Group: "expr",
 			Doc: "Length of a list, map or text.", Example: `len(["a", "b"])`, Result: "2"},
 		{Name: "filter", Signature: "filter(list, predicate) list", Group: "expr",
-			Doc: "Keeps the items for which the predicate holds; `#` is the item.", Example: `len(filter(disks, .state != "Online"))`, Result: "1"},
+			Doc: "Keeps the items for which the predicate holds; `#` is the item, `.field` one of its fields. On a group, `results` has one entry per host: `filter(results, .exit != 0)` are the hosts that failed.", Example: `join(map(filter(results, .exit != 0), .host), ",")`, Result: "node-3"},
 		{Name: "map", Signature: "map(list, expression) list", Group: "expr",
 			Doc: "Transforms every item; `#` (or `.field`) is the item.", Example: `join(map(disks, .slot), " ")`, Result: "0 1 2"},
 		{Name: "all", Signature: "all(list, predicate) bool", Group: "expr",
-			Doc: "True when the predicate holds for every item.", Example: `all(disks, .size != "")`, Result: "true"},
+			Doc: "True when the predicate holds for every item (every host of a group, over `results`).", Example: `all(results, .exit == 0)`, Result: "false"},
 		{Name: "any", Signature: "any(list, predicate) bool", Group: "expr",
-			Doc: "True when the predicate holds for at least one item.", Example: `any(disks, .state == "Failed")`, Result: "true"},
+			Doc: "True when the predicate holds for at least one item.", Example: `any(results, .state == "standby")`, Result: "true"},
+		{Name: "none", Signature: "none(list, predicate) bool", Group: "expr",
+			Doc: "True when the predicate holds for no item: `none(results, .timed_out)`.", Example: `none(results, .state == "down")`, Result: "true"},
 		{Name: "count", Signature: "count(list, predicate) int", Group: "expr",
-			Doc: "How many items the predicate holds for.", Example: `count(disks, .state == "Online")`, Result: "2"},
+			Doc: "How many items the predicate holds for: `count(results, .exit != 0) <= 1` tolerates one failed host.", Example: `count(results, .state == "active")`, Result: "2"},
 		{Name: "find", Signature: "find(list, predicate) item", Group: "expr",
 			Doc: "The first item the predicate holds for (nil when none).", Example: `find(disks, .state == "Failed").slot`, Result: "1"},
 		{Name: "first", Signature: "first(list) item", Group: "expr",
@@ -121,6 +123,12 @@ func ExampleEnv() Env {
 		"params": map[string]any{"alarm_time": "2026-11-28 03:12:00"},
 		"stdout": `{"members":[{"ID":10501334649042878790,"name":"master-1"}]}`,
 		"disks":  disks,
+		// a group step on three hosts with a `state` capture
+		"results": []any{
+			map[string]any{"host": "node-1", "exit": 0, "state": "active", "timed_out": false, "error": ""},
+			map[string]any{"host": "node-2", "exit": 0, "state": "active", "timed_out": false, "error": ""},
+			map[string]any{"host": "node-3", "exit": 3, "state": "standby", "timed_out": false, "error": ""},
+		},
 		"now":    func() time.Time { return clock },
 		"visits": func(string) int { return 1 },
 	}
@@ -194,7 +202,7 @@ func HelperReference() string {
 		}
 		b.WriteString("\n")
 	}
-	b.WriteString("Examples run against: `params.alarm_time` = `2026-11-28 03:12:00`, the session clock at `2026-11-28 03:00:00 UTC`, `stdout` = an `etcdctl member list -w json` answer, and `disks` = a table capture of three rows (`slot`, `state`, `size`; slot 1 `Failed`).\n")
+	b.WriteString("Examples run against: `params.alarm_time` = `2026-11-28 03:12:00`, the session clock at `2026-11-28 03:00:00 UTC`, `stdout` = an `etcdctl member list -w json` answer, `disks` = a table capture of three rows (`slot`, `state`, `size`; slot 1 `Failed`), and `results` = a group step on three hosts with a `state` capture (`node-1` and `node-2` exit 0 `active`, `node-3` exit 3 `standby`).\n")
 	return b.String()
 }
 

@@ -28,6 +28,8 @@ var schemaParts = []struct {
 	{"wait", "`wait`", []string{"$defs", "wait", "properties"}},
 	{"collect", "a `collect` item", []string{"$defs", "collectItem", "properties"}},
 	{"redact", "a `redact` rule", []string{"properties", "redact", "items", "properties"}},
+	{"per_host", "`per_host`", []string{"$defs", "perHost", "properties"}},
+	{"rollout", "`rollout`", []string{"$defs", "rollout", "properties"}},
 }
 
 func keyReference(t *testing.T) string {

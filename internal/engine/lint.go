@@ -30,6 +30,7 @@ func lint(rb *Runbook, info *loadInfo) Diagnostics {
 	l := &linter{rb: rb, file: rb.File, info: info, broken: map[*Step]bool{}}
 	l.routes()
 	l.graph()
+	l.fleet()
 	for _, st := range rb.Steps {
 		l.step(st)
 	}
@@ -397,6 +398,12 @@ func (l *linter) buildStepsEnv() map[string]any {
 		}
 		if x.Kind == KindWait {
 			m["satisfied"], m["polls"], m["elapsed"] = false, 0, 0.0
+		}
+		if x.PerHost != nil {
+			m["paths"] = []any{}
+		}
+		if x.Rollout != nil {
+			m["rollout"] = map[string]any{"failed": []any{}, "skipped": []any{}, "stopped": false}
 		}
 		steps[x.ID] = m
 	}

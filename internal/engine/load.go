@@ -362,7 +362,7 @@ var (
 	nameRE    = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 	topKeys   = []string{"runbook", "id", "title", "source", "description", "targets", "params", "steps", "redact"}
 	stepKinds = []string{"run", "ask", "manual", "fix", "wait", "collect", "end"}
-	stepKeys  = append([]string{"id", "ref", "title", "doc", "capture", "branches", "else", "next", "choices", "auto", "message", "on_error", "for_each", "as"}, stepKinds...)
+	stepKeys  = append([]string{"id", "ref", "title", "doc", "capture", "branches", "else", "next", "choices", "auto", "message", "on_error", "for_each", "as", "per_host", "rollout"}, stepKinds...)
 
 	targetKeys  = []string{"description", "group"}
 	paramKeys   = []string{"type", "description", "prompt", "default", "pattern", "min", "max", "under", "values", "secret"}
@@ -384,6 +384,7 @@ func FormatKeys() map[string][]string {
 		"runbook": topKeys, "target": targetKeys, "param": paramKeys, "redact": redactKeys,
 		"step": stepKeys, "run": runKeys, "fix": fixKeys, "wait": waitKeys, "collect": collectKeys,
 		"capture": captureKeys, "table": tableKeys, "branch": branchKeys,
+		"per_host": perHostKeys, "rollout": rolloutKeys,
 	}
 }
 
@@ -613,6 +614,10 @@ func (l *loader) step(n ast.Node) *Step {
 			s.Message, s.MessagePos = l.str(f, "message"), l.pos(f.val)
 		case "for_each":
 			s.ForEach, s.ForEachPos = l.str(f, "for_each"), l.pos(f.val)
+		case "per_host":
+			s.PerHost = l.perHost(f)
+		case "rollout":
+			s.Rollout = l.rollout(f)
 		case "as":
 			s.As = l.str(f, "as")
 			if !nameRE.MatchString(s.As) || contains(builtinNames, s.As) {
@@ -668,15 +673,15 @@ func (l *loader) step(n ast.Node) *Step {
 // kindKeys reports routing keys that make no sense for the step's kind.
 func (l *loader) kindKeys(s *Step, fields []field) {
 	allowed := map[StepKind][]string{
-		KindRun:     {"capture", "branches", "else", "next", "on_error", "for_each", "as"},
-		KindFix:     {"capture", "branches", "else", "next", "on_error"},
-		KindWait:    {"capture", "branches", "else", "next", "on_error"},
+		KindRun:     {"capture", "branches", "else", "next", "on_error", "for_each", "as", "per_host"},
+		KindFix:     {"capture", "branches", "else", "next", "on_error", "per_host", "rollout"},
+		KindWait:    {"capture", "branches", "else", "next", "on_error", "per_host"},
 		KindCollect: {"next", "on_error"},
 		KindManual:  {"next", "choices"},
 		KindAsk:     {"choices", "auto"},
 		KindEnd:     {"message"},
 	}
-	routing := []string{"capture", "branches", "else", "next", "on_error", "choices", "auto", "message", "for_each", "as"}
+	routing := []string{"capture", "branches", "else", "next", "on_error", "choices", "auto", "message", "for_each", "as", "per_host", "rollout"}
 	for _, f := range fields {
 		if contains(routing, f.key) && !contains(allowed[s.Kind], f.key) {
 			l.errf(f.keyPos, "allowed with "+string(s.Kind)+": "+strings.Join(allowed[s.Kind], ", "), "key %q is not allowed on a %s step", f.key, s.Kind)

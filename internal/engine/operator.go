@@ -11,6 +11,9 @@ import (
 
 // Proceed accepts a PromptRun (run the probe) or a PromptDecided (follow the route).
 func (s *Session) Proceed() error {
+	if ok, err := s.sectionAction(false, func(l *Session) error { return l.Proceed() }); ok {
+		return err
+	}
 	p := s.pending
 	if p == nil || (p.Kind != PromptRun && p.Kind != PromptDecided) {
 		return ErrNoPrompt
@@ -26,6 +29,9 @@ func (s *Session) Proceed() error {
 
 // Rerun runs the current probe again (PromptDecided or PromptError): a new visit of the same step.
 func (s *Session) Rerun() error {
+	if ok, err := s.sectionAction(false, func(l *Session) error { return l.Rerun() }); ok {
+		return err
+	}
 	p := s.pending
 	if p == nil || (p.Kind != PromptDecided && p.Kind != PromptError) {
 		return ErrNoPrompt
@@ -52,6 +58,9 @@ func (s *Session) Retry() error { return s.Rerun() }
 // EditCommand replaces the command of the pending probe or fix. The edit is
 // recorded; the text is used as typed (the operator is the author now).
 func (s *Session) EditCommand(cmd string) error {
+	if ok, err := s.sectionAction(true, func(l *Session) error { return l.EditCommand(cmd) }); ok {
+		return err
+	}
 	p := s.pending
 	if p == nil || (p.Kind != PromptRun && p.Kind != PromptConfirm && p.Kind != PromptDecided && p.Kind != PromptError) || s.cur.Command() == nil {
 		return ErrNoPrompt
@@ -66,6 +75,12 @@ func (s *Session) EditCommand(cmd string) error {
 
 // Answer answers a PromptAsk, or a PromptManual that has choices.
 func (s *Session) Answer(choice, by string) error {
+	if ok, err := s.sectionAction(false, func(l *Session) error { return l.Answer(choice, by) }); ok {
+		return err
+	}
+	if ok, err := s.rolloutAnswer(choice, by); ok {
+		return err
+	}
 	p := s.pending
 	if p == nil || (p.Kind != PromptAsk && p.Kind != PromptManual) {
 		return ErrNoPrompt
@@ -96,6 +111,9 @@ func (s *Session) Answer(choice, by string) error {
 
 // Done confirms a PromptManual without choices.
 func (s *Session) Done(by string) error {
+	if ok, err := s.sectionAction(false, func(l *Session) error { return l.Done(by) }); ok {
+		return err
+	}
 	p := s.pending
 	if p == nil || p.Kind != PromptManual {
 		return ErrNoPrompt
@@ -118,6 +136,9 @@ func (s *Session) Done(by string) error {
 // Decline refuses a pending fix. The session stays at the step: the driver
 // may go back, override the route, or end the session.
 func (s *Session) Decline(reason, by string) error {
+	if ok, err := s.sectionAction(true, func(l *Session) error { return l.Decline(reason, by) }); ok {
+		return err
+	}
 	p := s.pending
 	if p == nil || p.Kind != PromptConfirm {
 		return ErrNoPrompt
@@ -129,6 +150,12 @@ func (s *Session) Decline(reason, by string) error {
 // Override replaces the route out of the current step with another of its
 // declared routes (or any step), recording the operator's reason.
 func (s *Session) Override(to, reason string) error {
+	if err := s.sectionOverride(to); err != nil {
+		return err
+	}
+	if ok, err := s.sectionAction(false, func(l *Session) error { return l.Override(to, reason) }); ok {
+		return err
+	}
 	if s.ended {
 		return ErrEnded
 	}
@@ -157,6 +184,9 @@ func (s *Session) Override(to, reason string) error {
 // Back returns to an earlier step on the path taken. The visit history is
 // kept: going back is itself recorded, and the step is entered afresh.
 func (s *Session) Back(to string) error {
+	if ok, err := s.sectionBack(to); ok {
+		return err
+	}
 	if s.ended {
 		return ErrEnded
 	}
@@ -189,7 +219,11 @@ func (s *Session) Back(to string) error {
 func (s *Session) PathSteps() []string {
 	seen := map[string]bool{}
 	var out []string
-	for _, v := range s.history {
+	history := s.history
+	if sec := s.fleet.sec; sec != nil && len(sec.group) > 0 {
+		history = append(append([]*Visit{}, history...), sec.group[0].s.history...)
+	}
+	for _, v := range history {
 		if !seen[v.Step] {
 			seen[v.Step] = true
 			out = append(out, v.Step)
@@ -230,6 +264,12 @@ func (s *Session) Notes() []Event {
 // an expression over earlier results that yields a choice, or "stop" (needs
 // a human, ok=false).
 func (s *Session) AutoAnswer(st *Step) (choice string, ok bool, err error) {
+	if s.fleet.sec != nil {
+		return s.sectionAuto(st)
+	}
+	if s.rolloutHalted() {
+		return "", false, nil // a human decides whether a failing rollout goes on
+	}
 	a := strings.TrimSpace(st.Auto)
 	switch {
 	case a == "" || a == "stop":

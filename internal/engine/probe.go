@@ -88,7 +88,7 @@ func (s *Session) probe(ctx context.Context, st *Step, c *Command) ([]HostResult
 		}()
 	}
 	wg.Wait()
-	return results, true
+	return s.withKept(st, c, results), true
 }
 
 func (s *Session) runOne(ctx context.Context, st *Step, h Host, req CommandRequest) HostResult {

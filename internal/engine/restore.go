@@ -29,6 +29,9 @@ func Restore(rb *Runbook, opts Options, events []Event) (*Session, error) {
 // Interrupted reports whether the current step is offered again because its
 // earlier run was cut off. Drivers show it ("interrupted: running again").
 func (s *Session) Interrupted() bool {
+	if s.fleet.sec != nil {
+		return s.sectionInterrupted()
+	}
 	v := s.visit
 	return !s.ended && v != nil && v.Interrupted && v.Ended.IsZero() && s.cur != nil && v.Step == s.cur.ID
 }
@@ -112,6 +115,9 @@ func (r *replay) step(id string) (*Step, error) {
 
 func (r *replay) event(e *Event) error {
 	s := r.s
+	if done, err := r.fleetEvent(e); done || err != nil {
+		return err
+	}
 	if e.Seq > s.seq {
 		s.seq = e.Seq
 	}
@@ -331,6 +337,10 @@ func (r *replay) finish() error {
 		if !r.confirmed {
 			return nil // it was waiting for confirmation; it still is
 		}
+		if st.Rollout != nil && !r.fixDone(st) && !v.Simulated && len(v.Results) > 0 {
+			r.resumeRollout(st, v)
+			return nil
+		}
 		if r.fixDone(st) {
 			// The fix ran to the end and only its route was lost: never run
 			// it again, decide from the journaled result.
@@ -347,6 +357,9 @@ func (r *replay) finish() error {
 		if r.ran && v.Error == "" {
 			r.interrupt(v, "the step was cut off before it finished; it runs again")
 		}
+	}
+	if s.opts.OnlyFailed {
+		r.resumeOnlyFailed(st, v)
 	}
 	v.Results, v.Command, v.Error = nil, "", ""
 	return nil

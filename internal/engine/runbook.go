@@ -116,6 +116,9 @@ type Step struct {
 	As         string
 	ForEachPos Pos
 
+	PerHost *PerHost // from this step each host walks its own path (perhost.go)
+	Rollout *Rollout // fix steps on a group: canary, batches, error budget (rollout.go)
+
 	Capture  []*Capture
 	Branches []*Branch
 	Else     string

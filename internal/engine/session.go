@@ -48,6 +48,8 @@ type Prompt struct {
 	Outcome  Outcome // end
 	Message  string  // end
 	Text     string  // ask: the question; manual: the instructions; filled in ({{ }}), secrets masked
+	// Section: the prompt is for a set of hosts inside a per-host section (perhost.go).
+	Section *SectionView
 }
 
 // Decision is the route a session took out of a step, and why.
@@ -98,6 +100,8 @@ type Visit struct {
 	// Interrupted marks a visit whose work was cut off (the process died)
 	// and is offered again after a resume (restore.go).
 	Interrupted bool `json:"interrupted,omitempty"`
+	// Paths: a per_host step's visit, each host's path through the section.
+	Paths []HostPath `json:"paths,omitempty"`
 }
 
 // Clock lets tests run wait steps without sleeping.
@@ -160,6 +164,9 @@ type Options struct {
 	// Resume replays a journaled session's events: position, history,
 	// answers and captures come back; nothing is re-run. See restore.go.
 	Resume []Event
+	// OnlyFailed (with Resume): the step the session resumes at runs again
+	// for only the hosts that failed it (onlyfailed.go).
+	OnlyFailed bool
 }
 
 // MissingParamsError lists params that have neither a value nor a default.
@@ -209,6 +216,7 @@ type Session struct {
 	emitMu    sync.Mutex
 	compiled  map[string]*Program
 	started   time.Time
+	fleet     fleetState // per-host sections and rollouts (perhost.go, rollout.go)
 }
 
 // NewSession validates params and bindings and positions the session at the
@@ -361,7 +369,12 @@ func targetsEnv(rb *Runbook, targets map[string][]Host) map[string]any {
 func (s *Session) Runbook() *Runbook { return s.rb }
 
 // Current returns the step the session is at.
-func (s *Session) Current() *Step { return s.cur }
+func (s *Session) Current() *Step {
+	if sec := s.fleet.sec; sec != nil && len(sec.group) > 0 {
+		return sec.group[0].s.cur // inside a per-host section: where the pending hosts are
+	}
+	return s.cur
+}
 
 // Pending returns the prompt waiting for an answer, or nil.
 func (s *Session) Pending() *Prompt { return s.pending }
@@ -483,6 +496,9 @@ func (s *Session) Advance(ctx context.Context) (*Prompt, error) {
 
 // step does the next piece of work on the current step.
 func (s *Session) step(ctx context.Context) error {
+	if done, err := s.fleetStep(ctx); done {
+		return err
+	}
 	st := s.cur
 	if s.visit == nil || s.visit.Step != st.ID || !s.visit.Ended.IsZero() {
 		if err := s.enter(st); err != nil {
@@ -514,6 +530,9 @@ func (s *Session) step(ctx context.Context) error {
 		}
 		if s.opts.DryRun {
 			return s.simulate(ctx, st)
+		}
+		if st.Rollout != nil {
+			return s.rolloutStep(ctx, st)
 		}
 		return s.execute(ctx, st, st.Fix)
 	case KindRun, KindWait, KindCollect:
@@ -599,7 +618,7 @@ func (s *Session) fail(st *Step, err error) error {
 	return nil
 }
 
-func (s *Session) hosts(role string) []Host { return s.opts.Targets[role] }
+func (s *Session) hosts(role string) []Host { return s.onlyHosts(role, s.opts.Targets[role]) }
 
 func (s *Session) collectHosts(st *Step) []Host {
 	seen := map[string]bool{}

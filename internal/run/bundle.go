@@ -128,7 +128,7 @@ func (b *bundleRun) export(ctx context.Context, s *engine.Session) (string, erro
 		b.beforeClose()
 	}
 	ended, outcome, msg := s.Ended()
-	fin := bundle.Final{Outcome: string(outcome), Message: msg, Interrupted: ctx.Err() != nil}
+	fin := bundle.Final{Outcome: string(outcome), Message: msg, Interrupted: ctx.Err() != nil, Divergence: s.Divergences()}
 	if !ended {
 		fin.Outcome = string(engine.OutcomeAborted)
 	}
@@ -165,6 +165,9 @@ func (b *bundleRun) closeWith(ctx context.Context, fin bundle.Final, stderr io.W
 // final is how the bundle records the run's end.
 func (l *lifecycle) final(interrupted bool) bundle.Final {
 	fin := bundle.Final{Interrupted: interrupted, Err: l.failure}
+	if l.session != nil {
+		fin.Divergence = l.session.Divergences()
+	}
 	if res := l.result; res != nil {
 		fin.Outcome, fin.Message = string(res.Outcome), res.Message
 		fin.Interrupted = fin.Interrupted || res.Outcome == auto.Interrupted

@@ -68,6 +68,9 @@ type Resume struct {
 	Path   string
 	Header journal.Header
 	Events []engine.Event
+	// OnlyFailed: the step it resumes at runs again for only the hosts
+	// that failed it (--only-failed).
+	OnlyFailed bool
 }
 
 // BundleOptions configures the session's log bundle.
@@ -206,7 +209,7 @@ func newLifecycle(o Options) (*lifecycle, error) {
 	l.sopts = engine.Options{Targets: o.Targets, Params: o.Params, DryRun: o.DryRun, StartAt: o.StartAt,
 		Captures: o.Captures, Clock: o.Clock}
 	if r := o.Journal.Resume; r != nil {
-		l.sopts.Resume = r.Events
+		l.sopts.Resume, l.sopts.OnlyFailed = r.Events, r.OnlyFailed
 	}
 	// Validate targets and params before a journal exists for a session
 	// that cannot start. Missing params are asked for in the TUI.

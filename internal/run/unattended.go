@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/runbook-dev/runbook/internal/auto"
 	"github.com/runbook-dev/runbook/internal/engine"
@@ -80,6 +81,18 @@ func printStop(w io.Writer, res *auto.Result) {
 	}
 }
 
+// pathText is a host's path: "ping → cable=yes → restart".
+func pathText(steps []engine.PathStep) string {
+	parts := make([]string, len(steps))
+	for i, s := range steps {
+		parts[i] = s.Step
+		if s.Answer != "" {
+			parts[i] += "=" + s.Answer
+		}
+	}
+	return strings.Join(parts, " → ")
+}
+
 func printResult(w io.Writer, res *auto.Result) {
 	clean := untrusted.SanitizeLine
 	title := res.Runbook
@@ -107,6 +120,16 @@ func printResult(w io.Writer, res *auto.Result) {
 			line += "  (" + clean(p.Decision.Explain) + ")"
 		}
 		fmt.Fprintln(w, line)
+	}
+	for _, d := range res.Divergence {
+		state := ""
+		if d.Open {
+			state = " (still apart: the run stopped inside)"
+		}
+		fmt.Fprintf(w, "per-host paths from %s to %s%s: %s\n", clean(d.Step), clean(d.Join), state, clean(d.Line))
+		for _, g := range d.Groups {
+			fmt.Fprintf(w, "  %d × %s: %s\n", len(g.Hosts), clean(pathText(g.Steps)), clean(strings.Join(g.Hosts, ", ")))
+		}
 	}
 	if res.Stopped != nil {
 		fmt.Fprintf(w, "needs a human at %s: %s\n  %s\n", clean(res.Stopped.Step), clean(res.Stopped.Question), clean(res.Stopped.Reason))

@@ -91,6 +91,21 @@ func RunCheck(ctx context.Context, rb *engine.Runbook, file string, s *Scenario)
 	if len(s.Expect.Path) > 0 && !slices.Equal(c.Path(), s.Expect.Path) {
 		c.Failures = append(c.Failures, fmt.Sprintf("path differs\n   got: %s\n  want: %s", strings.Join(c.Path(), " "), strings.Join(s.Expect.Path, " ")))
 	}
+	if len(s.Expect.Hosts) > 0 {
+		got := map[string][]string{}
+		for _, d := range c.Result.Divergence {
+			for _, hp := range d.Paths {
+				for _, st := range hp.Steps {
+					got[hp.Host] = append(got[hp.Host], st.Step)
+				}
+			}
+		}
+		for _, h := range engine.SortedKeys(s.Expect.Hosts) {
+			if want := s.Expect.Hosts[h]; !slices.Equal(got[h], want) {
+				c.Failures = append(c.Failures, fmt.Sprintf("host %s's own path differs\n   got: %s\n  want: %s", h, strings.Join(got[h], " "), strings.Join(want, " ")))
+			}
+		}
+	}
 	for _, p := range c.Result.Path {
 		for _, r := range p.Results {
 			if r.Exit == 127 && strings.Contains(r.Stderr, "has no answer for") {

@@ -41,6 +41,9 @@ type Scenario struct {
 type Expect struct {
 	Outcome string   `yaml:"outcome"`
 	Path    []string `yaml:"path"`
+	// Hosts: each named host's own path through the per-host sections
+	// (step ids, in order, every section one after the other).
+	Hosts map[string][]string `yaml:"hosts"`
 }
 
 // Host is one simulated machine.

@@ -14,6 +14,7 @@ import (
 // skipped; an authentication failure is re-authenticated.
 type errorActions struct {
 	retry, reauth, skip, edit bool
+	some                      bool   // several hosts: f retries only the failed ones
 	skipTo                    string // the step a skip goes to
 	why                       string // one line: what kind of failure this is
 }
@@ -48,6 +49,7 @@ func actionsFor(p *engine.Prompt) errorActions {
 	default: // a runbook problem found while running (a template value, a route)
 		a.retry = true
 	}
+	a.some = len(p.Hosts) > 1
 	if a.skip && p.Step != nil {
 		a.skipTo = p.Step.Else
 		if a.skipTo == "" {
@@ -63,6 +65,9 @@ func (a errorActions) hint() string {
 	var parts []string
 	if a.retry {
 		parts = append(parts, "r retries")
+	}
+	if a.retry && a.some {
+		parts = append(parts, "f retries only the hosts that failed")
 	}
 	if a.reauth {
 		parts = append(parts, "a re-authenticates")

@@ -63,6 +63,8 @@ func (m *Model) onKey(k tea.KeyPressMsg) tea.Cmd {
 		return m.explainKey(k)
 	case overlayPalette:
 		return m.paletteKey(k)
+	case overlayPaths:
+		return m.pathsKey(k)
 	case overlayTree, overlayHelp:
 		switch {
 		case key.Matches(k, m.keys.Palette):
@@ -105,6 +107,8 @@ func (m *Model) onKey(k tea.KeyPressMsg) tea.Cmd {
 		return nil
 	case key.Matches(k, m.keys.Look):
 		return m.openLookPicker()
+	case key.Matches(k, m.keys.Paths):
+		return m.openPaths()
 	case key.Matches(k, m.keys.Note) && m.session != nil && !m.x.replay:
 		m.openInput(forNote, "Note for this step", "kept in the session record and the bundle",
 			input.WithValidate(func(v string) error {
@@ -225,6 +229,8 @@ func (m *Model) promptKey(k tea.KeyPressMsg) tea.Cmd {
 			m.status.SetMessage("a collect step is not re-run (its files are in the bundle); b goes back to it", false)
 		case key.Matches(k, m.keys.Rerun):
 			return m.act("re-running", (*engine.Session).Rerun)
+		case key.Matches(k, m.keys.RerunFailed):
+			return m.rerunFailed()
 		case key.Matches(k, m.keys.Override):
 			return m.openOverride()
 		case key.Matches(k, m.keys.Edit):
@@ -258,6 +264,8 @@ func (m *Model) promptKey(k tea.KeyPressMsg) tea.Cmd {
 		switch {
 		case key.Matches(k, m.keys.Rerun) && a.retry:
 			return m.act("retrying", (*engine.Session).Retry)
+		case key.Matches(k, m.keys.RerunFailed) && a.retry:
+			return m.rerunFailed()
 		case key.Matches(k, m.keys.Rerun):
 			m.status.SetMessage("retrying cannot help here: "+a.why, true)
 		case key.Matches(k, m.keys.ReAuth) && a.reauth:

@@ -15,6 +15,7 @@ import (
 	"github.com/runbook-dev/runbook/internal/engine"
 	"github.com/runbook-dev/runbook/internal/ui/choices"
 	"github.com/runbook-dev/runbook/internal/ui/collect"
+	"github.com/runbook-dev/runbook/internal/ui/divergence"
 	"github.com/runbook-dev/runbook/internal/ui/input"
 	"github.com/runbook-dev/runbook/internal/ui/keymap"
 	"github.com/runbook-dev/runbook/internal/ui/outline"
@@ -111,6 +112,7 @@ const (
 	overlayLook            // one earlier visit, read-only (v)
 	overlayExplain         // why a decision went where it went (x; explainview.go)
 	overlayPalette         // the command palette (:; palette.go)
+	overlayPaths           // the divergence view: hosts by the path they took (p)
 )
 
 // purpose says what an input or picker is for.
@@ -187,7 +189,10 @@ type Model struct {
 	picker  choices.Model
 	input   input.Model
 	pager   viewport.Model
-	coll    collect.Model // the current collect step's rows and progress
+	// paths is the divergence view (paths.go); pathsHost the host drilled into.
+	paths     divergence.Model
+	pathsHost string
+	coll      collect.Model // the current collect step's rows and progress
 
 	// Look-back: each visit's output is kept when the next step starts.
 	curVisit int
@@ -564,6 +569,16 @@ func (m *Model) exportOnQuit() bool { return m.exportRequested }
 
 func (m *Model) answerItems(p *engine.Prompt) []choices.Item {
 	var items []choices.Item
+	if p.Step.Kind == engine.KindFix { // a rollout that stopped to ask
+		for _, c := range p.Choices {
+			target := "change no more hosts; the fix's route follows"
+			if c == engine.RolloutContinue {
+				target = "the next batch"
+			}
+			items = append(items, choices.Item{Label: c, Value: c, Target: target})
+		}
+		return items
+	}
 	for _, c := range p.Step.Choices {
 		it := choices.Item{Label: c.Answer, Value: c.Answer, Target: c.Goto}
 		if st := m.rb.Step(c.Goto); st != nil {

@@ -145,6 +145,8 @@ func (m *Model) mainView(l layout) string {
 		return m.explainView(l)
 	case overlayPalette:
 		return m.paletteView(l)
+	case overlayPaths:
+		return m.pathsView(l)
 	}
 	var parts []string
 	switch m.state {
@@ -272,7 +274,7 @@ func (m *Model) promptView(w int) string {
 			hint += " · bundle: " + untrusted.SanitizeLine(m.cfg.BundleNote)
 		}
 		return s.Warning.Render("Quit this session?") + "\n" + textblock.Wrap(hint, w)
-	case overlayHelp, overlayTree, overlayLook, overlayExplain, overlayPalette:
+	case overlayHelp, overlayTree, overlayLook, overlayExplain, overlayPalette, overlayPaths:
 		return ""
 	}
 	switch m.state {
@@ -292,6 +294,16 @@ func (m *Model) promptView(w int) string {
 	if p == nil {
 		return ""
 	}
+	if p.Section != nil {
+		if v := m.promptKindView(p, w); v != "" {
+			return sectionLine(p, s, w) + "\n" + v
+		}
+	}
+	return m.promptKindView(p, w)
+}
+
+func (m *Model) promptKindView(p *engine.Prompt, w int) string {
+	s := m.styles
 	switch p.Kind {
 	case engine.PromptRun:
 		where := steppane.HostPrompt(p.Hosts)

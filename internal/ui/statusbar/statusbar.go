@@ -4,6 +4,7 @@
 package statusbar
 
 import (
+	"fmt"
 	"sort"
 	"strings"
 
@@ -44,6 +45,9 @@ type Model struct {
 
 // Height is the number of rows the bar takes.
 const Height = 2
+
+// maxNamedTargets: a role with more hosts than this shows as a count.
+const maxNamedTargets = 4
 
 // New builds the bar for a runbook and its bound targets.
 func New(rb *engine.Runbook, targets map[string][]engine.Host, st styles.Styles) Model {
@@ -103,17 +107,59 @@ func (m Model) View() string {
 	if m.banner != "" {
 		banner = s.StatusBanner.Render(" "+m.banner+" ") + s.StatusBar.Render(" ")
 	}
+	// A role with many hosts is one summary ("nodes: 1000 hosts ●998 ✗2"):
+	// a fleet must not make every frame draw, then cut, a thousand names.
+	count := map[string]int{}
 	for _, t := range m.targets {
-		var conn string
-		switch t.conn {
-		case Connected:
-			conn = s.StatusOK.Render("●")
-		case Broken:
-			conn = s.StatusBad.Render("✗")
-		default:
-			conn = s.StatusDesc.Render("○")
+		count[t.role]++
+	}
+	shown := map[string]bool{}
+	used := 0
+	for _, t := range m.targets {
+		if used > m.width {
+			break // cut anyway: what is drawn past the edge is never seen
 		}
-		top = append(top, s.StatusBar.Render(t.role+"="+t.host+" ")+conn)
+		var item string
+		if n := count[t.role]; n > maxNamedTargets {
+			if shown[t.role] {
+				continue
+			}
+			shown[t.role] = true
+			var ok, bad, idle int
+			for _, u := range m.targets {
+				if u.role != t.role {
+					continue
+				}
+				switch u.conn {
+				case Connected:
+					ok++
+				case Broken:
+					bad++
+				default:
+					idle++
+				}
+			}
+			item = s.StatusBar.Render(fmt.Sprintf("%s: %d hosts ", t.role, n)) + s.StatusOK.Render(fmt.Sprintf("●%d", ok))
+			if bad > 0 {
+				item += s.StatusBad.Render(fmt.Sprintf(" ✗%d", bad))
+			}
+			if idle > 0 {
+				item += s.StatusDesc.Render(fmt.Sprintf(" ○%d", idle))
+			}
+		} else {
+			var conn string
+			switch t.conn {
+			case Connected:
+				conn = s.StatusOK.Render("●")
+			case Broken:
+				conn = s.StatusBad.Render("✗")
+			default:
+				conn = s.StatusDesc.Render("○")
+			}
+			item = s.StatusBar.Render(t.role+"="+t.host+" ") + conn
+		}
+		used += len(t.role) + len(t.host) + 6
+		top = append(top, item)
 	}
 	line1 := strings.Join(top, sep)
 	room1 := m.width - ansi.StringWidth(banner)
