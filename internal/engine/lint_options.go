@@ -40,7 +40,10 @@ func (l *linter) optionPositions(st *Step, t *Template, p Pos, what string) {
 				continue
 			}
 			code := t.parts[i].expr.String()
-			if l.valueMayStartWithDash(st, code) {
+			if captureRefRE.MatchString(strings.TrimSpace(code)) && l.valueMayStartWithDash(st, code) {
+				l.warnf(p, "put `--` before it, e.g. `"+commandName(cmd)+" ... -- {{ "+code+" }}`, or make the capture's pattern refuse a leading '-' (e.g. `(\\d+)` or `([A-Za-z0-9_][^\\s]*)`)",
+					"%s: {{ %s }} is where %s reads options, and it holds text the host printed: a value starting with '-' becomes an option (a pid of -1 makes `kill -9` signal every process)", what, code, commandName(cmd))
+			} else if l.valueMayStartWithDash(st, code) {
 				l.warnf(p, "put `--` before it, e.g. `"+commandName(cmd)+" ... -- {{ "+code+" }}`, or give the param a type (path, host, ip, int...) or a pattern that refuses a leading '-'",
 					"%s: {{ %s }} is where %s reads options: a value starting with '-' becomes an option (e.g. --files0-from=/etc/shadow)", what, code, commandName(cmd))
 			}
@@ -48,13 +51,23 @@ func (l *linter) optionPositions(st *Step, t *Template, p Pos, what string) {
 	}
 }
 
-var paramRefRE = regexp.MustCompile(`^(params|input)\s*(?:\.\s*([A-Za-z_][A-Za-z0-9_]*)|\[\s*"([^"]+)"\s*\])$`)
+var (
+	paramRefRE   = regexp.MustCompile(`^(params|input)\s*(?:\.\s*([A-Za-z_][A-Za-z0-9_]*)|\[\s*"([^"]+)"\s*\])$`)
+	captureRefRE = regexp.MustCompile(`^steps\s*(?:\.\s*([A-Za-z_][A-Za-z0-9_]*)|\[\s*["']([^"']+)["']\s*\])\s*\.\s*([A-Za-z_][A-Za-z0-9_]*)$`)
+)
 
 // valueMayStartWithDash: whether the expression's value may start with '-'.
-// Only params and fix inputs are judged; other values (captures, targets)
-// are left alone here.
+// Params and fix inputs are judged by type and pattern; a capture of an
+// earlier step (steps["find"].pid: text the host printed, so possibly
+// hostile: `kill -9 {{ steps.find.pid }}` with pid "-1" kills every process)
+// by its pattern's group. Other values (targets, computed expressions) are
+// left alone here.
 func (l *linter) valueMayStartWithDash(st *Step, code string) bool {
-	m := paramRefRE.FindStringSubmatch(strings.TrimSpace(code))
+	code = strings.TrimSpace(code)
+	if m := captureRefRE.FindStringSubmatch(code); m != nil {
+		return l.captureMayStartWithDash(m[1]+m[2], m[3])
+	}
+	m := paramRefRE.FindStringSubmatch(code)
 	if m == nil {
 		return false
 	}
@@ -83,6 +96,57 @@ func (l *linter) valueMayStartWithDash(st *Step, code string) bool {
 		return false // reported as a bad pattern
 	}
 	return mayStart(re.Simplify(), '-')
+}
+
+// captureMayStartWithDash: whether step's first-match capture name (its
+// regular expression's group 1, or the group of that name) may start with
+// '-'. Lists, tables and JSON are not strings in a command; unknown steps and
+// captures are reported elsewhere.
+func (l *linter) captureMayStartWithDash(step, name string) bool {
+	st := l.rb.Step(step)
+	if st == nil {
+		return false
+	}
+	for _, c := range st.Capture {
+		if c.Name != name || (c.Kind != CaptureFirst && c.Kind != "") || strings.Contains(c.Pattern, "{{") {
+			continue
+		}
+		re, err := syntax.Parse(c.Pattern, syntax.Perl)
+		if err != nil {
+			return false
+		}
+		g := captureGroup(re, name)
+		if g == nil {
+			return false
+		}
+		return mayStart(g.Simplify(), '-')
+	}
+	return false
+}
+
+// captureGroup is the group a capture keeps: the one called name, else
+// group 1.
+func captureGroup(re *syntax.Regexp, name string) *syntax.Regexp {
+	var named, first *syntax.Regexp
+	var walk func(*syntax.Regexp)
+	walk = func(r *syntax.Regexp) {
+		if r.Op == syntax.OpCapture {
+			if r.Name == name && named == nil {
+				named = r.Sub[0]
+			}
+			if r.Cap == 1 {
+				first = r.Sub[0]
+			}
+		}
+		for _, s := range r.Sub {
+			walk(s)
+		}
+	}
+	walk(re)
+	if named != nil {
+		return named
+	}
+	return first
 }
 
 // mayStart reports whether a string matching re may start with r.

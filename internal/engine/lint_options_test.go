@@ -70,3 +70,52 @@ steps:
 		}
 	}
 }
+
+// A capture is text the host printed: `kill -9 {{ steps.find.pid }}` with
+// a pid of "-1" would kill every process the account can. Lint warns unless
+// the capture's group cannot start with '-' or a `--` comes first.
+func TestLintOptionInjectionCaptures(t *testing.T) {
+	for _, c := range []struct {
+		capture, cmd string
+		warn         bool
+	}{
+		{`'pid=(\S+)'`, `kill -9 {{ steps.find.pid }}`, true},
+		{`'pid=(\S+)'`, `kill -9 -- {{ steps.find.pid }}`, false},
+		{`'pid=(\d+)'`, `kill -9 {{ steps.find.pid }}`, false},
+		{`'pid=(?P<pid>[0-9]+) name=(\S+)'`, `kill -9 {{ steps["find"].pid }}`, false},
+		{`'name=(\S+) pid=(?P<pid>-?\d+)'`, `kill -9 {{ steps['find'].pid }}`, true},
+		{`'res=([A-Za-z0-9_][\w.-]*)'`, `drbdadm connect {{ steps.find.pid }}`, false},
+	} {
+		src := fmt.Sprintf(`runbook: 1
+id: t
+title: T
+targets: {h: {description: H}}
+steps:
+  - id: find
+    run: {on: h, cmd: "ps"}
+    capture: {pid: %s}
+    next: s
+  - id: s
+    run: {on: h, cmd: %q}
+    next: e
+  - id: e
+    end: resolved
+`, c.capture, c.cmd)
+		rb, err := engine.Load("t.yaml", []byte(src))
+		if err != nil {
+			t.Fatalf("%s: %v", c.cmd, err)
+		}
+		var got []string
+		for _, d := range engine.Lint(rb) {
+			if strings.Contains(d.Message, "reads options") {
+				got = append(got, d.String())
+			}
+		}
+		if (len(got) > 0) != c.warn {
+			t.Errorf("%s %s: warned=%v, want %v %v", c.capture, c.cmd, len(got) > 0, c.warn, got)
+		}
+		if c.warn && len(got) > 0 && !strings.Contains(got[0], "capture's pattern") {
+			t.Errorf("the hint does not say how to fix a capture: %s", got[0])
+		}
+	}
+}
