@@ -2,10 +2,10 @@ package importer
 
 import (
 	"regexp"
-	"unicode"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 )
 
 // route is one "if COND, go to N" found in a step's text. To is a vendor

@@ -260,4 +260,3 @@ func TestImportHostileText(t *testing.T) {
 		t.Errorf("cmd = %q", c)
 	}
 }
-
