@@ -58,7 +58,7 @@ func instance(t *testing.T, data []byte) any {
 func TestSchemaAcceptsEveryValidRunbook(t *testing.T) {
 	sch := compile(t)
 	var files []string
-	for _, pat := range []string{"../runbooks/*.yaml", "../examples/*.yaml", "../testdata/valid/*.yaml", "../testdata/walks/*/runbook.yaml"} {
+	for _, pat := range []string{"../runbooks/*.yaml", "../examples/*.yaml", "../testdata/valid/*.yaml", "../testdata/walks/*/runbook.yaml", "../internal/engine/testdata/call/*.yaml"} {
 		m, _ := filepath.Glob(pat)
 		files = append(files, m...)
 	}
@@ -174,6 +174,7 @@ func TestSchemaCoversEveryKey(t *testing.T) {
 		"wait":    {"$defs", "wait", "properties"},
 		"collect": {"$defs", "collectItem", "properties"},
 		"branch":  {"$defs", "step", "properties", "branches", "items", "properties"},
+		"call":    {"$defs", "call", "properties"},
 		"capture": {"$defs", "step", "properties", "capture", "additionalProperties", "oneOf", "1", "properties"},
 		"table":   {"$defs", "step", "properties", "capture", "additionalProperties", "oneOf", "1", "properties", "table", "oneOf", "1", "properties"},
 	}

@@ -27,6 +27,7 @@ var schemaParts = []struct {
 	{"fix", "`fix`", []string{"$defs", "fix", "properties"}},
 	{"wait", "`wait`", []string{"$defs", "wait", "properties"}},
 	{"collect", "a `collect` item", []string{"$defs", "collectItem", "properties"}},
+	{"call", "`call`", []string{"$defs", "call", "properties"}},
 	{"redact", "a `redact` rule", []string{"properties", "redact", "items", "properties"}},
 }
 

@@ -31,7 +31,9 @@ func lint(rb *Runbook, info *loadInfo) Diagnostics {
 	l.routes()
 	l.graph()
 	for _, st := range rb.Steps {
-		l.step(st)
+		if st.Frame == nil { // inlined from a call: linted in its own file
+			l.step(st)
+		}
 	}
 	for _, p := range rb.Params {
 		dp := p.DefaultPos
@@ -275,6 +277,8 @@ func (l *linter) step(st *Step) {
 		if st.Next != "" && len(st.Choices) > 0 {
 			l.errf(st.NextPos, "use choices or next", "manual step %q has both choices and next", st.ID)
 		}
+	case KindCall:
+		l.callChecks(st)
 	case KindCollect:
 		for _, it := range st.Collect {
 			l.target(it.On, it.OnPos)

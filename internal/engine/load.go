@@ -75,7 +75,16 @@ type loadInfo struct {
 // load parses as much as it can. rb is nil only when there is nothing to
 // lint (YAML syntax error, empty document).
 func load(name string, data []byte) (*Runbook, Diagnostics, *loadInfo) {
-	l := &loader{file: name, info: &loadInfo{damaged: map[*Step]bool{}}}
+	return loadWith(name, data, nil, nil)
+}
+
+// loadWith is load with called files read by read; stack holds the files
+// calling this one (call.go).
+func loadWith(name string, data []byte, read ReadFunc, stack []string) (*Runbook, Diagnostics, *loadInfo) {
+	if read == nil {
+		read = readFile
+	}
+	l := &loader{file: name, info: &loadInfo{damaged: map[*Step]bool{}}, read: read, stack: append(stack[:len(stack):len(stack)], name)}
 	if i := bytes.IndexByte(data, 0); i >= 0 {
 		line := 1 + bytes.Count(data[:i], []byte("\n"))
 		col := 1 + i - (bytes.LastIndexByte(data[:i], '\n') + 1)
@@ -95,6 +104,7 @@ func load(name string, data []byte) (*Runbook, Diagnostics, *loadInfo) {
 	}
 	rb := l.runbook(l.resolveAliases(f.Docs[0].Body))
 	normalizeRoutes(rb)
+	l.expand(rb)
 	rb.File = name
 	rb.Raw = data
 	sum := sha256.Sum256(data)
@@ -115,6 +125,8 @@ func parseYAML(data []byte) (f *ast.File, err error) {
 
 type loader struct {
 	file   string
+	read   ReadFunc // called files (call.go)
+	stack  []string // this file and the files calling it
 	info   *loadInfo
 	inStep bool // loading a step: dropped parts may have been routes
 	// suggested collects the keys offered as "did you mean", so a missing
@@ -361,7 +373,7 @@ var (
 	stepIDRE  = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
 	nameRE    = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 	topKeys   = []string{"runbook", "id", "title", "source", "description", "targets", "params", "steps", "redact"}
-	stepKinds = []string{"run", "ask", "manual", "fix", "wait", "collect", "end"}
+	stepKinds = []string{"run", "ask", "manual", "fix", "wait", "collect", "call", "end"}
 	stepKeys  = append([]string{"id", "ref", "title", "doc", "capture", "branches", "else", "next", "choices", "auto", "message", "on_error", "for_each", "as"}, stepKinds...)
 
 	targetKeys  = []string{"description", "group"}
@@ -383,7 +395,7 @@ func FormatKeys() map[string][]string {
 	return map[string][]string{
 		"runbook": topKeys, "target": targetKeys, "param": paramKeys, "redact": redactKeys,
 		"step": stepKeys, "run": runKeys, "fix": fixKeys, "wait": waitKeys, "collect": collectKeys,
-		"capture": captureKeys, "table": tableKeys, "branch": branchKeys,
+		"capture": captureKeys, "table": tableKeys, "branch": branchKeys, "call": callKeys,
 	}
 }
 
@@ -653,12 +665,14 @@ func (l *loader) step(n ast.Node) *Step {
 		s.Wait = l.wait(k.val)
 	case KindCollect:
 		s.Collect = l.collect(k.val)
+	case KindCall:
+		s.Call = l.call(k.val)
 	case KindEnd:
 		s.End = Outcome(l.str(k, "end"))
 		switch s.End {
-		case OutcomeResolved, OutcomeEscalated, OutcomeAborted:
+		case OutcomeResolved, OutcomeEscalated, OutcomeAborted, OutcomeReturn:
 		default:
-			l.errf(l.pos(k.val), "use resolved, escalated or aborted", "unknown outcome %q", s.End)
+			l.errf(l.pos(k.val), "use resolved, escalated, aborted, or return (a called runbook)", "unknown outcome %q", s.End)
 		}
 	}
 	l.kindKeys(s, fields)
@@ -672,6 +686,7 @@ func (l *loader) kindKeys(s *Step, fields []field) {
 		KindFix:     {"capture", "branches", "else", "next", "on_error"},
 		KindWait:    {"capture", "branches", "else", "next", "on_error"},
 		KindCollect: {"next", "on_error"},
+		KindCall:    {"next", "branches", "else"},
 		KindManual:  {"next", "choices"},
 		KindAsk:     {"choices", "auto"},
 		KindEnd:     {"message"},

@@ -23,6 +23,7 @@ type Runbook struct {
 	Params      []*Param
 	Steps       []*Step
 	Redact      []*RedactRule
+	Includes    []Include // the files its calls read, as read
 
 	File   string // where it was loaded from (display name)
 	Raw    []byte // the source bytes, for hashing into bundles
@@ -115,6 +116,9 @@ type Step struct {
 	ForEach    string
 	As         string
 	ForEachPos Pos
+
+	Call  *Call  // call: another runbook file's steps (call.go)
+	Frame *Frame // set on steps inlined from a call
 
 	Capture  []*Capture
 	Branches []*Branch
@@ -232,7 +236,7 @@ func (rb *Runbook) Step(idOrRef string) *Step {
 		}
 	}
 	for _, s := range rb.Steps {
-		if s.Ref != "" && s.Ref == idOrRef {
+		if s.Ref != "" && s.Ref == idOrRef && s.Frame == nil { // a called file's refs are its own
 			return s
 		}
 	}

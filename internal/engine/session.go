@@ -491,8 +491,13 @@ func (s *Session) step(ctx context.Context) error {
 	}
 	switch st.Kind {
 	case KindEnd:
+		if st.End == OutcomeReturn {
+			return s.returnFrom(st)
+		}
 		s.finish(st.End, s.showText(st, st.Message))
 		return nil
+	case KindCall:
+		return s.enterCall(st)
 	case KindAsk:
 		s.pending = &Prompt{Kind: PromptAsk, Step: st, Choices: choiceNames(st), Text: s.showText(st, st.Ask)}
 		return nil
@@ -617,6 +622,9 @@ func (s *Session) collectHosts(st *Step) []Host {
 
 // env is what expressions and templates see at step st.
 func (s *Session) env(st *Step) Env {
+	if st != nil && st.Frame != nil {
+		return s.frameEnv(st)
+	}
 	steps := make(map[string]any, len(s.rb.Steps))
 	for _, x := range s.rb.Steps {
 		if m, ok := s.steps[x.ID]; ok {
