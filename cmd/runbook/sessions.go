@@ -125,7 +125,7 @@ func runResume(ctx context.Context, o *runOptions, id string) error {
 	if err != nil {
 		return usageErr("%v", err)
 	}
-	rb, err := engine.Load(h.File, []byte(h.Source))
+	rb, err := engine.LoadWith(h.File, []byte(h.Source), h.ReadInclude)
 	if err != nil {
 		return usageErr("session %s: journaled runbook: %v", h.ID, err)
 	}
