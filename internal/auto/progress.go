@@ -33,6 +33,7 @@ type Progress struct {
 	simulated string
 	polls     int
 	satisfied bool
+	item      string // the for_each item of a called step ("slot 2 of 3: 7")
 }
 
 // NewProgress prints progress for a session over rb to w.
@@ -44,7 +45,7 @@ func (p *Progress) reset(step string) {
 	p.step, p.hosts = step, nil
 	p.exits, p.captures = map[string]string{}, map[string]string{}
 	p.answer, p.answerBy, p.done, p.simulated = "", "", "", ""
-	p.polls, p.satisfied = 0, false
+	p.polls, p.satisfied, p.item = 0, false, ""
 }
 
 // Event consumes one session event. It is safe for concurrent use.
@@ -57,6 +58,7 @@ func (p *Progress) Event(e engine.Event) {
 	switch e.Type {
 	case engine.EvStepEnter:
 		p.reset(e.Step)
+		p.item = e.Text
 	case engine.EvCommand:
 		p.addHost(e.Host)
 	case engine.EvResult:
@@ -202,6 +204,9 @@ func (p *Progress) line(step, result, decision string) {
 			ref = st.Ref
 		}
 		title = st.Name()
+	}
+	if p.item != "" && step == p.step {
+		title += " [" + p.item + "]"
 	}
 	hosts := "-"
 	if len(p.hosts) > 0 {

@@ -271,20 +271,51 @@ func readFile(path string) ([]byte, error) { return os.ReadFile(path) }
 // --- the session
 
 // enterCall checks the call's params (a bad value stops at the call step,
-// naming it) and moves to the callee's first step.
+// naming it) and moves to the callee's first step. A for_each call runs the
+// callee once per item, in order (see returnFrom).
 func (s *Session) enterCall(st *Step) error {
 	c := st.Call
-	if _, err := s.callParams(st); err != nil {
+	explain := "call " + c.Callee.Title + " (" + c.File + ")"
+	var item any
+	if st.ForEach != "" {
+		items, err := s.callItems(st)
+		if err != nil {
+			return s.fail(st, err)
+		}
+		if len(items) == 0 {
+			// Nothing to do: go on as after the last return.
+			after := *st
+			after.Branches, after.Else, after.Next = c.Branches, c.Else, c.Return
+			return s.decide(&after, s.env(st))
+		}
+		item = items[0]
+		explain += " for " + s.itemLabel(st, items, 0)
+	}
+	if _, err := s.callParams(st, item); err != nil {
 		return s.fail(st, fmt.Errorf("call %s: %w", c.File, err))
 	}
-	s.route(st, &Decision{Next: c.Entry, Expr: "next", By: "auto", Explain: "call " + c.Callee.Title + " (" + c.File + ") → " + s.label(c.Entry)})
+	s.route(st, &Decision{Next: c.Entry, Expr: "next", By: "auto", Explain: explain + " → " + s.label(c.Entry)})
 	return nil
 }
 
-// returnFrom goes on after the call: its branches, decided over the
-// caller's values, or its next. On its own, a called runbook's return ends
-// it resolved.
+// returnFrom goes on after the call: with the next item of a for_each
+// call, else its branches (decided over the caller's values) or its next.
+// On its own, a called runbook's return ends it resolved.
 func (s *Session) returnFrom(st *Step) error {
+	if f := st.Frame; f != nil && f.Call.ForEach != "" {
+		items, err := s.callItems(f.Call)
+		if err != nil {
+			return s.fail(st, err)
+		}
+		if i := s.callIter(f.Call) + 1; i < len(items) {
+			if _, err := s.callParams(f.Call, items[i]); err != nil {
+				return s.fail(st, fmt.Errorf("call %s: %s: %w", f.Call.Call.File, s.itemLabel(f.Call, items, i), err))
+			}
+			s.route(st, &Decision{Next: f.Call.Call.Entry, Expr: "next", By: "auto",
+				Explain: "return; next " + s.itemLabel(f.Call, items, i) + " → " + s.label(f.Call.Call.Entry)})
+			return nil
+		}
+	}
 	switch {
 	case st.Frame != nil && (len(st.Branches) > 0 || st.Else != ""):
 		return s.decide(st, s.env(st.Frame.Call))
@@ -296,11 +327,75 @@ func (s *Session) returnFrom(st *Step) error {
 	return nil
 }
 
+// callItems are a for_each call's items, over the caller's values.
+func (s *Session) callItems(call *Step) ([]any, error) {
+	v, err := s.evalIn(call, call.ForEach)
+	if err != nil {
+		return nil, fmt.Errorf("step %s: for_each: %w", call.ID, err)
+	}
+	items, ok := listItems(v)
+	if !ok {
+		return nil, fmt.Errorf("step %s: for_each %q gave %T, want a list", call.ID, call.ForEach, v)
+	}
+	if len(items) > s.opts.MaxVisits {
+		return nil, fmt.Errorf("step %s: for_each gave %d items: a call runs at most %d times (Options.MaxVisits)", call.ID, len(items), s.opts.MaxVisits)
+	}
+	return items, nil
+}
+
+// callIter is the item a for_each call is at: how often it returned since
+// its call step was last entered (the visit in progress left out). It is
+// worked out from the history, so a resumed session knows it too.
+func (s *Session) callIter(call *Step) int {
+	n := 0
+	for i := len(s.history) - 1; i >= 0; i-- {
+		v := s.history[i]
+		if v.Step == call.ID {
+			break
+		}
+		if v == s.visit {
+			continue
+		}
+		if x := s.rb.Step(v.Step); x != nil && x.Kind == KindEnd && x.End == OutcomeReturn && x.Frame != nil && x.Frame.Call == call {
+			n++
+		}
+	}
+	return n
+}
+
+// itemLabel is "slot 2 of 3: 7".
+func (s *Session) itemLabel(call *Step, items []any, i int) string {
+	return fmt.Sprintf("%s %d of %d: %s", call.ItemName(), i+1, len(items), s.mask(toString(items[i])))
+}
+
+// ItemLabel says which item of a for_each call step st belongs to ("slot 2
+// of 3: 7"), or "". Drivers show it with the step's title; the step's
+// entry event carries it to the journal.
+func (s *Session) ItemLabel(st *Step) string {
+	for f := st.Frame; f != nil; f = f.Call.Frame {
+		if f.Call.ForEach == "" {
+			continue
+		}
+		items, err := s.callItems(f.Call)
+		if err != nil {
+			return ""
+		}
+		if i := s.callIter(f.Call); i < len(items) {
+			return s.itemLabel(f.Call, items, i)
+		}
+	}
+	return ""
+}
+
 // callParams are the callee's params at call step st: its `with:` values
-// filled in with the caller's values, then the callee's defaults, typed.
-func (s *Session) callParams(st *Step) (map[string]any, error) {
+// filled in with the caller's values (and the for_each item), then the
+// callee's defaults, typed.
+func (s *Session) callParams(st *Step, item any) (map[string]any, error) {
 	c := st.Call
 	env := s.env(st)
+	if st.ForEach != "" {
+		env[st.ItemName()] = item
+	}
 	given := map[string]string{}
 	for _, a := range c.With {
 		t, err := ParseTemplate(a.Value, env)
@@ -334,7 +429,15 @@ func (s *Session) calleeTargets(st *Step) map[string][]Host {
 // targets, steps and visits under the callee's own names.
 func (s *Session) frameEnv(st *Step) Env {
 	f := st.Frame
-	params, err := s.callParams(f.Call)
+	var item any
+	if f.Call.ForEach != "" {
+		if items, err := s.callItems(f.Call); err == nil {
+			if i := s.callIter(f.Call); i < len(items) {
+				item = items[i]
+			}
+		}
+	}
+	params, err := s.callParams(f.Call, item)
 	if err != nil {
 		params = map[string]any{} // enterCall stopped on it; a later change of a caller's value shows as unknown params
 	}
@@ -398,6 +501,13 @@ func (l *linter) callChecks(st *Step) {
 	if !returns {
 		l.warnf(c.FilePos, "add `end: return` to "+c.File+" where the caller should go on", "call %s: the called runbook never returns, so this step's routes are never taken", c.File)
 	}
+	var cenv Env
+	if st.ForEach != "" {
+		var ok bool
+		if cenv, ok = l.forEachEnv(st); !ok {
+			return
+		}
+	}
 	given := map[string]bool{}
 	for _, a := range c.With {
 		given[a.Name] = true
@@ -411,6 +521,10 @@ func (l *linter) callChecks(st *Step) {
 				hint = fmt.Sprintf("did you mean %q?", m)
 			}
 			l.errf(a.Pos, hint, "call %s: it has no param %q", c.File, a.Name)
+			continue
+		}
+		if cenv != nil {
+			l.templateIn(cenv, a.Value, a.Pos, "with "+a.Name)
 			continue
 		}
 		l.template(st, a.Value, a.Pos, "with "+a.Name)

@@ -299,6 +299,8 @@ func TestLintCalls(t *testing.T) {
 			[]string{"main.yaml:10:"}},
 		{"unmapped target", map[string]string{"main.yaml": caller(`{file: lib/callee.yaml, with: {disk: "/dev/sdb"}}`), "lib/callee.yaml": calleeSrc},
 			[]string{"main.yaml:10:", `its target "host" is no target of this runbook`}},
+		{"for_each not a list", map[string]string{"main.yaml": strings.Replace(caller(`{file: lib/callee.yaml, with: {disk: "{{ item }}"}, targets: {host: node}}`), "    call:", "    for_each: \"42\"\n    call:", 1), "lib/callee.yaml": calleeSrc},
+			[]string{"main.yaml:10:15: error: for_each: 42 gives int, not a list"}},
 		{"missing file", map[string]string{"main.yaml": caller(`{file: lib/nope.yaml}`)},
 			[]string{"main.yaml:10:", "call lib/nope.yaml:"}},
 		{"cycle", map[string]string{
@@ -329,5 +331,163 @@ func TestLintCalls(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// storcli64 /c0 /eall /sall show, as a MegaRAID controller prints it.
+const storcliShow = `CLI Version = 007.1017.0000.0000 May 10, 2019
+Operating system = Linux 4.18.0-147.el8.x86_64
+Controller = 0
+Status = Success
+Description = Show Drive Information Succeeded.
+
+
+Drive Information :
+=================
+
+-------------------------------------------------------------------------------
+EID:Slt DID State DG       Size Intf Med SED PI SeSz Model                  Sp Type
+-------------------------------------------------------------------------------
+252:0     8 Onln   0 893.750 GB SATA SSD N   N  512B SAMSUNG MZ7LH960HAJR-00005 U  -
+252:1     9 Onln   0 893.750 GB SATA SSD N   N  512B SAMSUNG MZ7LH960HAJR-00005 U  -
+252:2    10 UGood  -   7.276 TB SATA HDD N   N  512B HGST HUS728T8TALE6L4    U  -
+252:3    11 Onln   1   7.276 TB SATA HDD N   N  512B HGST HUS728T8TALE6L4    U  -
+-------------------------------------------------------------------------------
+
+EID=Enclosure Device ID|Slt=Slot No|DID=Device ID|DG=DriveGroup
+`
+
+func raidFake() *enginetest.Fake {
+	return enginetest.New(
+		enginetest.Rule{Match: `^storcli64 /c0 /eall /sall show$`, Stdout: storcliShow},
+		enginetest.Rule{Match: `^smartctl -H -d megaraid,0 /dev/sda$`, Stdout: smartPassed},
+		enginetest.Rule{Match: `^smartctl -H -d megaraid,1 /dev/sda$`, Stdout: smartFailed, Exit: 8},
+		enginetest.Rule{Match: `^smartctl -H -d megaraid,3 /dev/sda$`, Stdout: smartPassed},
+	)
+}
+
+// TestCallForEachItem: a small subtree per item of an all-match capture.
+// The RAID listing finds three online slots; the shared slot check (probe,
+// then a manual note when it fails) runs once per slot, in order, with the
+// slot in its title, its text and the journal; the caller then decides on
+// what the runs found.
+func TestCallForEachItem(t *testing.T) {
+	rb, ds := engine.CheckFile("testdata/call/raid-slots.yaml")
+	if rb == nil {
+		t.Fatal(ds)
+	}
+	fake := raidFake()
+	var evs []engine.Event
+	s, err := engine.NewSession(rb, engine.Options{Executor: fake, Targets: node, OnEvent: func(e engine.Event) { evs = append(evs, e) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	p, err := s.Advance(ctx)
+	if err != nil || p.Kind != engine.PromptManual || p.Step.ID != "each/note" {
+		t.Fatalf("want slot 1's note, got %+v %v", p, err)
+	}
+	if p.Text != "Note slot 1 for replacement (its SMART health is FAILED), then confirm." {
+		t.Errorf("text %q", p.Text)
+	}
+	if l := s.ItemLabel(p.Step); l != "slot 2 of 3: 1" {
+		t.Errorf("item label %q", l)
+	}
+	if err := s.Done("operator"); err != nil {
+		t.Fatal(err)
+	}
+	p, err = s.Advance(ctx)
+	if err != nil || p.Kind != engine.PromptEnd || p.Outcome != engine.OutcomeEscalated {
+		t.Fatalf("end %+v %v", p, err)
+	}
+	var cmds []string
+	for _, c := range fake.Calls() {
+		cmds = append(cmds, c.Script)
+	}
+	if strings.Join(cmds, "; ") != "storcli64 /c0 /eall /sall show; smartctl -H -d megaraid,0 /dev/sda; smartctl -H -d megaraid,1 /dev/sda; smartctl -H -d megaraid,3 /dev/sda" {
+		t.Errorf("commands %q", cmds)
+	}
+	// The journal says which slot each step entry belongs to.
+	var entries []string
+	for _, e := range evs {
+		if e.Type == engine.EvStepEnter && strings.HasPrefix(e.Step, "each/") {
+			entries = append(entries, e.Step+" ["+e.Text+"]")
+		}
+	}
+	want := []string{
+		"each/health [slot 1 of 3: 0]", "each/ok [slot 1 of 3: 0]",
+		"each/health [slot 2 of 3: 1]", "each/note [slot 2 of 3: 1]", "each/bad [slot 2 of 3: 1]",
+		"each/health [slot 3 of 3: 3]", "each/ok [slot 3 of 3: 3]",
+	}
+	if strings.Join(entries, "\n") != strings.Join(want, "\n") {
+		t.Errorf("journal entries\n got %s\nwant %s", strings.Join(entries, "\n     "), strings.Join(want, "\n     "))
+	}
+}
+
+// TestCallForEachResumesMidLoop: the process dies at slot 2's manual note;
+// the restored session is at that note, for slot 1 (the second item), and
+// goes on with slot 3 without running slots 0 and 1 again.
+func TestCallForEachResumesMidLoop(t *testing.T) {
+	rb, ds := engine.CheckFile("testdata/call/raid-slots.yaml")
+	if rb == nil {
+		t.Fatal(ds)
+	}
+	var evs []engine.Event
+	s, err := engine.NewSession(rb, engine.Options{Executor: raidFake(), Targets: node, OnEvent: func(e engine.Event) { evs = append(evs, e) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if p, err := s.Advance(ctx); err != nil || p.Step.ID != "each/note" {
+		t.Fatalf("live: %+v %v", p, err)
+	}
+	fake := enginetest.New(
+		enginetest.Rule{Match: `^storcli64 /c0 /eall /sall show$`, Stdout: storcliShow},
+		enginetest.Rule{Match: `^smartctl -H -d megaraid,3 /dev/sda$`, Stdout: smartPassed},
+	)
+	r, err := engine.Restore(rb, engine.Options{Executor: fake, Targets: node}, evs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := r.Advance(ctx)
+	if err != nil || p.Kind != engine.PromptManual || p.Step.ID != "each/note" || r.ItemLabel(p.Step) != "slot 2 of 3: 1" {
+		t.Fatalf("resumed at %+v (%s) %v", p, r.ItemLabel(p.Step), err)
+	}
+	if p.Text != "Note slot 1 for replacement (its SMART health is FAILED), then confirm." {
+		t.Errorf("resumed text %q", p.Text)
+	}
+	if err := r.Done("operator"); err != nil {
+		t.Fatal(err)
+	}
+	p, err = r.Advance(ctx)
+	if err != nil || p.Kind != engine.PromptEnd || p.Outcome != engine.OutcomeEscalated {
+		t.Fatalf("end %+v %v", p, err)
+	}
+	var cmds []string
+	for _, c := range fake.Calls() {
+		cmds = append(cmds, c.Script)
+	}
+	if strings.Join(cmds, "; ") != "smartctl -H -d megaraid,3 /dev/sda" {
+		t.Errorf("after resume ran %q, want only slot 3", cmds)
+	}
+}
+
+// TestCallForEachNoItems: no online slot, no call: the caller's else.
+func TestCallForEachNoItems(t *testing.T) {
+	rb, ds := engine.CheckFile("testdata/call/raid-slots.yaml")
+	if rb == nil {
+		t.Fatal(ds)
+	}
+	fake := enginetest.New(enginetest.Rule{Match: `^storcli64`, Stdout: strings.ReplaceAll(storcliShow, "Onln", "UGood")})
+	s, err := engine.NewSession(rb, engine.Options{Executor: fake, Targets: node})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := s.Advance(context.Background())
+	if err != nil || p.Kind != engine.PromptEnd || p.Step.ID != "healthy" {
+		t.Fatalf("got %+v %v", p, err)
+	}
+	if got := strings.Join(path(s), " "); got != "slots each healthy" {
+		t.Errorf("path %s", got)
 	}
 }

@@ -686,7 +686,7 @@ func (l *loader) kindKeys(s *Step, fields []field) {
 		KindFix:     {"capture", "branches", "else", "next", "on_error"},
 		KindWait:    {"capture", "branches", "else", "next", "on_error"},
 		KindCollect: {"next", "on_error"},
-		KindCall:    {"next", "branches", "else"},
+		KindCall:    {"next", "branches", "else", "for_each", "as"},
 		KindManual:  {"next", "choices"},
 		KindAsk:     {"choices", "auto"},
 		KindEnd:     {"message"},

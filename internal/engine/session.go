@@ -571,7 +571,7 @@ func (s *Session) enter(st *Step) error {
 	s.approved = false
 	s.edited, s.confirmed = "", ""
 	s.inputs = map[string]any{} // a fix's inputs belong to its own visit
-	s.emit(Event{Type: EvStepEnter, Step: st.ID, Visit: v.N})
+	s.emit(Event{Type: EvStepEnter, Step: st.ID, Visit: v.N, Text: s.ItemLabel(st)})
 	return nil
 }
 
