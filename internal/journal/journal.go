@@ -49,9 +49,9 @@ type Header struct {
 	ID       string              `json:"id"`
 	Runbook  string              `json:"runbook"`
 	Title    string              `json:"title,omitempty"`
-	File     string              `json:"file,omitempty"`   // where the runbook was loaded from
-	SHA256   string              `json:"sha256,omitempty"` // of Source
-	Source   string              `json:"source"`           // the runbook YAML as it ran
+	File     string              `json:"file,omitempty"`     // where the runbook was loaded from
+	SHA256   string              `json:"sha256,omitempty"`   // of Source
+	Source   string              `json:"source"`             // the runbook YAML as it ran
 	Includes []Include           `json:"includes,omitempty"` // the files its calls read, as they ran
 	Targets  map[string][]string `json:"targets,omitempty"`
 	Params   map[string]string   `json:"params,omitempty"`   // raw values; secrets left out
