@@ -255,7 +255,10 @@ func (l *linter) step(st *Step) {
 			l.expr(st, b.If, b.IfPos, env, "if")
 		}
 		if st.Kind == KindWait && st.Wait != nil {
-			l.expr(st, st.Wait.Until, st.Wait.UntilPos, env, "until")
+			if st.Wait.Until != "" {
+				l.expr(st, st.Wait.Until, st.Wait.UntilPos, env, "until")
+			}
+			l.timedWaitExprs(st)
 		}
 		if st.Kind == KindFix && st.Fix.Destructive && strings.TrimSpace(st.Doc) == "" {
 			l.errf(st.Pos, "explain what it destroys and when it is safe in `doc:`", "destructive fix %q has no doc", st.ID)

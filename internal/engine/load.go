@@ -381,7 +381,7 @@ var (
 	redactKeys  = []string{"name", "pattern"}
 	runKeys     = []string{"on", "cmd", "timeout", "sudo"}
 	fixKeys     = append(append([]string{}, runKeys...), "destructive", "input")
-	waitKeys    = []string{"every", "timeout", "run", "until"}
+	waitKeys    = []string{"at", "for", "every", "timeout", "run", "until"}
 	collectKeys = []string{"on", "files", "since", "max_bytes", "cmd", "sudo", "timeout"}
 	captureKeys = []string{"pattern", "all", "table", "json"}
 	tableKeys   = []string{"sep", "columns", "header", "start"}
@@ -744,7 +744,14 @@ func (l *loader) wait(n ast.Node) *Wait {
 			w.Run = l.command(f.val, "wait.run", false)
 		case "until":
 			w.Until, w.UntilPos = l.str(f, "until"), l.pos(f.val)
+		case "at":
+			w.At, w.AtPos = l.str(f, "at"), l.pos(f.val)
+		case "for":
+			w.For, w.ForPos = l.str(f, "for"), l.pos(f.val)
 		}
+	}
+	if l.timedWait(w) {
+		return w
 	}
 	if w.Timeout == 0 {
 		l.errf(w.Pos, "e.g. `timeout: 10m`", "wait needs a timeout")

@@ -197,12 +197,15 @@ type Capture struct {
 
 // Wait polls a probe until an expression holds or the timeout passes.
 type Wait struct {
+	At, For  string // timed waits (wait_time.go): a time of day or time expression; a duration expression
 	Every    time.Duration
 	Timeout  time.Duration
 	Run      *Command
 	Until    string
 	Pos      Pos
 	UntilPos Pos
+	AtPos    Pos
+	ForPos   Pos
 }
 
 // CollectItem is one thing to gather for the bundle: files by glob or a command's output.
