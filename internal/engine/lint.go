@@ -229,6 +229,7 @@ func (l *linter) step(st *Step) {
 		}
 	}
 	l.capturePatterns(st)
+	l.examples(st)
 	l.texts(st)
 	switch st.Kind {
 	case KindRun, KindFix, KindWait:

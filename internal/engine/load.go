@@ -379,7 +379,7 @@ var (
 	targetKeys  = []string{"description", "group"}
 	paramKeys   = []string{"type", "description", "prompt", "default", "pattern", "min", "max", "under", "values", "secret"}
 	redactKeys  = []string{"name", "pattern"}
-	runKeys     = []string{"on", "cmd", "timeout", "sudo"}
+	runKeys     = []string{"on", "cmd", "timeout", "sudo", "example"}
 	fixKeys     = append(append([]string{}, runKeys...), "destructive", "input")
 	waitKeys    = []string{"at", "for", "every", "timeout", "run", "until"}
 	collectKeys = []string{"on", "files", "since", "max_bytes", "cmd", "sudo", "timeout"}
@@ -716,6 +716,8 @@ func (l *loader) command(n ast.Node, what string, isFix bool) *Command {
 			c.Timeout = l.duration(f, "timeout")
 		case "sudo":
 			c.Sudo = l.boolean(f, "sudo")
+		case "example":
+			c.Example, c.ExamplePos = l.str(f, "example"), l.pos(f.val)
 		case "destructive":
 			c.Destructive = l.boolean(f, "destructive")
 		case "input":

@@ -159,6 +159,8 @@ type Command struct {
 	Sudo        bool
 	Destructive bool     // fix only: confirmation by typing the host name
 	Input       []*Param // fix only: values the operator supplies at confirmation
+	Example     string   // what the probe prints, as documented: lint checks the captures against it
+	ExamplePos  Pos
 
 	Pos    Pos
 	OnPos  Pos
