@@ -175,6 +175,7 @@ func TestSchemaCoversEveryKey(t *testing.T) {
 		"collect": {"$defs", "collectItem", "properties"},
 		"branch":  {"$defs", "step", "properties", "branches", "items", "properties"},
 		"call":    {"$defs", "call", "properties"},
+		"alert":   {"properties", "alert", "properties"},
 		"capture": {"$defs", "step", "properties", "capture", "additionalProperties", "oneOf", "1", "properties"},
 		"table":   {"$defs", "step", "properties", "capture", "additionalProperties", "oneOf", "1", "properties", "table", "oneOf", "1", "properties"},
 	}

@@ -28,6 +28,7 @@ var schemaParts = []struct {
 	{"wait", "`wait`", []string{"$defs", "wait", "properties"}},
 	{"collect", "a `collect` item", []string{"$defs", "collectItem", "properties"}},
 	{"call", "`call`", []string{"$defs", "call", "properties"}},
+	{"alert", "`alert`", []string{"properties", "alert", "properties"}},
 	{"redact", "a `redact` rule", []string{"properties", "redact", "items", "properties"}},
 }
 

@@ -30,6 +30,7 @@ func lint(rb *Runbook, info *loadInfo) Diagnostics {
 	l := &linter{rb: rb, file: rb.File, info: info, broken: map[*Step]bool{}}
 	l.routes()
 	l.graph()
+	l.alertChecks()
 	for _, st := range rb.Steps {
 		if st.Frame == nil { // inlined from a call: linted in its own file
 			l.step(st)

@@ -372,7 +372,7 @@ var (
 	kebabRE   = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
 	stepIDRE  = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
 	nameRE    = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-	topKeys   = []string{"runbook", "id", "title", "source", "description", "targets", "params", "steps", "redact"}
+	topKeys   = []string{"runbook", "id", "title", "source", "description", "targets", "params", "steps", "redact", "alert"}
 	stepKinds = []string{"run", "ask", "manual", "fix", "wait", "collect", "call", "end"}
 	stepKeys  = append([]string{"id", "ref", "title", "doc", "capture", "branches", "else", "next", "choices", "auto", "message", "on_error", "for_each", "as"}, stepKinds...)
 
@@ -395,7 +395,7 @@ func FormatKeys() map[string][]string {
 	return map[string][]string{
 		"runbook": topKeys, "target": targetKeys, "param": paramKeys, "redact": redactKeys,
 		"step": stepKeys, "run": runKeys, "fix": fixKeys, "wait": waitKeys, "collect": collectKeys,
-		"capture": captureKeys, "table": tableKeys, "branch": branchKeys, "call": callKeys,
+		"capture": captureKeys, "table": tableKeys, "branch": branchKeys, "call": callKeys, "alert": alertKeys,
 	}
 }
 
@@ -436,6 +436,8 @@ func (l *loader) runbook(root ast.Node) *Runbook {
 			rb.Steps = l.steps(f.val)
 		case "redact":
 			rb.Redact = l.redact(f.val)
+		case "alert":
+			rb.Alert = l.alert(f.val)
 		}
 	}
 	for _, k := range []string{"runbook", "id", "title", "steps"} {

@@ -24,12 +24,28 @@ type Runbook struct {
 	Steps       []*Step
 	Redact      []*RedactRule
 	Includes    []Include // the files its calls read, as read
+	Alert       *AlertSpec
 
 	File   string // where it was loaded from (display name)
 	Raw    []byte // the source bytes, for hashing into bundles
 	SHA256 string // hex digest of Raw
 
 	Pos Pos
+}
+
+// AlertSpec says where `runbook run --alert` finds each param's value and
+// each target's host in an alert (Alertmanager, PagerDuty, or any JSON).
+type AlertSpec struct {
+	Params  []*AlertField // param name <- path
+	Targets []*AlertField // target role <- path
+	Pos     Pos
+}
+
+// AlertField is one binding: Name (a param or role) from Path, a dotted
+// path in the alert (labels.instance, startsAt, event.data.title).
+type AlertField struct {
+	Name, Path string
+	Pos        Pos
 }
 
 // Target is a role bound to one host (or, for groups, several) at run time.
