@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -41,11 +42,15 @@ type demoOptions struct {
 func newDemoCmd() *cobra.Command {
 	o := &demoOptions{}
 	cmd := &cobra.Command{
-		Use:   "demo [RUNBOOK]",
+		Use:   "demo [RUNBOOK|FILE]",
 		Short: "Walk a shipped runbook against simulated hosts over real SSH on loopback",
 		Long: `Start simulated hosts in this process (SSH servers on 127.0.0.1, random
 ports, host keys trusted for this session only) and walk a shipped runbook
 against them. Nothing is installed, written to a host or sent to the network.
+
+A FILE is a runbook file; its scenarios are beside it, in scenarios/ID/*.yaml
+(as for runbook test), so a session recorded with runbook scenario record
+replays offline.
 
 The hosts answer commands from a scenario shipped with the runbook
 (` + "`runbook demo --list`" + ` shows them). With --auto the walk is unattended and
@@ -113,6 +118,26 @@ func runDemo(ctx context.Context, o *demoOptions) error {
 		return usageErr("--speed must be 1 or more")
 	}
 	list := all[o.runbook]
+	var fileRB *engine.Runbook
+	if fi, err := os.Stat(o.runbook); err == nil && !fi.IsDir() {
+		// A runbook file: its scenarios are beside it (scenarios/ID/*.yaml),
+		// as for runbook test; a recorded session replays this way.
+		rb, ds := engine.CheckFile(o.runbook)
+		if rb == nil {
+			return &exitError{Code: 2, Err: fmt.Errorf("demo: %s does not lint:\n%v", o.runbook, ds)}
+		}
+		files, err := scenario.Beside(o.runbook, rb.ID)
+		if err != nil {
+			return usageErr("demo: %v", err)
+		}
+		if list, err = scenario.LoadAll(files); err != nil {
+			return usageErr("demo: %v", err)
+		}
+		if len(list) == 0 {
+			return usageErr("demo: no scenarios beside %s (scenarios/%s/*.yaml)", o.runbook, rb.ID)
+		}
+		fileRB = rb
+	}
 	if list == nil {
 		return usageErr("no shipped runbook %q with scenarios (try: %s)", o.runbook, strings.Join(ids, ", "))
 	}
@@ -139,9 +164,11 @@ func runDemo(ctx context.Context, o *demoOptions) error {
 	for _, h := range s.HostNames() {
 		fmt.Fprintf(o.stderr, "demo: simulated host %s on ssh://%s\n", h, fleet.Addr(h))
 	}
-	rb, err := loadRunbook(s.Runbook)
-	if err != nil {
-		return err
+	rb := fileRB
+	if rb == nil {
+		if rb, err = loadRunbook(s.Runbook); err != nil {
+			return err
+		}
 	}
 	ro, err := demoRunOptions(o, rb, s, fleet.Executor())
 	if err != nil {
