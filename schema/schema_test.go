@@ -58,7 +58,7 @@ func instance(t *testing.T, data []byte) any {
 func TestSchemaAcceptsEveryValidRunbook(t *testing.T) {
 	sch := compile(t)
 	var files []string
-	for _, pat := range []string{"../runbooks/*.yaml", "../examples/*.yaml", "../testdata/valid/*.yaml", "../testdata/walks/*/runbook.yaml", "../internal/engine/testdata/call/*.yaml", "../internal/engine/testdata/wait/*.yaml"} {
+	for _, pat := range []string{"../runbooks/*.yaml", "../examples/*.yaml", "../examples/lib/*.yaml", "../testdata/valid/*.yaml", "../testdata/walks/*/runbook.yaml", "../internal/engine/testdata/call/*.yaml", "../internal/engine/testdata/wait/*.yaml"} {
 		m, _ := filepath.Glob(pat)
 		files = append(files, m...)
 	}
