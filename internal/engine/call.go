@@ -236,6 +236,15 @@ func (l *loader) expand(rb *Runbook) {
 			}
 			out = append(out, n)
 		}
+		for _, r := range callee.Redact { // the bundle redacts what the callee's rules name
+			dup := false
+			for _, x := range rb.Redact {
+				dup = dup || x.Pattern == r.Pattern
+			}
+			if !dup {
+				rb.Redact = append(rb.Redact, r)
+			}
+		}
 		for _, inc := range append(callee.Includes, Include{Path: path, Raw: data}) {
 			if !hasInclude(rb.Includes, inc.Path) {
 				rb.Includes = append(rb.Includes, inc)
@@ -408,7 +417,12 @@ func (s *Session) callParams(st *Step, item any) (map[string]any, error) {
 		}
 		given[a.Name] = v
 	}
-	p, _, err := ResolveParams(c.Callee, given, s.calleeTargets(st))
+	p, secrets, err := ResolveParams(c.Callee, given, s.calleeTargets(st))
+	for _, sec := range secrets { // the callee's own secret params are masked like the caller's
+		if !contains(s.secrets, sec) {
+			s.secrets = append(s.secrets, sec)
+		}
+	}
 	return p, err
 }
 

@@ -491,3 +491,37 @@ func TestCallForEachNoItems(t *testing.T) {
 		t.Errorf("path %s", got)
 	}
 }
+
+// TestCallMasksTheCalleesSecrets: a secret param of the called runbook is
+// masked in the events like one of the caller's.
+func TestCallMasksTheCalleesSecrets(t *testing.T) {
+	dir := writeFiles(t, map[string]string{
+		"main.yaml": caller(`{file: lib/callee.yaml, with: {disk: "/dev/sdb", token: "hunter2-Token"}, targets: {host: node}}`),
+		"lib/callee.yaml": strings.Replace(strings.Replace(calleeSrc, "  disk: {type: path, under: /dev, description: the disk}\n",
+			"  disk: {type: path, under: /dev, description: the disk}\n  token: {type: string, secret: true, description: an API token}\n", 1),
+			`"smartctl -H {{ params.disk }}"`, `"curl -sH 'X-Token: {{ params.token }}' http://127.0.0.1:8080/disk"`, 1) +
+			"redact:\n  - {name: serial, pattern: 'S/N [A-Z0-9]+'}\n",
+	})
+	rb, ds := engine.CheckFile(filepath.Join(dir, "main.yaml"))
+	if rb == nil {
+		t.Fatal(ds)
+	}
+	if len(rb.Redact) != 1 || rb.Redact[0].Name != "serial" {
+		t.Errorf("the callee's redact rules are not the caller's: %+v", rb.Redact)
+	}
+	fake := enginetest.New(enginetest.Rule{Match: `^curl`, Stdout: "token hunter2-Token ok\n"})
+	var evs []engine.Event
+	s, err := engine.NewSession(rb, engine.Options{Executor: fake, Targets: node, Params: map[string]string{"disk": "/dev/sdb"},
+		OnEvent: func(e engine.Event) { evs = append(evs, e) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, err := s.Advance(context.Background()); err != nil || p.Kind != engine.PromptEnd {
+		t.Fatalf("%+v %v", p, err)
+	}
+	for _, e := range evs {
+		if strings.Contains(e.Command+e.Data+e.Explain, "hunter2") {
+			t.Errorf("secret in %s event: %+v", e.Type, e)
+		}
+	}
+}
