@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -34,6 +35,7 @@ type demoOptions struct {
 	list     bool
 	output   string
 	speed    float64
+	file     string // the chosen scenario's file, for a runbook file's own scenarios
 
 	stdin          io.Reader
 	stdout, stderr io.Writer
@@ -119,6 +121,7 @@ func runDemo(ctx context.Context, o *demoOptions) error {
 	}
 	list := all[o.runbook]
 	var fileRB *engine.Runbook
+	var scenarioFiles []string
 	if fi, err := os.Stat(o.runbook); err == nil && !fi.IsDir() {
 		// A runbook file: its scenarios are beside it (scenarios/ID/*.yaml),
 		// as for runbook test; a recorded session replays this way.
@@ -130,6 +133,7 @@ func runDemo(ctx context.Context, o *demoOptions) error {
 		if err != nil {
 			return usageErr("demo: %v", err)
 		}
+		scenarioFiles = files
 		if list, err = scenario.LoadAll(files); err != nil {
 			return usageErr("demo: %v", err)
 		}
@@ -153,6 +157,13 @@ func runDemo(ctx context.Context, o *demoOptions) error {
 		}
 		if s == nil {
 			return usageErr("runbook %s has no scenario %q (scenarios: %s)", o.runbook, o.scenario, strings.Join(names, ", "))
+		}
+	}
+	for i, x := range list {
+		if x == s && i < len(scenarioFiles) {
+			if o.file, err = filepath.Abs(scenarioFiles[i]); err != nil {
+				return usageErr("demo: %v", err)
+			}
 		}
 	}
 	fleet, err := sshtest.NewFleet(s)
@@ -193,7 +204,7 @@ func demoRunOptions(o *demoOptions, rb *engine.Runbook, s *scenario.Scenario, re
 		Runbook: rb, Targets: s.Bindings(), Params: params, Policy: pol,
 		Interactive: !o.auto && isTerminal(o.stdin, o.stdout), Output: o.output,
 		Remote: remote, Clock: newScaledClock(o.speed), Bundle: bundle,
-		Journal: run.JournalOptions{Demo: &journal.Demo{Scenario: s.Name, Speed: o.speed}},
+		Journal: run.JournalOptions{Demo: &journal.Demo{Scenario: s.Name, File: o.file, Speed: o.speed}},
 		UI:      run.UIOptions{Banner: demoBanner(s.Name)},
 		Stdin:   o.stdin, Stdout: o.stdout, Stderr: o.stderr, ToolVersion: version,
 	}, nil
@@ -229,8 +240,14 @@ func demoBanner(scenario string) string {
 }
 
 // demoFleet starts the simulated hosts of a shipped scenario (for resume).
-func demoFleet(runbookID, name string) (*sshtest.Fleet, *scenario.Scenario, error) {
-	ss, err := catalog.Scenarios(runbookID)
+func demoFleet(runbookID, name, file string) (*sshtest.Fleet, *scenario.Scenario, error) {
+	var ss []*scenario.Scenario
+	var err error
+	if file != "" { // a scenario beside a runbook file (demo FILE)
+		ss, err = scenario.LoadAll([]string{file})
+	} else {
+		ss, err = catalog.Scenarios(runbookID)
+	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("load scenarios of %s: %w", runbookID, err)
 	}
