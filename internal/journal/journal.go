@@ -96,7 +96,7 @@ func (h Header) ReadInclude(path string) ([]byte, error) {
 // Demo says which shipped scenario simulated a session's hosts.
 type Demo struct {
 	Scenario string  `json:"scenario"`
-	File     string  `json:"file,omitempty"` // the scenario file, for a runbook file's own scenarios (demo FILE)
+	File     string  `json:"file,omitempty"`  // the scenario file, for a runbook file's own scenarios (demo FILE)
 	Speed    float64 `json:"speed,omitempty"` // wait clock speed-up
 }
 
