@@ -10,6 +10,7 @@ package engine
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -275,7 +276,29 @@ func hasInclude(incs []Include, path string) bool {
 	return false
 }
 
-func readFile(path string) ([]byte, error) { return os.ReadFile(path) }
+// maxCalledFile bounds a called file: a runbook, not a device or a log.
+const maxCalledFile = 4 << 20
+
+// readFile reads a called file from the file system: a regular file of at
+// most maxCalledFile bytes (a call of /dev/zero must not hang lint).
+func readFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file", path)
+	}
+	if fi.Size() > maxCalledFile {
+		return nil, fmt.Errorf("%s is %d bytes: a called runbook is at most %d", path, fi.Size(), maxCalledFile)
+	}
+	return io.ReadAll(io.LimitReader(f, maxCalledFile+1))
+}
 
 // --- the session
 

@@ -301,6 +301,8 @@ func TestLintCalls(t *testing.T) {
 			[]string{"main.yaml:10:", `its target "host" is no target of this runbook`}},
 		{"for_each not a list", map[string]string{"main.yaml": strings.Replace(caller(`{file: lib/callee.yaml, with: {disk: "{{ item }}"}, targets: {host: node}}`), "    call:", "    for_each: \"42\"\n    call:", 1), "lib/callee.yaml": calleeSrc},
 			[]string{"main.yaml:10:15: error: for_each: 42 gives int, not a list"}},
+		{"a device", map[string]string{"main.yaml": caller(`{file: /dev/zero}`)},
+			[]string{"main.yaml:10:", "/dev/zero is not a regular file"}},
 		{"missing file", map[string]string{"main.yaml": caller(`{file: lib/nope.yaml}`)},
 			[]string{"main.yaml:10:", "call lib/nope.yaml:"}},
 		{"cycle", map[string]string{
