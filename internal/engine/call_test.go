@@ -110,7 +110,7 @@ func TestCallRepeatsStepsThenGoesOn(t *testing.T) {
 	// Steps 9 and 10 as the operator sees them: the vendor's numbers, the
 	// callee's titles with its param filled in.
 	st := rb.Step("recheck/realloc")
-	if st.Label() != "10 Check the reallocated sectors of {{ params.disk }}" || st.Frame == nil {
+	if st.Label() != "10 Check the reallocated sectors" || st.Frame == nil {
 		t.Errorf("inlined step: %q frame %v", st.Label(), st.Frame)
 	}
 	// Refs of a called file are its own: the caller has no "9".
