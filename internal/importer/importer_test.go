@@ -260,3 +260,26 @@ func TestImportHostileText(t *testing.T) {
 		t.Errorf("cmd = %q", c)
 	}
 }
+
+// TestImportNumberingStyles: "Step 3.", "3)" and "3、" number steps too;
+// a version number or a time at the start of a line does not.
+func TestImportNumberingStyles(t *testing.T) {
+	for _, doc := range []string{
+		"Procedure\n\nStep 1. Log in to the node.\n\nStep 2. Run the following command:\n\n    df -h /srv\n\n    If yes, go to 3.\n    If no, go to 1.\n\nStep 3. Contact support.\n",
+		"Procedure\n\n1) Log in to the node.\n\n2) Run the following command:\n\n    df -h /srv\n\n    If yes, go to 3.\n    If no, go to 1.\n\n3) Contact support.\n",
+		"处理步骤\n\n1、登录节点。\n\n2、执行以下命令:\n\n    df -h /srv\n\n    是,执行3。\n    否,执行1。\n\n3、联系技术支持。\n",
+	} {
+		r, rb := checked(t, "styles.txt", []byte(doc))
+		if len(r.Steps) != 3 {
+			t.Errorf("%d steps in\n%s\n%s", len(r.Steps), doc, r.YAML)
+			continue
+		}
+		s := rb.Step("2")
+		if s.Kind != engine.KindRun || s.Run.Cmd != "df -h /srv" || !leadsTo(rb, s, "step-3") || !leadsTo(rb, s, "step-1") {
+			t.Errorf("step 2: %s %+v routes %v\n%s", s.Kind, s.Run, s.Routes(), r.YAML)
+		}
+	}
+	if _, items, _ := parse(normalise([]byte("Applies to\n\n3.2.0-LTS.2 or later.\n12:00 is the check time.\n2021-03-22 logs.\n"))); len(items) != 0 {
+		t.Errorf("numbered steps found in a version, a time and a date: %+v", items[0])
+	}
+}
