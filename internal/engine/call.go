@@ -208,6 +208,13 @@ func (l *loader) expand(rb *Runbook) {
 				nc := *cs.Call
 				re(&nc.Return)
 				re(&nc.Entry)
+				re(&nc.Else)
+				nc.Branches = make([]*Branch, len(cs.Call.Branches))
+				for i, b := range cs.Call.Branches {
+					nb := *b
+					re(&nb.Goto)
+					nc.Branches[i] = &nb
+				}
 				n.Call = &nc
 			}
 			// The callee's roles are the caller's: rewrite where commands run.

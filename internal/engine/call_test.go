@@ -527,3 +527,78 @@ func TestCallMasksTheCalleesSecrets(t *testing.T) {
 		}
 	}
 }
+
+// TestCallNested: a called runbook calls another; each return goes back
+// one level, the inner call's branches decide in the middle runbook, and
+// the inner steps see the params passed down twice.
+func TestCallNested(t *testing.T) {
+	dir := writeFiles(t, map[string]string{
+		"main.yaml": caller(`{file: lib/mid.yaml, with: {disk: "{{ params.disk }}"}, targets: {host: node}}`),
+		"lib/mid.yaml": `runbook: 1
+id: mid
+title: Middle
+targets:
+  host: {description: the node}
+params:
+  disk: {type: path, under: /dev, description: the disk}
+steps:
+  - id: inner
+    call: {file: leaf.yaml, with: {dev: "{{ params.disk }}"}}
+    branches:
+      - {if: 'visits("inner/bad") > 0', goto: failed}
+    else: back
+  - id: failed
+    end: escalated
+  - id: back
+    end: return
+`,
+		"lib/leaf.yaml": `runbook: 1
+id: leaf
+title: Leaf
+targets:
+  host: {description: the node}
+params:
+  dev: {type: path, under: /dev, description: the device}
+steps:
+  - id: check
+    run: {on: host, cmd: "smartctl -H {{ params.dev }}"}
+    branches:
+      - {if: exit == 0, goto: good}
+    else: bad
+  - id: good
+    end: return
+  - id: bad
+    end: return
+`,
+	})
+	rb, ds := engine.CheckFile(filepath.Join(dir, "main.yaml"))
+	if rb == nil {
+		t.Fatal(ds)
+	}
+	for _, c := range []struct {
+		exit    int
+		outcome engine.Outcome
+		path    string
+	}{
+		{0, engine.OutcomeResolved, "sub sub/inner sub/inner/check sub/inner/good sub/back done"},
+		{4, engine.OutcomeEscalated, "sub sub/inner sub/inner/check sub/inner/bad sub/failed"},
+	} {
+		fake := enginetest.New(enginetest.Rule{Match: `^smartctl -H /dev/sdc$`, Stdout: smartPassed, Exit: c.exit})
+		s, err := engine.NewSession(rb, engine.Options{Executor: fake, Targets: node, Params: map[string]string{"disk": "/dev/sdc"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := s.Advance(context.Background())
+		if err != nil || p.Kind != engine.PromptEnd || p.Outcome != c.outcome {
+			t.Fatalf("exit %d: %+v %v", c.exit, p, err)
+		}
+		if got := strings.Join(path(s), " "); got != c.path {
+			t.Errorf("exit %d: path %s, want %s", c.exit, got, c.path)
+		}
+	}
+	// The inner call's routes, as inlined in the caller, name inlined steps.
+	inner := rb.Step("sub/inner")
+	if inner.Call == nil || inner.Call.Else != "sub/back" || inner.Call.Branches[0].Goto != "sub/failed" {
+		t.Errorf("inner call routes: %+v", inner.Call)
+	}
+}
