@@ -486,10 +486,7 @@ func (s *Session) frameEnv(st *Step) Env {
 		params = map[string]any{} // enterCall stopped on it; a later change of a caller's value shows as unknown params
 	}
 	steps := make(map[string]any, len(f.Callee.Steps))
-	for _, x := range f.Callee.Steps {
-		if x.Frame != nil {
-			continue
-		}
+	for _, x := range f.Callee.Steps { // its own, and those of its calls (inner/check)
 		if m, ok := s.steps[f.Prefix+x.ID]; ok {
 			steps[x.ID] = m
 		} else {
@@ -498,7 +495,7 @@ func (s *Session) frameEnv(st *Step) Env {
 	}
 	answers := map[string]any{}
 	for k, v := range s.answers {
-		if strings.HasPrefix(k, f.Prefix) && !strings.Contains(k[len(f.Prefix):], "/") {
+		if strings.HasPrefix(k, f.Prefix) {
 			answers[k[len(f.Prefix):]] = v
 		}
 	}

@@ -549,6 +549,7 @@ steps:
     else: back
   - id: failed
     end: escalated
+    message: "{{ steps['inner/check'].health }} from {{ params.disk }}"
   - id: back
     end: return
 `,
@@ -562,6 +563,7 @@ params:
 steps:
   - id: check
     run: {on: host, cmd: "smartctl -H {{ params.dev }}"}
+    capture: {health: 'result: (\w+)'}
     branches:
       - {if: exit == 0, goto: good}
     else: bad
@@ -583,7 +585,11 @@ steps:
 		{0, engine.OutcomeResolved, "sub sub/inner sub/inner/check sub/inner/good sub/back done"},
 		{4, engine.OutcomeEscalated, "sub sub/inner sub/inner/check sub/inner/bad sub/failed"},
 	} {
-		fake := enginetest.New(enginetest.Rule{Match: `^smartctl -H /dev/sdc$`, Stdout: smartPassed, Exit: c.exit})
+		out := smartPassed
+		if c.exit != 0 {
+			out = smartFailed
+		}
+		fake := enginetest.New(enginetest.Rule{Match: `^smartctl -H /dev/sdc$`, Stdout: out, Exit: c.exit})
 		s, err := engine.NewSession(rb, engine.Options{Executor: fake, Targets: node, Params: map[string]string{"disk": "/dev/sdc"}})
 		if err != nil {
 			t.Fatal(err)
@@ -594,6 +600,10 @@ steps:
 		}
 		if got := strings.Join(path(s), " "); got != c.path {
 			t.Errorf("exit %d: path %s, want %s", c.exit, got, c.path)
+		}
+		// The middle runbook reads its own call's step by its own name.
+		if c.outcome == engine.OutcomeEscalated && p.Message != "FAILED from /dev/sdc" {
+			t.Errorf("message %q", p.Message)
 		}
 	}
 	// The inner call's routes, as inlined in the caller, name inlined steps.
