@@ -167,3 +167,32 @@ steps:
 		}
 	}
 }
+
+// TestExampleRunbookFromNodeExporterAlert: the slow-disk example starts
+// from node_exporter's alert as Alertmanager sends it: the device label
+// is the param, the instance the node.
+func TestExampleRunbookFromNodeExporterAlert(t *testing.T) {
+	rb, ds := engine.CheckFile("../../examples/mrs-slow-disk.yaml")
+	if rb == nil {
+		t.Fatal(ds)
+	}
+	payload := `{"receiver":"runbook","status":"firing","alerts":[{"status":"firing",
+	  "labels":{"alertname":"NodeDiskIOSaturation","device":"sdb","instance":"node-3:9100","job":"node","severity":"warning"},
+	  "annotations":{"summary":"Disk IO queue is high on node-3"},"startsAt":"2026-11-28T03:02:17.523Z","endsAt":"0001-01-01T00:00:00Z",
+	  "generatorURL":"http://prometheus-0:9090/graph","fingerprint":"9c2f1e0a7b6d5c4e"}],"version":"4","groupKey":"{}"}`
+	b, err := alert.Bind(rb, []byte(payload))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.Params["device"] != "sdb" || b.Targets["node"] != "node-3" {
+		t.Fatalf("bound %+v", b)
+	}
+	if _, err := engine.NewSession(rb, engine.Options{Targets: map[string][]engine.Host{"node": {{Role: "node", Name: b.Targets["node"]}}}, Params: b.Params}); err != nil {
+		t.Errorf("the bound values do not start a session: %v", err)
+	}
+	// A device label the param refuses (a partition path) fails as --param would.
+	b, _ = alert.Bind(rb, []byte(strings.Replace(payload, `"device":"sdb"`, `"device":"/dev/sdb1; reboot"`, 1)))
+	if _, err := engine.NewSession(rb, engine.Options{Targets: map[string][]engine.Host{"node": {{Role: "node", Name: "node-3"}}}, Params: b.Params}); err == nil {
+		t.Errorf("a device label with a command in it started a session")
+	}
+}
