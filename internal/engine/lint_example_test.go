@@ -64,3 +64,13 @@ steps:
 		}
 	}
 }
+
+// TestLintWarnsTemplatedTitle: a title is shown as written, so a {{ }} in
+// it would reach the operator raw.
+func TestLintWarnsTemplatedTitle(t *testing.T) {
+	src := "runbook: 1\nid: t\ntitle: T\ntargets:\n  n: {description: n}\nparams:\n  disk: {type: path, under: /dev, description: d}\nsteps:\n  - id: s\n    title: \"Check {{ params.disk }}\"\n    run: {on: n, cmd: \"true\"}\n    next: done\n  - id: done\n    end: resolved\n"
+	_, ds := engine.Check("t.yaml", []byte(src))
+	if !strings.Contains(ds.Error(), `t.yaml:9:5: warning: step "s": the title's {{ }} is not filled in`) {
+		t.Errorf("no warning:\n%v", ds)
+	}
+}

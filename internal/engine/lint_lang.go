@@ -138,6 +138,9 @@ func (l *linter) texts(st *Step) {
 			l.template(st, src, p, what)
 		}
 	}
+	if strings.Contains(st.Title, "{{") && !strings.Contains(st.Title, RawOpen) {
+		l.warnf(st.Pos, "titles are shown as written: put the value in the ask, manual or message text, which are filled in", "step %q: the title's {{ }} is not filled in", st.ID)
+	}
 	switch st.Kind {
 	case KindAsk:
 		check(st.Ask, st.TextPos, "ask")
