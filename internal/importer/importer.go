@@ -288,10 +288,13 @@ func Import(name string, src []byte) (*Result, error) {
 			}
 			todo("  ", "split from step "+st.Ref+": the text runs this only in some cases")
 			w("  - id: %s\n", fixID)
+			// The title is the command as the vendor wrote it (titles are
+			// shown as written, never filled in).
 			title := firstLine(st.fixes[0].cmd)
-			if len(st.fixes[0].params) == 0 {
-				title = text(title)
+			for _, p := range st.fixes[0].params {
+				title = strings.ReplaceAll(title, "{{ params."+p.name+" }}", p.text)
 			}
+			title = text(title)
 			w("    title: %s\n", q(title))
 			if anyDestructive(st.fixes) {
 				w("    doc: %s\n", q("Changes state on the host: check the command against the vendor text."))
