@@ -58,7 +58,7 @@ func instance(t *testing.T, data []byte) any {
 func TestSchemaAcceptsEveryValidRunbook(t *testing.T) {
 	sch := compile(t)
 	var files []string
-	for _, pat := range []string{"../runbooks/*.yaml", "../examples/*.yaml", "../testdata/valid/*.yaml", "../testdata/walks/*/runbook.yaml"} {
+	for _, pat := range []string{"../runbooks/*.yaml", "../examples/*.yaml", "../examples/lib/*.yaml", "../testdata/valid/*.yaml", "../testdata/walks/*/runbook.yaml", "../internal/engine/testdata/call/*.yaml", "../internal/engine/testdata/wait/*.yaml"} {
 		m, _ := filepath.Glob(pat)
 		files = append(files, m...)
 	}
@@ -176,6 +176,8 @@ func TestSchemaCoversEveryKey(t *testing.T) {
 		"branch":   {"$defs", "step", "properties", "branches", "items", "properties"},
 		"per_host": {"$defs", "perHost", "properties"},
 		"rollout":  {"$defs", "rollout", "properties"},
+		"call":     {"$defs", "call", "properties"},
+		"alert":    {"properties", "alert", "properties"},
 		"capture":  {"$defs", "step", "properties", "capture", "additionalProperties", "oneOf", "1", "properties"},
 		"table":    {"$defs", "step", "properties", "capture", "additionalProperties", "oneOf", "1", "properties", "table", "oneOf", "1", "properties"},
 	}

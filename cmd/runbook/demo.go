@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -33,6 +35,7 @@ type demoOptions struct {
 	list     bool
 	output   string
 	speed    float64
+	file     string // the chosen scenario's file, for a runbook file's own scenarios
 
 	stdin          io.Reader
 	stdout, stderr io.Writer
@@ -41,11 +44,15 @@ type demoOptions struct {
 func newDemoCmd() *cobra.Command {
 	o := &demoOptions{}
 	cmd := &cobra.Command{
-		Use:   "demo [RUNBOOK]",
+		Use:   "demo [RUNBOOK|FILE]",
 		Short: "Walk a shipped runbook against simulated hosts over real SSH on loopback",
 		Long: `Start simulated hosts in this process (SSH servers on 127.0.0.1, random
 ports, host keys trusted for this session only) and walk a shipped runbook
 against them. Nothing is installed, written to a host or sent to the network.
+
+A FILE is a runbook file; its scenarios are beside it, in scenarios/ID/*.yaml
+(as for runbook test), so a session recorded with runbook scenario record
+replays offline.
 
 The hosts answer commands from a scenario shipped with the runbook
 (` + "`runbook demo --list`" + ` shows them). With --auto the walk is unattended and
@@ -113,6 +120,28 @@ func runDemo(ctx context.Context, o *demoOptions) error {
 		return usageErr("--speed must be 1 or more")
 	}
 	list := all[o.runbook]
+	var fileRB *engine.Runbook
+	var scenarioFiles []string
+	if fi, err := os.Stat(o.runbook); err == nil && !fi.IsDir() {
+		// A runbook file: its scenarios are beside it (scenarios/ID/*.yaml),
+		// as for runbook test; a recorded session replays this way.
+		rb, ds := engine.CheckFile(o.runbook)
+		if rb == nil {
+			return &exitError{Code: 2, Err: fmt.Errorf("demo: %s does not lint:\n%v", o.runbook, ds)}
+		}
+		files, err := scenario.Beside(o.runbook, rb.ID)
+		if err != nil {
+			return usageErr("demo: %v", err)
+		}
+		scenarioFiles = files
+		if list, err = scenario.LoadAll(files); err != nil {
+			return usageErr("demo: %v", err)
+		}
+		if len(list) == 0 {
+			return usageErr("demo: no scenarios beside %s (scenarios/%s/*.yaml)", o.runbook, rb.ID)
+		}
+		fileRB = rb
+	}
 	if list == nil {
 		return usageErr("no shipped runbook %q with scenarios (try: %s)", o.runbook, strings.Join(ids, ", "))
 	}
@@ -130,6 +159,13 @@ func runDemo(ctx context.Context, o *demoOptions) error {
 			return usageErr("runbook %s has no scenario %q (scenarios: %s)", o.runbook, o.scenario, strings.Join(names, ", "))
 		}
 	}
+	for i, x := range list {
+		if x == s && i < len(scenarioFiles) {
+			if o.file, err = filepath.Abs(scenarioFiles[i]); err != nil {
+				return usageErr("demo: %v", err)
+			}
+		}
+	}
 	fleet, err := sshtest.NewFleet(s)
 	if err != nil {
 		return &exitError{Code: 1, Err: fmt.Errorf("start simulated hosts: %w", err)}
@@ -139,9 +175,11 @@ func runDemo(ctx context.Context, o *demoOptions) error {
 	for _, h := range s.HostNames() {
 		fmt.Fprintf(o.stderr, "demo: simulated host %s on ssh://%s\n", h, fleet.Addr(h))
 	}
-	rb, err := loadRunbook(s.Runbook)
-	if err != nil {
-		return err
+	rb := fileRB
+	if rb == nil {
+		if rb, err = loadRunbook(s.Runbook); err != nil {
+			return err
+		}
 	}
 	ro, err := demoRunOptions(o, rb, s, fleet.Executor())
 	if err != nil {
@@ -166,7 +204,7 @@ func demoRunOptions(o *demoOptions, rb *engine.Runbook, s *scenario.Scenario, re
 		Runbook: rb, Targets: s.Bindings(), Params: params, Policy: pol,
 		Interactive: !o.auto && isTerminal(o.stdin, o.stdout), Output: o.output,
 		Remote: remote, Clock: newScaledClock(o.speed), Bundle: bundle,
-		Journal: run.JournalOptions{Demo: &journal.Demo{Scenario: s.Name, Speed: o.speed}},
+		Journal: run.JournalOptions{Demo: &journal.Demo{Scenario: s.Name, File: o.file, Speed: o.speed}},
 		UI:      run.UIOptions{Banner: demoBanner(s.Name)},
 		Stdin:   o.stdin, Stdout: o.stdout, Stderr: o.stderr, ToolVersion: version,
 	}, nil
@@ -202,8 +240,14 @@ func demoBanner(scenario string) string {
 }
 
 // demoFleet starts the simulated hosts of a shipped scenario (for resume).
-func demoFleet(runbookID, name string) (*sshtest.Fleet, *scenario.Scenario, error) {
-	ss, err := catalog.Scenarios(runbookID)
+func demoFleet(runbookID, name, file string) (*sshtest.Fleet, *scenario.Scenario, error) {
+	var ss []*scenario.Scenario
+	var err error
+	if file != "" { // a scenario beside a runbook file (demo FILE)
+		ss, err = scenario.LoadAll([]string{file})
+	} else {
+		ss, err = catalog.Scenarios(runbookID)
+	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("load scenarios of %s: %w", runbookID, err)
 	}

@@ -30,7 +30,9 @@ Checks: YAML syntax, unknown keys (typos), wrong types, duplicate ids, routes
 to missing steps, unreachable steps, steps from which no end can be reached,
 asks without choices or without an --auto policy (warning), expressions and
 command templates that do not compile or name unknown things, undeclared
-targets and params, destructive fixes without a doc.
+targets and params, destructive fixes without a doc, captures that find
+nothing in the probe's declared example output (run.example), called
+runbooks (call: file) in their own files, with their params and roles.
 
 Exit status: 0 clean (warnings allowed unless --strict), 2 problems found.`,
 		Example: `  runbook lint runbooks/

@@ -37,6 +37,7 @@ type runOptions struct {
 	assume      []string
 	output      string
 	startAt     string
+	alert       string // --alert FILE|-
 
 	stdin          io.Reader
 	stdout, stderr io.Writer
@@ -97,6 +98,7 @@ list them with runbook sessions and continue one with runbook resume ID.
 	f.BoolVar(&o.dryRun, "dry-run", false, "run only read-only probes; show what fixes and collects would do")
 	f.StringVar(&o.startAt, "start-at", "", "start at this step (id or ref) instead of the first")
 	f.StringArrayVar(&o.captures, "capture", nil, "with --start-at, a value an earlier step would have captured: STEP.NAME=VALUE (repeatable)")
+	f.StringVar(&o.alert, "alert", "", "bind params and targets from an alert (Alertmanager or PagerDuty v3 webhook JSON, or any JSON) as the runbook's alert: section says; FILE or - for stdin. --param and --target override it")
 	addSSHFlags(f, &o.ssh)
 	addUIFlags(f, &o.ui)
 	addBundleFlags(f, &o.bundle)
@@ -284,6 +286,11 @@ func runRun(ctx context.Context, o *runOptions) error {
 	rb, err := loadRunbook(o.runbook)
 	if err != nil {
 		return err
+	}
+	if o.alert != "" {
+		if err := o.bindAlert(rb); err != nil {
+			return err
+		}
 	}
 	ro, err := o.build(rb)
 	if err != nil {

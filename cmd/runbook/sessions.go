@@ -132,7 +132,7 @@ func runResume(ctx context.Context, o *runOptions, id string) error {
 	if err != nil {
 		return usageErr("%v", err)
 	}
-	rb, err := engine.Load(h.File, []byte(h.Source))
+	rb, err := engine.LoadWith(h.File, []byte(h.Source), h.ReadInclude)
 	if err != nil {
 		return usageErr("session %s: journaled runbook: %v", h.ID, err)
 	}
@@ -187,11 +187,18 @@ func runResume(ctx context.Context, o *runOptions, id string) error {
 		if len(o.targets) > 0 {
 			return usageErr("session %s is a demo (scenario %s): its hosts are simulated, so --target cannot rebind them", h.ID, h.Demo.Scenario)
 		}
-		fleet, sc, err := demoFleet(h.Runbook, h.Demo.Scenario)
+		fleet, sc, err := demoFleet(h.Runbook, h.Demo.Scenario, h.Demo.File)
 		if err != nil {
 			return err
 		}
 		defer fleet.Close()
+		// A simulated session's secret params are the scenario's (the
+		// journal never holds a secret), under any given on the command line.
+		for k, v := range sc.Params {
+			if _, ok := ro.Params[k]; !ok {
+				ro.Params[k] = v
+			}
+		}
 		// The scenario's declared answers, under any given on the command line.
 		pol, err := demoPolicy(rb, sc)
 		if err != nil {

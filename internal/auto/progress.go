@@ -33,6 +33,8 @@ type Progress struct {
 	simulated string
 	polls     int
 	satisfied bool
+	item      string // the for_each item of a called step ("slot 2 of 3: 7")
+	until     string // a timed wait's end (wait.until)
 }
 
 // NewProgress prints progress for a session over rb to w.
@@ -44,7 +46,7 @@ func (p *Progress) reset(step string) {
 	p.step, p.hosts = step, nil
 	p.exits, p.captures = map[string]string{}, map[string]string{}
 	p.answer, p.answerBy, p.done, p.simulated = "", "", "", ""
-	p.polls, p.satisfied = 0, false
+	p.polls, p.satisfied, p.item, p.until = 0, false, "", ""
 }
 
 // Event consumes one session event. It is safe for concurrent use.
@@ -67,6 +69,7 @@ func (p *Progress) Event(e engine.Event) {
 	switch e.Type {
 	case engine.EvStepEnter:
 		p.reset(e.Step)
+		p.item = e.Text
 	case engine.EvCommand:
 		p.addHost(e.Host)
 	case engine.EvResult:
@@ -119,6 +122,10 @@ func (p *Progress) Event(e engine.Event) {
 		p.line(e.Step, "end", msg)
 	case engine.EvResume:
 		fmt.Fprintf(p.w, "resuming at %s\n", clean(p.label(e.Step)))
+	case engine.EvWaitUntil:
+		// A timed wait can last hours: say so before it starts.
+		fmt.Fprintf(p.w, "%s waits until %s\n", clean(p.label(e.Step)), clean(e.Text))
+		p.until = e.Text
 	}
 }
 
@@ -158,7 +165,9 @@ func (p *Progress) result(step string) string {
 		}
 		parts = append(parts, strings.Join(ex, "/"))
 	}
-	if st != nil && st.Kind == engine.KindWait {
+	if st != nil && st.Kind == engine.KindWait && p.until != "" && p.polls == 0 {
+		parts = append(parts, "waited until "+p.until)
+	} else if st != nil && st.Kind == engine.KindWait {
 		state := "not satisfied"
 		if p.satisfied {
 			state = "satisfied"
@@ -216,6 +225,9 @@ func (p *Progress) line(step, result, decision string) {
 			ref = st.Ref
 		}
 		title = st.Name()
+	}
+	if p.item != "" && step == p.step {
+		title += " [" + p.item + "]"
 	}
 	hosts := "-"
 	if len(p.hosts) > 0 {

@@ -27,6 +27,8 @@ var schemaParts = []struct {
 	{"fix", "`fix`", []string{"$defs", "fix", "properties"}},
 	{"wait", "`wait`", []string{"$defs", "wait", "properties"}},
 	{"collect", "a `collect` item", []string{"$defs", "collectItem", "properties"}},
+	{"call", "`call`", []string{"$defs", "call", "properties"}},
+	{"alert", "`alert`", []string{"properties", "alert", "properties"}},
 	{"redact", "a `redact` rule", []string{"properties", "redact", "items", "properties"}},
 	{"per_host", "`per_host`", []string{"$defs", "perHost", "properties"}},
 	{"rollout", "`rollout`", []string{"$defs", "rollout", "properties"}},

@@ -31,8 +31,11 @@ func lint(rb *Runbook, info *loadInfo) Diagnostics {
 	l.routes()
 	l.graph()
 	l.fleet()
+	l.alertChecks()
 	for _, st := range rb.Steps {
-		l.step(st)
+		if st.Frame == nil { // inlined from a call: linted in its own file
+			l.step(st)
+		}
 	}
 	for _, p := range rb.Params {
 		dp := p.DefaultPos
@@ -228,6 +231,7 @@ func (l *linter) step(st *Step) {
 		}
 	}
 	l.capturePatterns(st)
+	l.examples(st)
 	l.texts(st)
 	switch st.Kind {
 	case KindRun, KindFix, KindWait:
@@ -254,7 +258,10 @@ func (l *linter) step(st *Step) {
 			l.expr(st, b.If, b.IfPos, env, "if")
 		}
 		if st.Kind == KindWait && st.Wait != nil {
-			l.expr(st, st.Wait.Until, st.Wait.UntilPos, env, "until")
+			if st.Wait.Until != "" {
+				l.expr(st, st.Wait.Until, st.Wait.UntilPos, env, "until")
+			}
+			l.timedWaitExprs(st)
 		}
 		if st.Kind == KindFix && st.Fix.Destructive && strings.TrimSpace(st.Doc) == "" {
 			l.errf(st.Pos, "explain what it destroys and when it is safe in `doc:`", "destructive fix %q has no doc", st.ID)
@@ -276,6 +283,8 @@ func (l *linter) step(st *Step) {
 		if st.Next != "" && len(st.Choices) > 0 {
 			l.errf(st.NextPos, "use choices or next", "manual step %q has both choices and next", st.ID)
 		}
+	case KindCall:
+		l.callChecks(st)
 	case KindCollect:
 		for _, it := range st.Collect {
 			l.target(it.On, it.OnPos)

@@ -138,6 +138,9 @@ func (l *linter) texts(st *Step) {
 			l.template(st, src, p, what)
 		}
 	}
+	if strings.Contains(st.Title, "{{") && !strings.Contains(st.Title, RawOpen) {
+		l.warnf(st.Pos, "titles are shown as written: put the value in the ask, manual or message text, which are filled in", "step %q: the title's {{ }} is not filled in", st.ID)
+	}
 	switch st.Kind {
 	case KindAsk:
 		check(st.Ask, st.TextPos, "ask")
@@ -160,12 +163,19 @@ func (l *linter) texts(st *Step) {
 // forEach checks a for_each step: the list expression, and the command
 // with the item in scope, typed like the list's elements.
 func (l *linter) forEach(st *Step, c *Command) {
+	if cenv, ok := l.forEachEnv(st); ok {
+		l.templateIn(cenv, c.Cmd, c.CmdPos, "command")
+	}
+}
+
+// forEachEnv checks the list expression and gives the env with the item.
+func (l *linter) forEachEnv(st *Step) (Env, bool) {
 	env := l.baseEnv(st)
 	prog, err := l.compile(st.ForEach, env)
 	if err != nil {
 		p, msg := l.exprErrPos(st.ForEachPos, st.ForEach, err.Error())
 		l.errf(p, exprHint(err), "for_each: %s", msg)
-		return
+		return nil, false
 	}
 	l.refs(prog, st.ForEachPos, env, "for_each")
 	var item any = ""
@@ -178,7 +188,7 @@ func (l *linter) forEach(st *Step, c *Command) {
 		case reflect.Interface:
 		default:
 			l.errf(st.ForEachPos, "give a list: an all-match or table capture, or split(...)", "for_each: %s gives %s, not a list", st.ForEach, t)
-			return
+			return nil, false
 		}
 	}
 	cenv := Env{}
@@ -186,19 +196,24 @@ func (l *linter) forEach(st *Step, c *Command) {
 		cenv[k] = v
 	}
 	cenv[st.ItemName()] = item
-	t, err := parseTemplate(c.Cmd, func(code string) (*Program, error) { return CompileExpr(code, cenv) })
+	return cenv, true
+}
+
+// templateIn checks a template against env; what names it in messages.
+func (l *linter) templateIn(env Env, src string, at Pos, what string) {
+	t, err := parseTemplate(src, func(code string) (*Program, error) { return CompileExpr(code, env) })
 	if err != nil {
-		p := c.CmdPos
+		p := at
 		var te *TemplateError
 		if errors.As(err, &te) {
-			p = l.offsetPos(p, c.Cmd, te.Offset)
+			p = l.offsetPos(p, src, te.Offset)
 		}
-		l.errf(p, exprHint(err), "command: %v", err)
+		l.errf(p, exprHint(err), "%s: %v", what, err)
 		return
 	}
 	for _, part := range t.parts {
 		if part.expr != nil {
-			l.refs(part.expr, l.offsetPos(c.CmdPos, c.Cmd, part.off), cenv, "command")
+			l.refs(part.expr, l.offsetPos(at, src, part.off), env, what)
 		}
 	}
 }

@@ -75,7 +75,16 @@ type loadInfo struct {
 // load parses as much as it can. rb is nil only when there is nothing to
 // lint (YAML syntax error, empty document).
 func load(name string, data []byte) (*Runbook, Diagnostics, *loadInfo) {
-	l := &loader{file: name, info: &loadInfo{damaged: map[*Step]bool{}}}
+	return loadWith(name, data, nil, nil)
+}
+
+// loadWith is load with called files read by read; stack holds the files
+// calling this one (call.go).
+func loadWith(name string, data []byte, read ReadFunc, stack []string) (*Runbook, Diagnostics, *loadInfo) {
+	if read == nil {
+		read = readFile
+	}
+	l := &loader{file: name, info: &loadInfo{damaged: map[*Step]bool{}}, read: read, stack: append(stack[:len(stack):len(stack)], name)}
 	if i := bytes.IndexByte(data, 0); i >= 0 {
 		line := 1 + bytes.Count(data[:i], []byte("\n"))
 		col := 1 + i - (bytes.LastIndexByte(data[:i], '\n') + 1)
@@ -95,6 +104,7 @@ func load(name string, data []byte) (*Runbook, Diagnostics, *loadInfo) {
 	}
 	rb := l.runbook(l.resolveAliases(f.Docs[0].Body))
 	normalizeRoutes(rb)
+	l.expand(rb)
 	rb.File = name
 	rb.Raw = data
 	sum := sha256.Sum256(data)
@@ -115,6 +125,8 @@ func parseYAML(data []byte) (f *ast.File, err error) {
 
 type loader struct {
 	file   string
+	read   ReadFunc // called files (call.go)
+	stack  []string // this file and the files calling it
 	info   *loadInfo
 	inStep bool // loading a step: dropped parts may have been routes
 	// suggested collects the keys offered as "did you mean", so a missing
@@ -360,16 +372,16 @@ var (
 	kebabRE   = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
 	stepIDRE  = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
 	nameRE    = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-	topKeys   = []string{"runbook", "id", "title", "source", "description", "targets", "params", "steps", "redact"}
-	stepKinds = []string{"run", "ask", "manual", "fix", "wait", "collect", "end"}
+	topKeys   = []string{"runbook", "id", "title", "source", "description", "targets", "params", "steps", "redact", "alert"}
+	stepKinds = []string{"run", "ask", "manual", "fix", "wait", "collect", "call", "end"}
 	stepKeys  = append([]string{"id", "ref", "title", "doc", "capture", "branches", "else", "next", "choices", "auto", "message", "on_error", "for_each", "as", "per_host", "rollout"}, stepKinds...)
 
 	targetKeys  = []string{"description", "group"}
 	paramKeys   = []string{"type", "description", "prompt", "default", "pattern", "min", "max", "under", "values", "secret"}
 	redactKeys  = []string{"name", "pattern"}
-	runKeys     = []string{"on", "cmd", "timeout", "sudo"}
+	runKeys     = []string{"on", "cmd", "timeout", "sudo", "example"}
 	fixKeys     = append(append([]string{}, runKeys...), "destructive", "input")
-	waitKeys    = []string{"every", "timeout", "run", "until"}
+	waitKeys    = []string{"at", "for", "every", "timeout", "run", "until"}
 	collectKeys = []string{"on", "files", "since", "max_bytes", "cmd", "sudo", "timeout"}
 	captureKeys = []string{"pattern", "all", "table", "json"}
 	tableKeys   = []string{"sep", "columns", "header", "start"}
@@ -383,7 +395,7 @@ func FormatKeys() map[string][]string {
 	return map[string][]string{
 		"runbook": topKeys, "target": targetKeys, "param": paramKeys, "redact": redactKeys,
 		"step": stepKeys, "run": runKeys, "fix": fixKeys, "wait": waitKeys, "collect": collectKeys,
-		"capture": captureKeys, "table": tableKeys, "branch": branchKeys,
+		"capture": captureKeys, "table": tableKeys, "branch": branchKeys, "call": callKeys, "alert": alertKeys,
 		"per_host": perHostKeys, "rollout": rolloutKeys,
 	}
 }
@@ -425,6 +437,8 @@ func (l *loader) runbook(root ast.Node) *Runbook {
 			rb.Steps = l.steps(f.val)
 		case "redact":
 			rb.Redact = l.redact(f.val)
+		case "alert":
+			rb.Alert = l.alert(f.val)
 		}
 	}
 	for _, k := range []string{"runbook", "id", "title", "steps"} {
@@ -658,12 +672,14 @@ func (l *loader) step(n ast.Node) *Step {
 		s.Wait = l.wait(k.val)
 	case KindCollect:
 		s.Collect = l.collect(k.val)
+	case KindCall:
+		s.Call = l.call(k.val)
 	case KindEnd:
 		s.End = Outcome(l.str(k, "end"))
 		switch s.End {
-		case OutcomeResolved, OutcomeEscalated, OutcomeAborted:
+		case OutcomeResolved, OutcomeEscalated, OutcomeAborted, OutcomeReturn:
 		default:
-			l.errf(l.pos(k.val), "use resolved, escalated or aborted", "unknown outcome %q", s.End)
+			l.errf(l.pos(k.val), "use resolved, escalated, aborted, or return (a called runbook)", "unknown outcome %q", s.End)
 		}
 	}
 	l.kindKeys(s, fields)
@@ -677,6 +693,7 @@ func (l *loader) kindKeys(s *Step, fields []field) {
 		KindFix:     {"capture", "branches", "else", "next", "on_error", "per_host", "rollout"},
 		KindWait:    {"capture", "branches", "else", "next", "on_error", "per_host"},
 		KindCollect: {"next", "on_error"},
+		KindCall:    {"next", "branches", "else", "for_each", "as"},
 		KindManual:  {"next", "choices"},
 		KindAsk:     {"choices", "auto"},
 		KindEnd:     {"message"},
@@ -706,6 +723,8 @@ func (l *loader) command(n ast.Node, what string, isFix bool) *Command {
 			c.Timeout = l.duration(f, "timeout")
 		case "sudo":
 			c.Sudo = l.boolean(f, "sudo")
+		case "example":
+			c.Example, c.ExamplePos = l.str(f, "example"), l.pos(f.val)
 		case "destructive":
 			c.Destructive = l.boolean(f, "destructive")
 		case "input":
@@ -734,7 +753,14 @@ func (l *loader) wait(n ast.Node) *Wait {
 			w.Run = l.command(f.val, "wait.run", false)
 		case "until":
 			w.Until, w.UntilPos = l.str(f, "until"), l.pos(f.val)
+		case "at":
+			w.At, w.AtPos = l.str(f, "at"), l.pos(f.val)
+		case "for":
+			w.For, w.ForPos = l.str(f, "for"), l.pos(f.val)
 		}
+	}
+	if l.timedWait(w) {
+		return w
 	}
 	if w.Timeout == 0 {
 		l.errf(w.Pos, "e.g. `timeout: 10m`", "wait needs a timeout")

@@ -23,12 +23,29 @@ type Runbook struct {
 	Params      []*Param
 	Steps       []*Step
 	Redact      []*RedactRule
+	Includes    []Include // the files its calls read, as read
+	Alert       *AlertSpec
 
 	File   string // where it was loaded from (display name)
 	Raw    []byte // the source bytes, for hashing into bundles
 	SHA256 string // hex digest of Raw
 
 	Pos Pos
+}
+
+// AlertSpec says where `runbook run --alert` finds each param's value and
+// each target's host in an alert (Alertmanager, PagerDuty, or any JSON).
+type AlertSpec struct {
+	Params  []*AlertField // param name <- path
+	Targets []*AlertField // target role <- path
+	Pos     Pos
+}
+
+// AlertField is one binding: Name (a param or role) from Path, a dotted
+// path in the alert (labels.instance, startsAt, event.data.title).
+type AlertField struct {
+	Name, Path string
+	Pos        Pos
 }
 
 // Target is a role bound to one host (or, for groups, several) at run time.
@@ -118,6 +135,8 @@ type Step struct {
 
 	PerHost *PerHost // from this step each host walks its own path (perhost.go)
 	Rollout *Rollout // fix steps on a group: canary, batches, error budget (rollout.go)
+	Call    *Call    // call: another runbook file's steps (call.go)
+	Frame   *Frame   // set on steps inlined from a call
 
 	Capture  []*Capture
 	Branches []*Branch
@@ -158,6 +177,8 @@ type Command struct {
 	Sudo        bool
 	Destructive bool     // fix only: confirmation by typing the host name
 	Input       []*Param // fix only: values the operator supplies at confirmation
+	Example     string   // what the probe prints, as documented: lint checks the captures against it
+	ExamplePos  Pos
 
 	Pos    Pos
 	OnPos  Pos
@@ -196,12 +217,15 @@ type Capture struct {
 
 // Wait polls a probe until an expression holds or the timeout passes.
 type Wait struct {
+	At, For  string // timed waits (wait_time.go): a time of day or time expression; a duration expression
 	Every    time.Duration
 	Timeout  time.Duration
 	Run      *Command
 	Until    string
 	Pos      Pos
 	UntilPos Pos
+	AtPos    Pos
+	ForPos   Pos
 }
 
 // CollectItem is one thing to gather for the bundle: files by glob or a command's output.
@@ -235,7 +259,7 @@ func (rb *Runbook) Step(idOrRef string) *Step {
 		}
 	}
 	for _, s := range rb.Steps {
-		if s.Ref != "" && s.Ref == idOrRef {
+		if s.Ref != "" && s.Ref == idOrRef && s.Frame == nil { // a called file's refs are its own
 			return s
 		}
 	}

@@ -507,8 +507,13 @@ func (s *Session) step(ctx context.Context) error {
 	}
 	switch st.Kind {
 	case KindEnd:
+		if st.End == OutcomeReturn {
+			return s.returnFrom(st)
+		}
 		s.finish(st.End, s.showText(st, st.Message))
 		return nil
+	case KindCall:
+		return s.enterCall(st)
 	case KindAsk:
 		s.pending = &Prompt{Kind: PromptAsk, Step: st, Choices: choiceNames(st), Text: s.showText(st, st.Ask)}
 		return nil
@@ -585,7 +590,7 @@ func (s *Session) enter(st *Step) error {
 	s.approved = false
 	s.edited, s.confirmed = "", ""
 	s.inputs = map[string]any{} // a fix's inputs belong to its own visit
-	s.emit(Event{Type: EvStepEnter, Step: st.ID, Visit: v.N})
+	s.emit(Event{Type: EvStepEnter, Step: st.ID, Visit: v.N, Text: s.ItemLabel(st)})
 	return nil
 }
 
@@ -636,6 +641,9 @@ func (s *Session) collectHosts(st *Step) []Host {
 
 // env is what expressions and templates see at step st.
 func (s *Session) env(st *Step) Env {
+	if st != nil && st.Frame != nil {
+		return s.frameEnv(st)
+	}
 	steps := make(map[string]any, len(s.rb.Steps))
 	for _, x := range s.rb.Steps {
 		if m, ok := s.steps[x.ID]; ok {

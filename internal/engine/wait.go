@@ -9,6 +9,11 @@ import (
 
 func (s *Session) wait(ctx context.Context, st *Step) error {
 	w := st.Wait
+	if w.At != "" || w.For != "" {
+		if poll, err := s.timedWait(ctx, st); !poll || err != nil {
+			return err
+		}
+	}
 	start := s.opts.Clock.Now()
 	var results []HostResult
 	satisfied := false

@@ -49,9 +49,10 @@ type Header struct {
 	ID       string              `json:"id"`
 	Runbook  string              `json:"runbook"`
 	Title    string              `json:"title,omitempty"`
-	File     string              `json:"file,omitempty"`   // where the runbook was loaded from
-	SHA256   string              `json:"sha256,omitempty"` // of Source
-	Source   string              `json:"source"`           // the runbook YAML as it ran
+	File     string              `json:"file,omitempty"`     // where the runbook was loaded from
+	SHA256   string              `json:"sha256,omitempty"`   // of Source
+	Source   string              `json:"source"`             // the runbook YAML as it ran
+	Includes []Include           `json:"includes,omitempty"` // the files its calls read, as they ran
 	Targets  map[string][]string `json:"targets,omitempty"`
 	Params   map[string]string   `json:"params,omitempty"`   // raw values; secrets left out
 	Captures map[string]string   `json:"captures,omitempty"` // --capture STEP.NAME=VALUE presets
@@ -65,9 +66,37 @@ type Header struct {
 	Demo *Demo `json:"demo,omitempty"`
 }
 
+// Include is a file the runbook calls (call: file), as it ran.
+type Include struct {
+	Path   string `json:"path"`
+	SHA256 string `json:"sha256"`
+	Source string `json:"source"`
+}
+
+// Includes turns a runbook's called files into header entries.
+func Includes(rb *engine.Runbook) []Include {
+	var out []Include
+	for _, inc := range rb.Includes {
+		out = append(out, Include{Path: inc.Path, SHA256: sum(string(inc.Raw)), Source: string(inc.Raw)})
+	}
+	return out
+}
+
+// ReadInclude reads called files from the header, so a resumed session
+// runs the sub-procedures it started with, not what the files say now.
+func (h Header) ReadInclude(path string) ([]byte, error) {
+	for _, inc := range h.Includes {
+		if inc.Path == path {
+			return []byte(inc.Source), nil
+		}
+	}
+	return nil, fmt.Errorf("the journal holds no copy of %s (the runbook called other files when it started)", path)
+}
+
 // Demo says which shipped scenario simulated a session's hosts.
 type Demo struct {
 	Scenario string  `json:"scenario"`
+	File     string  `json:"file,omitempty"`  // the scenario file, for a runbook file's own scenarios (demo FILE)
 	Speed    float64 `json:"speed,omitempty"` // wait clock speed-up
 }
 

@@ -24,6 +24,11 @@ func (h Header) VerifySource() error {
 	}
 	got := sum(h.Source)
 	if got == h.SHA256 {
+		for _, inc := range h.Includes {
+			if g := sum(inc.Source); g != inc.SHA256 {
+				return fmt.Errorf("%w: the called file %s hashes to %s, the header says %s; start a new session with `runbook run` instead", ErrTampered, inc.Path, short(g), short(inc.SHA256))
+			}
+		}
 		return nil
 	}
 	msg := fmt.Sprintf("the header says sha256 %s, the journaled source hashes to %s", short(h.SHA256), short(got))

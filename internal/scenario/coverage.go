@@ -39,6 +39,23 @@ func (e Edge) String() string {
 func Edges(rb *engine.Runbook) []Edge {
 	var out []Edge
 	for _, st := range rb.Steps {
+		if returnOf(st) != nil {
+			continue // a called runbook's return routes by its call step's edges
+		}
+		if c := st.Call; c != nil && c.Callee != nil {
+			// The call's own routes, taken when the callee returns (its
+			// entry is not a route the author declared).
+			for _, b := range c.Branches {
+				out = append(out, Edge{From: st.ID, Kind: EdgeBranch, Label: b.If, To: b.Goto, Pos: b.GotoPos})
+			}
+			if c.Else != "" {
+				out = append(out, Edge{From: st.ID, Kind: EdgeElse, To: c.Else, Pos: c.ElsePos})
+			}
+			if c.Return != "" {
+				out = append(out, Edge{From: st.ID, Kind: EdgeNext, To: c.Return, Pos: st.NextPos})
+			}
+			continue
+		}
 		for _, b := range st.Branches {
 			out = append(out, Edge{From: st.ID, Kind: EdgeBranch, Label: b.If, To: b.Goto, Pos: b.GotoPos})
 		}
@@ -63,16 +80,28 @@ func Edges(rb *engine.Runbook) []Edge {
 	return out
 }
 
+// returnOf is the call step a called runbook's `end: return` (inlined)
+// goes back to, or nil.
+func returnOf(st *engine.Step) *engine.Step {
+	if st.Frame != nil && st.Kind == engine.KindEnd && st.End == engine.OutcomeReturn && st.Frame.Call != nil && st.Frame.Call.Call != nil {
+		if st.Next == st.Frame.Call.Call.Return || len(st.Branches) > 0 || st.Else != "" {
+			return st.Frame.Call
+		}
+	}
+	return nil
+}
+
 // Coverage is which declared edges a set of runs took.
 type Coverage struct {
 	Edges []Edge
 	Taken []bool
+	rb    *engine.Runbook
 }
 
 // NewCoverage starts counting the edges of rb.
 func NewCoverage(rb *engine.Runbook) *Coverage {
 	e := Edges(rb)
-	return &Coverage{Edges: e, Taken: make([]bool, len(e))}
+	return &Coverage{Edges: e, Taken: make([]bool, len(e)), rb: rb}
 }
 
 // Add marks the edges a run's decisions took. A decision names its step,
@@ -81,6 +110,13 @@ func NewCoverage(rb *engine.Runbook) *Coverage {
 // take no declared edge.
 func (c *Coverage) Add(decisions []engine.Event) {
 	for _, d := range decisions {
+		if c.rb != nil {
+			if st := c.rb.Step(d.Step); st != nil {
+				if call := returnOf(st); call != nil {
+					d.Step = call.ID // the return decides by its call's edges
+				}
+			}
+		}
 		for i, e := range c.Edges {
 			if e.From == d.Step && e.To == d.Next && takes(e, d.Expr) {
 				c.Taken[i] = true

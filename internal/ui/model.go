@@ -673,6 +673,7 @@ func (m *Model) applyEvents(evs []taggedEvent) {
 			}
 			if st := m.rb.Step(e.Step); st != nil {
 				m.step.SetStep(st, m.hostsOf(st), "", false)
+				m.step.SetItem(e.Text)
 			}
 		case engine.EvCommand:
 			if st := m.rb.Step(e.Step); st != nil && st.Kind == engine.KindWait {
@@ -688,6 +689,11 @@ func (m *Model) applyEvents(evs []taggedEvent) {
 			if st := m.rb.Step(e.Step); st != nil {
 				m.step.SetStep(st, m.hostsOf(st), e.Command, e.Edited)
 				m.out.SetHosts(len(m.hostsOf(st)))
+			}
+		case engine.EvWaitUntil:
+			// A timed wait has no polls to show: say until when.
+			if t, err := time.Parse(time.RFC3339, e.Text); err == nil {
+				m.activity = "waiting until " + t.Format("2006-01-02 15:04:05 MST")
 			}
 		case engine.EvOutput:
 			if m.cancelled[te.run] {

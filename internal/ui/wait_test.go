@@ -127,3 +127,19 @@ func TestWaitHeaderFollowsTheSessionClock(t *testing.T) {
 	h.m.cancel()
 	h.m.state = stateAsking
 }
+
+// TestTimedWaitSaysUntilWhen: "wait until 00:00 the next day" has no polls;
+// the output header says until when, and the walk goes on at midnight.
+func TestTimedWaitSaysUntilWhen(t *testing.T) {
+	h := newHarness(t, "wait-midnight.yaml", enginetest.New(), func(c *Config) { c.Options.Clock = &testClock{now: fixedNow} })
+	h.settle()
+	h.wantPrompt(engine.PromptRun, "midnight")
+	_ = h.m.act("waiting", nil) // the test plays the act's events
+	h.m.applyEvents([]taggedEvent{
+		{run: h.m.run, ev: engine.Event{Type: engine.EvStepEnter, Step: "midnight", Time: fixedNow}},
+		{run: h.m.run, ev: engine.Event{Type: engine.EvWaitUntil, Step: "midnight", Text: "2026-11-29T00:00:00Z", Time: fixedNow}},
+	})
+	h.send(tickMsg{run: h.m.run, t: fixedNow.Add(time.Second)})
+	h.mustSee("waiting until 2026-11-29 00:00:00 UTC")
+	h.m.cancel()
+}

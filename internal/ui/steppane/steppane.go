@@ -30,6 +30,7 @@ type Model struct {
 	edited  bool
 	plan    []engine.CollectPlan // a collect step's items, per host
 	text    string               // filled-in instructions (Prompt.Text)
+	item    string               // the for_each item of a called step ("slot 2 of 3: 7")
 	width   int
 	maxRows int
 
@@ -63,10 +64,14 @@ func (m *Model) SetSize(w, h int) { m.width, m.maxRows = max(w, 0), max(h, 0) }
 // (empty when it runs nothing).
 func (m *Model) SetStep(st *engine.Step, hosts []engine.Host, command string, edited bool) {
 	if m.step == nil || st == nil || m.step.ID != st.ID {
-		m.plan = nil
+		m.plan, m.item = nil, ""
 	}
 	m.step, m.hosts, m.command, m.edited, m.text = st, hosts, command, edited, ""
 }
+
+// SetItem shows which item of a for_each call the step runs for (the
+// step's entry event says: engine.Session.ItemLabel).
+func (m *Model) SetItem(label string) { m.item = label }
 
 // SetPlan shows what a collect step gathers (kept until another step).
 func (m *Model) SetPlan(plan []engine.CollectPlan) { m.plan = plan }
@@ -154,7 +159,11 @@ func (m Model) View() string {
 	w := m.width
 	st := m.step
 	var head []string
-	title := s.Title.Render(untrusted.SanitizeLine(st.Name()))
+	name := st.Name()
+	if m.item != "" {
+		name += " [" + m.item + "]"
+	}
+	title := s.Title.Render(untrusted.SanitizeLine(name))
 	if st.Ref != "" {
 		title = s.Ref.Render(untrusted.SanitizeLine(st.Ref)) + " " + title
 	}
