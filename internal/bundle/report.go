@@ -10,8 +10,10 @@ import (
 )
 
 // reportModel follows the (already redacted) events and keeps what a person
-// needs: the path with what each probe showed, answers and notes.
+// needs: the path with what each probe showed, answers and notes. Which
+// visit an event belongs to is the session's fold's answer (engine.State).
 type reportModel struct {
+	fold    *engine.State
 	visits  []*visitRep
 	answers []string
 	notes   []string
@@ -19,6 +21,7 @@ type reportModel struct {
 }
 
 type visitRep struct {
+	n     int // the visit's number in the fold; 0 for events of no visit seen
 	step  string
 	items []string
 	tails map[string]*tailLines // host -> last lines of output
@@ -59,21 +62,42 @@ func (t *tailLines) text() string {
 	return strings.Join(l, "\n")
 }
 
-func (m *reportModel) cur() *visitRep {
+// visitFor folds e and returns the visit it belongs to: the fold's, or,
+// for events of a visit this report never saw entered (the first events of
+// a resumed session), the last one.
+func (m *reportModel) visitFor(e engine.Event) *visitRep {
+	if m.fold == nil {
+		m.fold = engine.NewState("")
+	}
+	n := m.fold.VisitOf(e)
+	m.fold.Apply(e)
+	if e.Type == engine.EvStepEnter {
+		v, _ := m.fold.InProgress()
+		n = v.N
+	}
+	if n > 0 {
+		for i := len(m.visits) - 1; i >= 0; i-- {
+			if m.visits[i].n == n {
+				return m.visits[i]
+			}
+		}
+		v, _ := m.fold.Visit(n)
+		m.visits = append(m.visits, &visitRep{n: n, step: v.Step, tails: map[string]*tailLines{}})
+		return m.visits[len(m.visits)-1]
+	}
 	if len(m.visits) == 0 {
-		m.visits = append(m.visits, &visitRep{tails: map[string]*tailLines{}})
+		m.visits = append(m.visits, &visitRep{step: e.Step, tails: map[string]*tailLines{}})
 	}
 	return m.visits[len(m.visits)-1]
 }
 
 func (m *reportModel) add(e engine.Event) {
+	cur := m.visitFor(e)
 	switch e.Type {
-	case engine.EvStepEnter:
-		m.visits = append(m.visits, &visitRep{step: e.Step, tails: map[string]*tailLines{}})
 	case engine.EvCommand:
-		m.cur().items = append(m.cur().items, fmt.Sprintf("- on `%s`: %s", inline(e.Host), code(e.Command)))
+		cur.items = append(cur.items, fmt.Sprintf("- on `%s`: %s", inline(e.Host), code(e.Command)))
 	case engine.EvOutput:
-		v := m.cur()
+		v := cur
 		t := v.tails[e.Host]
 		if t == nil {
 			t = &tailLines{}
@@ -81,7 +105,7 @@ func (m *reportModel) add(e engine.Event) {
 		}
 		t.add(e.Data)
 	case engine.EvResult:
-		v := m.cur()
+		v := cur
 		line := fmt.Sprintf("- `%s` ", inline(e.Host))
 		switch {
 		case e.TimedOut:
@@ -120,7 +144,7 @@ func (m *reportModel) add(e engine.Event) {
 		if e.Satisfied {
 			s = "satisfied"
 		}
-		m.cur().items = append(m.cur().items, fmt.Sprintf("- poll %d: %s", e.Poll, s))
+		cur.items = append(cur.items, fmt.Sprintf("- poll %d: %s", e.Poll, s))
 	case engine.EvDecision:
 		txt := e.Explain
 		if txt == "" {
@@ -130,26 +154,26 @@ func (m *reportModel) add(e engine.Event) {
 		if e.Expr != "" && e.Expr != "next" {
 			line += " — " + code(e.Expr)
 		}
-		m.cur().items = append(m.cur().items, line)
+		cur.items = append(cur.items, line)
 	case engine.EvAnswer:
-		m.cur().items = append(m.cur().items, fmt.Sprintf("- answer: **%s** (%s)", inline(e.Answer), inline(e.By)))
+		cur.items = append(cur.items, fmt.Sprintf("- answer: **%s** (%s)", inline(e.Answer), inline(e.By)))
 		m.answers = append(m.answers, fmt.Sprintf("- %s: **%s** (%s)", inline(e.Step), inline(e.Answer), inline(e.By)))
 	case engine.EvConfirm:
-		m.cur().items = append(m.cur().items, fmt.Sprintf("- confirmed by %s", inline(e.By)))
+		cur.items = append(cur.items, fmt.Sprintf("- confirmed by %s", inline(e.By)))
 	case engine.EvDecline:
-		m.cur().items = append(m.cur().items, fmt.Sprintf("- declined by %s: %s", inline(e.By), inline(e.Reason)))
+		cur.items = append(cur.items, fmt.Sprintf("- declined by %s: %s", inline(e.By), inline(e.Reason)))
 	case engine.EvManualDone:
-		m.cur().items = append(m.cur().items, fmt.Sprintf("- done (%s)", inline(e.By)))
+		cur.items = append(cur.items, fmt.Sprintf("- done (%s)", inline(e.By)))
 	case engine.EvOverride:
-		m.cur().items = append(m.cur().items, fmt.Sprintf("- override → %s: %s", inline(e.Next), inline(e.Reason)))
+		cur.items = append(cur.items, fmt.Sprintf("- override → %s: %s", inline(e.Next), inline(e.Reason)))
 	case engine.EvBack:
-		m.cur().items = append(m.cur().items, fmt.Sprintf("- went back to %s", inline(e.Next+e.Step)))
+		cur.items = append(cur.items, fmt.Sprintf("- went back to %s", inline(e.Next+e.Step)))
 	case engine.EvNote:
 		m.notes = append(m.notes, fmt.Sprintf("- %s (%s): %s", e.Time.UTC().Format("15:04:05"), inline(e.Step), inline(e.Text)))
 	case engine.EvSimulated:
-		m.cur().items = append(m.cur().items, "- simulated (dry run): "+inline(e.Text+e.Command))
+		cur.items = append(cur.items, "- simulated (dry run): "+inline(e.Text+e.Command))
 	case engine.EvError:
-		m.cur().items = append(m.cur().items, "- error: "+inline(e.Error))
+		cur.items = append(cur.items, "- error: "+inline(e.Error))
 		m.errors = append(m.errors, fmt.Sprintf("- %s: %s", inline(e.Step), inline(e.Error)))
 	}
 }

@@ -7,6 +7,7 @@ package engine
 // instead of re-deriving the path from raw events.
 
 import (
+	"slices"
 	"strings"
 	"time"
 )
@@ -208,7 +209,7 @@ func (f *State) Apply(e Event) {
 		if v == f.visit {
 			// The cut-off attempt is offered again in this visit: what it
 			// had shown is not its result.
-			v.Results, v.Command, v.Error = nil, "", ""
+			v.Results, v.Hosts, v.Command, v.Error = nil, nil, "", ""
 			f.resetAttempt()
 		}
 	case EvSessionEnd:
@@ -271,6 +272,47 @@ func (f *State) current(e *Event) *Visit {
 		return v
 	}
 	return nil
+}
+
+// Clone is an independent copy: a driver that folds the events it is
+// shown starts from the session's state (a resumed session's history).
+func (f *State) Clone() *State {
+	c := *f
+	c.history = make([]*Visit, len(f.history))
+	for i, v := range f.history {
+		cv := v.clone()
+		c.history[i] = cv
+		if v == f.visit {
+			c.visit = cv
+		}
+	}
+	c.visits = make(map[string]int, len(f.visits))
+	for k, n := range f.visits {
+		c.visits[k] = n
+	}
+	c.answers = f.Answers()
+	c.slots, c.filled = slices.Clone(f.slots), slices.Clone(f.filled)
+	c.cmds = slices.Clone(f.cmds)
+	c.out = make(map[string]*tailWriter, len(f.out))
+	for k, w := range f.out {
+		c.out[k] = &tailWriter{max: w.max, buf: slices.Clone(w.buf), full: w.full}
+	}
+	if f.last != nil {
+		e := *f.last
+		c.last = &e
+	}
+	return &c
+}
+
+// clone copies v so that appends to either never show in the other.
+func (v *Visit) clone() *Visit {
+	c := *v
+	c.Hosts, c.Results, c.Notes, c.Would = slices.Clip(v.Hosts), slices.Clip(v.Results), slices.Clip(v.Notes), slices.Clip(v.Would)
+	if v.Satisfied != nil {
+		sat := *v.Satisfied
+		c.Satisfied = &sat
+	}
+	return &c
 }
 
 // --- read-only view -------------------------------------------------------
