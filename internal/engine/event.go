@@ -44,6 +44,9 @@ type Event struct {
 	Command string `json:"command,omitempty"` // command, collect (cmd items)
 	Edited  bool   `json:"edited,omitempty"`
 	Sudo    bool   `json:"sudo,omitempty"`
+	// Item is a for_each step's item a command is for (secrets masked), so
+	// a resumed session's results still know their items.
+	Item any `json:"item,omitempty"`
 
 	Stream string `json:"stream,omitempty"` // output: stdout | stderr
 	Data   string `json:"data,omitempty"`   // output

@@ -94,7 +94,7 @@ func (f *State) Apply(e Event) {
 		if !contains(v.Hosts, e.Host) {
 			v.Hosts = append(v.Hosts, e.Host)
 		}
-		f.slots = append(f.slots, HostResult{Host: e.Host, Exit: -1})
+		f.slots = append(f.slots, HostResult{Host: e.Host, Exit: -1, Item: e.Item})
 		f.filled = append(f.filled, false)
 		f.ran = true
 	case EvOutput:
@@ -132,6 +132,7 @@ func (f *State) Apply(e Event) {
 		if i < 0 { // a result without its command (a journal cut mid-write)
 			f.slots, f.filled = append(f.slots, hr), append(f.filled, true)
 		} else {
+			hr.Item = f.slots[i].Item
 			f.slots[i], f.filled[i] = hr, true
 		}
 		v.Results = v.Results[:0:0]

@@ -76,7 +76,7 @@ type HostResult struct {
 	// Cause is the executor's error value behind Err, for errors.Is/As
 	// (nil after a resume: the journal keeps only the text).
 	Cause error `json:"-"`
-	Item  any   `json:"item,omitempty"` // for_each: the item this result is for (live only: not journaled)
+	Item  any   `json:"item,omitempty"` // for_each: the item this result is for (journaled on its command event)
 	// Bytes is how much the command printed (stdout+stderr); Truncated says
 	// it was more than the tail kept (Options.MaxOutput).
 	Bytes     int64 `json:"bytes,omitempty"`
@@ -454,6 +454,7 @@ func (s *Session) emit(e Event) {
 	}
 	e.Captures = s.maskMap(e.Captures)
 	e.Inputs = s.maskMap(e.Inputs)
+	e.Item = s.maskValue(e.Item)
 	s.apply(e)
 	if s.opts.OnEvent != nil {
 		s.opts.OnEvent(e)
@@ -469,6 +470,30 @@ func (s *Session) maskMap(m map[string]string) map[string]string {
 		out[k] = s.mask(v)
 	}
 	return out
+}
+
+// maskValue masks the strings inside a value (a for_each item).
+func (s *Session) maskValue(v any) any {
+	if len(s.secrets) == 0 {
+		return v
+	}
+	switch x := v.(type) {
+	case string:
+		return s.mask(x)
+	case []any:
+		out := make([]any, len(x))
+		for i, y := range x {
+			out[i] = s.maskValue(y)
+		}
+		return out
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, y := range x {
+			out[k] = s.maskValue(y)
+		}
+		return out
+	}
+	return v
 }
 
 func (s *Session) mask(v string) string {

@@ -146,7 +146,7 @@ func (s *Session) probeEach(ctx context.Context, st *Step, c *Command) ([]HostRe
 					if ctx.Err() != nil {
 						return nil, false
 					}
-					s.emit(Event{Type: EvCommand, Step: st.ID, Host: h.Name, Command: cmd, Sudo: c.Sudo, Text: label})
+					s.emit(Event{Type: EvCommand, Step: st.ID, Host: h.Name, Command: cmd, Sudo: c.Sudo, Text: label, Item: item})
 					r := s.runOne(ctx, st, h, CommandRequest{Step: st.ID, Script: cmd, Sudo: c.Sudo, Timeout: c.Timeout})
 					r.Item = item
 					results = append(results, r)
