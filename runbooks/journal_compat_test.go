@@ -71,8 +71,13 @@ func TestOldJournalFolds(t *testing.T) {
 	if d := vs[0]; len(d.Results) != 2 || d.Results[0].Host != "node2" || d.Results[1].Host != "node3" || d.Results[0].Captures["resource"] != "r0" {
 		t.Fatalf("detect results (want node2 then node3, resource=r0): %+v", d.Results)
 	}
-	if w := vs[3]; w.Polls != 2 || w.Satisfied == nil || !*w.Satisfied || len(w.Results) != 2 {
-		t.Fatalf("wait: polls %d satisfied %v results %d", w.Polls, w.Satisfied, len(w.Results))
+	// The second poll's results were journaled node3 first: the visit
+	// keeps them in the order the commands went out.
+	if w := vs[3]; w.Polls != 2 || w.Satisfied == nil || !*w.Satisfied || len(w.Results) != 2 || w.Results[0].Host != "node2" {
+		t.Fatalf("wait: polls %d satisfied %v results %+v", w.Polls, w.Satisfied, w.Results)
+	}
+	if f.Status("wait-resync") != engine.StatusPassed || f.Count("wait-resync") != 1 || f.Status("nowhere") != "" {
+		t.Fatalf("status %q count %d", f.Status("wait-resync"), f.Count("wait-resync"))
 	}
 	if fx := vs[2]; fx.Confirmed == "" || fx.Status() != engine.StatusPassed {
 		t.Fatalf("fix: confirmed by %q, status %s", fx.Confirmed, fx.Status())

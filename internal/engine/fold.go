@@ -367,6 +367,16 @@ func (f *State) Last(step string) (Visit, bool) {
 	return Visit{}, false
 }
 
+// Status is what step's latest visit came to ("" when never visited).
+func (f *State) Status(step string) VisitStatus {
+	for i := len(f.history) - 1; i >= 0; i-- {
+		if f.history[i].Step == step {
+			return f.history[i].Status()
+		}
+	}
+	return ""
+}
+
 // Count is how often step was entered.
 func (f *State) Count(step string) int { return f.visits[step] }
 
