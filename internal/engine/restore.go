@@ -33,7 +33,7 @@ func (s *Session) Interrupted() bool {
 // restore applies Options.Captures and Options.Resume; NewSession calls it.
 // Journaled events go through the same apply as live ones (fold.go); what
 // restore adds is what only a journal needs: the step ids it names exist,
-// the env is rebuilt from journaled results, and finish decides what the
+// the env is rebuilt from journaled results, and resumed decides what the
 // rebuilt session does next.
 func (s *Session) restore(opts Options) error {
 	for id, vals := range opts.Captures {
