@@ -19,34 +19,27 @@ import (
 // Everything that came from a host or a runbook file is sanitised first,
 // so a hostile probe output cannot drive the terminal.
 type Progress struct {
-	mu sync.Mutex
-	w  io.Writer
-	rb *engine.Runbook
-
-	step      string
-	hosts     []string
-	exits     map[string]string
-	captures  map[string]string
-	answer    string
-	answerBy  string
-	done      string
-	simulated string
-	polls     int
-	satisfied bool
-	item      string // the for_each item of a called step ("slot 2 of 3: 7")
-	until     string // a timed wait's end (wait.until)
+	mu   sync.Mutex
+	w    io.Writer
+	rb   *engine.Runbook
+	fold *engine.State // the walk as the events tell it (engine.State)
+	// until is a timed wait's end (wait.until), by visit.
+	until map[int]string
 }
 
 // NewProgress prints progress for a session over rb to w.
 func NewProgress(w io.Writer, rb *engine.Runbook) *Progress {
-	return &Progress{w: w, rb: rb}
+	return &Progress{w: w, rb: rb, fold: engine.NewState(""), until: map[int]string{}}
 }
 
-func (p *Progress) reset(step string) {
-	p.step, p.hosts = step, nil
-	p.exits, p.captures = map[string]string{}, map[string]string{}
-	p.answer, p.answerBy, p.done, p.simulated = "", "", "", ""
-	p.polls, p.satisfied, p.item, p.until = 0, false, "", ""
+// Seed folds the events of a resumed session's journal without printing
+// them, so the lines after the resume know the visits before it.
+func (p *Progress) Seed(evs []engine.Event) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, e := range evs {
+		p.fold.Apply(e)
+	}
 }
 
 // Event consumes one session event. It is safe for concurrent use.
@@ -63,128 +56,110 @@ func (p *Progress) Event(e engine.Event) {
 		fmt.Fprintf(p.w, "  rollout of %s: %s\n", clean(p.label(e.Step)), clean(e.Text))
 		return
 	}
-	if e.Step != p.step && e.Type != engine.EvSessionStart {
-		p.reset(e.Step)
-	}
+	n := p.fold.VisitOf(e)
+	p.fold.Apply(e)
+	v, _ := p.fold.Visit(n) // the visit e is about (empty when none)
 	switch e.Type {
-	case engine.EvStepEnter:
-		p.reset(e.Step)
-		p.item = e.Text
-	case engine.EvCommand:
-		p.addHost(e.Host)
-	case engine.EvResult:
-		p.addHost(e.Host)
-		switch {
-		case e.Error != "":
-			p.exits[e.Host] = "error"
-		case e.TimedOut:
-			p.exits[e.Host] = "timed out"
-		case e.Signal != "":
-			p.exits[e.Host] = "killed by " + e.Signal
-		case e.Exit != nil:
-			p.exits[e.Host] = fmt.Sprintf("exit %d", *e.Exit)
-		}
-		if e.Truncated {
-			p.exits[e.Host] += fmt.Sprintf(" (output %d bytes, truncated)", e.Bytes)
-		}
-		for k, v := range e.Captures {
-			if _, ok := p.captures[k]; !ok || p.captures[k] == "" {
-				p.captures[k] = v
-			}
-		}
-	case engine.EvPoll:
-		p.polls, p.satisfied = e.Poll, e.Satisfied
-	case engine.EvAnswer:
-		p.answer, p.answerBy = e.Answer, e.By
-	case engine.EvManualDone:
-		p.done = e.By
-	case engine.EvSimulated:
-		// A skipped fix says per host the exact command it would have run.
-		if p.simulated != "" {
-			p.simulated += "; "
-		}
-		p.simulated += e.Text
 	case engine.EvDecision:
 		if e.Expr == "per_host" { // the section closed: where the hosts went
-			p.line(e.Step, "per host", "→ "+clean(p.label(e.Next))+": "+clean(e.Explain))
+			p.line(e.Step, v, "per host", "→ "+clean(p.label(e.Next))+": "+clean(e.Explain))
 			break
 		}
-		p.line(e.Step, p.result(e.Step), p.decision(e))
+		p.line(e.Step, v, p.result(e.Step, v), p.decision(e))
 	case engine.EvInterrupted:
-		p.line(e.Step, "INTERRUPTED earlier", clean(e.Text))
+		p.line(e.Step, v, "INTERRUPTED earlier", clean(e.Text))
 	case engine.EvError:
-		p.line(e.Step, p.result(e.Step), "error: "+clean(e.Error))
+		p.line(e.Step, v, p.result(e.Step, v), "error: "+clean(e.Error))
 	case engine.EvSessionEnd:
 		msg := string(e.Outcome)
 		if e.Message != "" {
 			msg += ": " + clean(e.Message)
 		}
-		p.line(e.Step, "end", msg)
+		p.line(e.Step, v, "end", msg)
 	case engine.EvResume:
 		fmt.Fprintf(p.w, "resuming at %s\n", clean(p.label(e.Step)))
 	case engine.EvWaitUntil:
 		// A timed wait can last hours: say so before it starts.
 		fmt.Fprintf(p.w, "%s waits until %s\n", clean(p.label(e.Step)), clean(e.Text))
-		p.until = e.Text
+		p.until[n] = e.Text
 	}
 }
 
-func (p *Progress) addHost(h string) {
-	for _, x := range p.hosts {
-		if x == h {
-			return
-		}
+// exit is one host's result in a few words.
+func exit(r engine.HostResult) string {
+	var s string
+	switch {
+	case r.Err != "":
+		s = "error"
+	case r.TimedOut:
+		s = "timed out"
+	case r.Signal != "":
+		s = "killed by " + r.Signal
+	case r.Exit >= 0:
+		s = fmt.Sprintf("exit %d", r.Exit)
 	}
-	p.hosts = append(p.hosts, h)
+	if r.Truncated {
+		s += fmt.Sprintf(" (output %d bytes, truncated)", r.Bytes)
+	}
+	return s
 }
 
-func (p *Progress) result(step string) string {
+func (p *Progress) result(step string, v engine.Visit) string {
 	st := p.rb.Step(step)
 	var parts []string
-	if p.simulated != "" {
-		return "SIMULATED: " + clean(p.simulated)
+	if v.Simulated && len(v.Would) > 0 {
+		// A skipped fix says per host the exact command it would have run.
+		return "SIMULATED: " + clean(strings.Join(v.Would, "; "))
 	}
-	if p.answer != "" {
+	if v.Answer != "" {
 		by := "by --answer"
-		if p.answerBy == ByPolicy {
+		if v.AnswerBy == ByPolicy {
 			by = "by the auto policy"
 		}
-		return fmt.Sprintf("answered %q %s", clean(p.answer), by)
+		return fmt.Sprintf("answered %q %s", clean(v.Answer), by)
 	}
-	if p.done != "" {
+	if v.DoneBy != "" {
 		return "done (--assume-done)"
 	}
-	if len(p.exits) > 0 {
+	if len(v.Results) > 0 {
 		seen := map[string]bool{}
 		var ex []string
-		for _, h := range p.hosts {
-			if v, ok := p.exits[h]; ok && !seen[v] {
-				seen[v] = true
-				ex = append(ex, v)
+		for _, r := range v.Results {
+			if x := exit(r); x != "" && !seen[x] {
+				seen[x] = true
+				ex = append(ex, x)
 			}
 		}
 		parts = append(parts, strings.Join(ex, "/"))
 	}
-	if st != nil && st.Kind == engine.KindWait && p.until != "" && p.polls == 0 {
-		parts = append(parts, "waited until "+p.until)
+	if until := p.until[v.N]; st != nil && st.Kind == engine.KindWait && until != "" && v.Polls == 0 && v.N > 0 {
+		parts = append(parts, "waited until "+until)
 	} else if st != nil && st.Kind == engine.KindWait {
 		state := "not satisfied"
-		if p.satisfied {
+		if v.Satisfied != nil && *v.Satisfied {
 			state = "satisfied"
 		}
-		parts = append(parts, fmt.Sprintf("%s after %d polls", state, p.polls))
+		parts = append(parts, fmt.Sprintf("%s after %d polls", state, v.Polls))
 	}
-	keys := make([]string, 0, len(p.captures))
-	for k := range p.captures {
+	captures := map[string]string{}
+	for _, r := range v.Results {
+		for k, c := range r.Captures {
+			if captures[k] == "" {
+				captures[k] = c
+			}
+		}
+	}
+	keys := make([]string, 0, len(captures))
+	for k := range captures {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		v := p.captures[k]
-		if len(v) > 40 {
-			v = v[:37] + "..."
+		c := captures[k]
+		if len(c) > 40 {
+			c = c[:37] + "..."
 		}
-		parts = append(parts, clean(k+"="+v))
+		parts = append(parts, clean(k+"="+c))
 	}
 	if len(parts) == 0 {
 		return "-"
@@ -218,7 +193,7 @@ func (p *Progress) label(id string) string {
 }
 
 // line prints: ref, title, hosts, result, decision.
-func (p *Progress) line(step, result, decision string) {
+func (p *Progress) line(step string, v engine.Visit, result, decision string) {
 	ref, title := "-", step
 	if st := p.rb.Step(step); st != nil {
 		if st.Ref != "" {
@@ -226,12 +201,18 @@ func (p *Progress) line(step, result, decision string) {
 		}
 		title = st.Name()
 	}
-	if p.item != "" && step == p.step {
-		title += " [" + p.item + "]"
+	if v.ItemLabel != "" && v.Step == step {
+		title += " [" + v.ItemLabel + "]"
 	}
 	hosts := "-"
-	if len(p.hosts) > 0 {
-		hosts = strings.Join(p.hosts, ",")
+	if len(v.Hosts) > 0 {
+		hosts = strings.Join(v.Hosts, ",")
+	} else if len(v.Results) > 0 {
+		var hs []string
+		for _, r := range v.Results {
+			hs = append(hs, r.Host)
+		}
+		hosts = strings.Join(hs, ",")
 	}
 	// result and decision quote the server (an exit-signal name) and the
 	// runbook: clean is idempotent, so already-clean parts are unchanged.

@@ -10,8 +10,10 @@ import (
 )
 
 // reportModel follows the (already redacted) events and keeps what a person
-// needs: the path with what each probe showed, answers and notes.
+// needs: the path with what each probe showed, answers and notes. Which
+// visit an event belongs to is the session's fold's answer (engine.State).
 type reportModel struct {
+	fold    *engine.State
 	visits  []*visitRep
 	lanes   map[string]*visitRep // per-host section: each host's visit in progress
 	answers []string
@@ -20,6 +22,7 @@ type reportModel struct {
 }
 
 type visitRep struct {
+	n     int // the visit's number in the fold; 0 for events of no visit seen
 	step  string
 	lane  string // the host whose own path this visit is on (per-host section)
 	items []string
@@ -61,9 +64,31 @@ func (t *tailLines) text() string {
 	return strings.Join(l, "\n")
 }
 
-func (m *reportModel) cur() *visitRep {
+// visitFor folds e and returns the visit it belongs to: the fold's, or,
+// for events of a visit this report never saw entered (the first events of
+// a resumed session), the last one.
+func (m *reportModel) visitFor(e engine.Event) *visitRep {
+	if m.fold == nil {
+		m.fold = engine.NewState("")
+	}
+	n := m.fold.VisitOf(e)
+	m.fold.Apply(e)
+	if e.Type == engine.EvStepEnter {
+		v, _ := m.fold.InProgress()
+		n = v.N
+	}
+	if n > 0 {
+		for i := len(m.visits) - 1; i >= 0; i-- {
+			if m.visits[i].n == n {
+				return m.visits[i]
+			}
+		}
+		v, _ := m.fold.Visit(n)
+		m.visits = append(m.visits, &visitRep{n: n, step: v.Step, tails: map[string]*tailLines{}})
+		return m.visits[len(m.visits)-1]
+	}
 	if len(m.visits) == 0 {
-		m.visits = append(m.visits, &visitRep{tails: map[string]*tailLines{}})
+		m.visits = append(m.visits, &visitRep{step: e.Step, tails: map[string]*tailLines{}})
 	}
 	return m.visits[len(m.visits)-1]
 }
@@ -71,7 +96,8 @@ func (m *reportModel) cur() *visitRep {
 func (m *reportModel) add(e engine.Event) {
 	if e.Lane != "" {
 		// A host's own path: its events go to its own visit, not to
-		// whichever host entered a step last.
+		// whichever host entered a step last. Lanes are sessions of their
+		// own: the report's fold (the parent's walk) never sees them.
 		if m.lanes == nil {
 			m.lanes = map[string]*visitRep{}
 		}
@@ -80,26 +106,21 @@ func (m *reportModel) add(e engine.Event) {
 			m.visits = append(m.visits, v)
 			m.lanes[e.Lane] = v
 		}
-		saved := m.visits
-		m.visits = []*visitRep{m.lanes[e.Lane]}
 		if e.Type != engine.EvStepEnter {
-			m.add(engine.Event{Type: e.Type, Step: e.Step, Host: e.Host, Command: e.Command, Data: e.Data, Exit: e.Exit,
-				Signal: e.Signal, TimedOut: e.TimedOut, Duration: e.Duration, Truncated: e.Truncated, Bytes: e.Bytes,
-				Error: e.Error, Captures: e.Captures, Poll: e.Poll, Satisfied: e.Satisfied, Explain: e.Explain, Next: e.Next,
-				Expr: e.Expr, By: e.By, Answer: e.Answer, Reason: e.Reason, Text: e.Text, Time: e.Time})
+			m.addTo(m.lanes[e.Lane], e)
 		}
-		kept := m.visits[0]
-		m.visits = saved
-		m.lanes[e.Lane] = kept
 		return
 	}
+	m.addTo(m.visitFor(e), e)
+}
+
+// addTo adds what e says to visit cur (and to the answers, notes, errors).
+func (m *reportModel) addTo(cur *visitRep, e engine.Event) {
 	switch e.Type {
-	case engine.EvStepEnter:
-		m.visits = append(m.visits, &visitRep{step: e.Step, tails: map[string]*tailLines{}})
 	case engine.EvCommand:
-		m.cur().items = append(m.cur().items, fmt.Sprintf("- on `%s`: %s", inline(e.Host), code(e.Command)))
+		cur.items = append(cur.items, fmt.Sprintf("- on `%s`: %s", inline(e.Host), code(e.Command)))
 	case engine.EvOutput:
-		v := m.cur()
+		v := cur
 		t := v.tails[e.Host]
 		if t == nil {
 			t = &tailLines{}
@@ -107,7 +128,7 @@ func (m *reportModel) add(e engine.Event) {
 		}
 		t.add(e.Data)
 	case engine.EvResult:
-		v := m.cur()
+		v := cur
 		line := fmt.Sprintf("- `%s` ", inline(e.Host))
 		switch {
 		case e.TimedOut:
@@ -146,7 +167,7 @@ func (m *reportModel) add(e engine.Event) {
 		if e.Satisfied {
 			s = "satisfied"
 		}
-		m.cur().items = append(m.cur().items, fmt.Sprintf("- poll %d: %s", e.Poll, s))
+		cur.items = append(cur.items, fmt.Sprintf("- poll %d: %s", e.Poll, s))
 	case engine.EvDecision:
 		txt := e.Explain
 		if txt == "" {
@@ -156,26 +177,26 @@ func (m *reportModel) add(e engine.Event) {
 		if e.Expr != "" && e.Expr != "next" {
 			line += " — " + code(e.Expr)
 		}
-		m.cur().items = append(m.cur().items, line)
+		cur.items = append(cur.items, line)
 	case engine.EvAnswer:
-		m.cur().items = append(m.cur().items, fmt.Sprintf("- answer: **%s** (%s)", inline(e.Answer), inline(e.By)))
+		cur.items = append(cur.items, fmt.Sprintf("- answer: **%s** (%s)", inline(e.Answer), inline(e.By)))
 		m.answers = append(m.answers, fmt.Sprintf("- %s: **%s** (%s)", inline(e.Step), inline(e.Answer), inline(e.By)))
 	case engine.EvConfirm:
-		m.cur().items = append(m.cur().items, fmt.Sprintf("- confirmed by %s", inline(e.By)))
+		cur.items = append(cur.items, fmt.Sprintf("- confirmed by %s", inline(e.By)))
 	case engine.EvDecline:
-		m.cur().items = append(m.cur().items, fmt.Sprintf("- declined by %s: %s", inline(e.By), inline(e.Reason)))
+		cur.items = append(cur.items, fmt.Sprintf("- declined by %s: %s", inline(e.By), inline(e.Reason)))
 	case engine.EvManualDone:
-		m.cur().items = append(m.cur().items, fmt.Sprintf("- done (%s)", inline(e.By)))
+		cur.items = append(cur.items, fmt.Sprintf("- done (%s)", inline(e.By)))
 	case engine.EvOverride:
-		m.cur().items = append(m.cur().items, fmt.Sprintf("- override → %s: %s", inline(e.Next), inline(e.Reason)))
+		cur.items = append(cur.items, fmt.Sprintf("- override → %s: %s", inline(e.Next), inline(e.Reason)))
 	case engine.EvBack:
-		m.cur().items = append(m.cur().items, fmt.Sprintf("- went back to %s", inline(e.Next+e.Step)))
+		cur.items = append(cur.items, fmt.Sprintf("- went back to %s", inline(e.Next+e.Step)))
 	case engine.EvNote:
 		m.notes = append(m.notes, fmt.Sprintf("- %s (%s): %s", e.Time.UTC().Format("15:04:05"), inline(e.Step), inline(e.Text)))
 	case engine.EvSimulated:
-		m.cur().items = append(m.cur().items, "- simulated (dry run): "+inline(e.Text+e.Command))
+		cur.items = append(cur.items, "- simulated (dry run): "+inline(e.Text+e.Command))
 	case engine.EvError:
-		m.cur().items = append(m.cur().items, "- error: "+inline(e.Error))
+		cur.items = append(cur.items, "- error: "+inline(e.Error))
 		m.errors = append(m.errors, fmt.Sprintf("- %s: %s", inline(e.Step), inline(e.Error)))
 	}
 }

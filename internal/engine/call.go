@@ -387,12 +387,16 @@ func (s *Session) callItems(call *Step) ([]any, error) {
 // worked out from the history, so a resumed session knows it too.
 func (s *Session) callIter(call *Step) int {
 	n := 0
-	for i := len(s.history) - 1; i >= 0; i-- {
-		v := s.history[i]
+	for i := len(s.st.history) - 1; i >= 0; i-- {
+		v := s.st.history[i]
 		if v.Step == call.ID {
 			break
 		}
-		if v == s.visit {
+		// The visit in progress is left out; a return's visit that its
+		// decision ended counts (the next step's entry asks, emitted
+		// before the fold opens that step's visit), unless step mode
+		// still shows that decision.
+		if v == s.st.visit && (v.Ended.IsZero() || s.current().ID == v.Step) {
 			continue
 		}
 		if x := s.rb.Step(v.Step); x != nil && x.Kind == KindEnd && x.End == OutcomeReturn && x.Frame != nil && x.Frame.Call == call {
@@ -494,7 +498,7 @@ func (s *Session) frameEnv(st *Step) Env {
 		}
 	}
 	answers := map[string]any{}
-	for k, v := range s.answers {
+	for k, v := range s.st.answers {
 		if strings.HasPrefix(k, f.Prefix) {
 			answers[k[len(f.Prefix):]] = v
 		}
@@ -508,7 +512,7 @@ func (s *Session) frameEnv(st *Step) Env {
 		"now":     s.opts.Clock.Now,
 		"visits": func(idOrRef string) int {
 			if x := f.Callee.Step(idOrRef); x != nil {
-				return s.visits[f.Prefix+x.ID]
+				return s.st.visits[f.Prefix+x.ID]
 			}
 			return 0
 		},

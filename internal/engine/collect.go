@@ -86,19 +86,15 @@ func (s *Session) collect(ctx context.Context, st *Step) error {
 			cancel()
 		}
 	}
-	s.visit.Ended = s.opts.Clock.Now()
 	d := &Decision{Next: st.Next, Expr: "next", By: "auto", Explain: cc.summary() + " → " + s.label(st.Next)}
 	if st.Next == "" {
 		return s.fail(st, fmt.Errorf("step %s: collect has no next", st.ID))
 	}
-	s.visit.Decision = d
 	s.emit(Event{Type: EvDecision, Step: st.ID, Next: d.Next, Expr: d.Expr, By: d.By, Explain: d.Explain})
 	if s.opts.StepMode {
 		// The operator sees what was collected before the walk goes on.
 		s.pending = &Prompt{Kind: PromptDecided, Step: st, Decision: d, Hosts: s.collectHosts(st)}
-		return nil
 	}
-	s.moveTo(d.Next)
 	return nil
 }
 

@@ -18,13 +18,10 @@ func (s *Session) decide(st *Step, env Env) error {
 		return s.fail(st, err)
 	}
 	d.Checks = s.checks(st, env, d)
-	s.visit.Decision = d
 	s.emit(Event{Type: EvDecision, Step: st.ID, Next: d.Next, Expr: d.Expr, By: d.By, Explain: d.Explain, Checks: d.Checks})
 	if s.opts.StepMode {
 		s.pending = &Prompt{Kind: PromptDecided, Step: st, Decision: d, Hosts: s.promptHosts(st)}
-		return nil
 	}
-	s.moveTo(d.Next)
 	return nil
 }
 
@@ -166,18 +163,8 @@ func (s *Session) label(id string) string {
 	return id
 }
 
+// route leaves st by d: the decision event ends the visit and moves the
+// walk to d.Next (apply).
 func (s *Session) route(st *Step, d *Decision) {
-	s.visit.Decision = d
 	s.emit(Event{Type: EvDecision, Step: st.ID, Next: d.Next, Expr: d.Expr, By: d.By, Explain: d.Explain, Reason: d.Reason})
-	s.moveTo(d.Next)
-}
-
-func (s *Session) moveTo(id string) {
-	s.visit.Ended = s.opts.Clock.Now()
-	s.pending = nil
-	s.approved = false
-	s.edited, s.confirmed = "", ""
-	if next := s.rb.Step(id); next != nil {
-		s.cur = next
-	}
 }

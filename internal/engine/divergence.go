@@ -169,7 +169,7 @@ type SectionPaths struct {
 // when the session is inside one now.
 func (s *Session) Divergences() []SectionPaths {
 	var out []SectionPaths
-	for _, v := range s.history {
+	for _, v := range s.st.history {
 		if len(v.Paths) == 0 {
 			continue
 		}
@@ -181,7 +181,7 @@ func (s *Session) Divergences() []SectionPaths {
 	}
 	if sec := s.fleet.sec; sec != nil {
 		paths := s.LivePaths()
-		out = append(out, SectionPaths{Step: sec.start.ID, Join: sec.join.ID, Visit: s.visit.N, Paths: paths,
+		out = append(out, SectionPaths{Step: sec.start.ID, Join: sec.join.ID, Visit: s.st.visit.N, Paths: paths,
 			Groups: GroupPaths(s.rb, paths), Line: Divergence(s.rb, paths), Open: true})
 	}
 	return out

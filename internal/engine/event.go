@@ -46,6 +46,9 @@ type Event struct {
 	Command string `json:"command,omitempty"` // command, collect (cmd items)
 	Edited  bool   `json:"edited,omitempty"`
 	Sudo    bool   `json:"sudo,omitempty"`
+	// Item is a for_each step's item a command is for (secrets masked), so
+	// a resumed session's results still know their items.
+	Item any `json:"item,omitempty"`
 
 	Stream string `json:"stream,omitempty"` // output: stdout | stderr
 	Data   string `json:"data,omitempty"`   // output
@@ -82,6 +85,18 @@ type Event struct {
 
 	Outcome Outcome `json:"outcome,omitempty"`
 	Message string  `json:"message,omitempty"`
+
+	// Results are a step's results that no command event of this visit
+	// announces: on step.kept, the results the visit holds from now on (the
+	// hosts a rerun for the failed ones kept, or a resumed rollout's hosts
+	// already changed); on the decision out of a per-host section, the
+	// start step's results over every host. Secrets masked.
+	Results []HostResult `json:"results,omitempty"`
+	// Paths: the decision out of a per-host section, each host's path.
+	Paths []HostPath `json:"paths,omitempty"`
+	// Answers: the decision out of a per-host section, the answers every
+	// host gave alike (the group's answers).
+	Answers map[string]string `json:"answers,omitempty"`
 }
 
 // CollectProgress is how far one collected file has been read. It goes to

@@ -18,7 +18,7 @@ func (s *Session) Confirm(inputs map[string]string, by string) error {
 	if p == nil || p.Kind != PromptConfirm {
 		return ErrNoPrompt
 	}
-	st := s.cur
+	st := s.current()
 	vals, err := fixInputs(st, inputs)
 	if err != nil {
 		return err
@@ -93,7 +93,7 @@ func (s *Session) RenderFix(inputs map[string]string) ([]HostCommand, error) {
 	if p == nil || p.Kind != PromptConfirm {
 		return nil, ErrNoPrompt
 	}
-	st := s.cur
+	st := s.current()
 	vals, err := fixInputs(st, inputs)
 	if err != nil {
 		return nil, err

@@ -12,6 +12,12 @@ import (
 // confirmation (for a fix) and its probe are the failed hosts alone, and
 // the route is decided over every host's result, kept and new.
 
+// EvKept: the visit's results from now on (Event.Results), some of them
+// from no command of this visit: the hosts a rerun for the failed ones
+// kept, or those a resumed rollout had already changed. The fold takes
+// them as they are, so a journal tells the same results as the live run.
+const EvKept EventType = "step.kept"
+
 type onlyFailed struct {
 	step, role string
 	hosts      []string     // the hosts to run again
@@ -35,12 +41,12 @@ func (s *Session) FailedHosts() []string {
 		}
 		return out
 	}
-	st := s.cur
+	st := s.current()
 	c := st.Command()
-	if c == nil || s.visit == nil || s.visit.Step != st.ID || st.ForEach != "" {
+	if c == nil || s.st.visit == nil || s.st.visit.Step != st.ID || st.ForEach != "" {
 		return nil
 	}
-	_, failed := splitFailed(st, s.opts.Targets[c.On], s.visit.Results)
+	_, failed := splitFailed(st, s.opts.Targets[c.On], s.st.visit.Results)
 	return failed
 }
 
@@ -79,12 +85,12 @@ func (s *Session) RerunFailed() error {
 	if p == nil || (p.Kind != PromptDecided && p.Kind != PromptError) {
 		return ErrNoPrompt
 	}
-	st := s.cur
+	st := s.current()
 	c := st.Command()
 	if c == nil || st.ForEach != "" || st.Rollout != nil {
 		return fmt.Errorf("step %s: only run, wait and fix steps (without for_each or rollout) rerun for some hosts", st.ID)
 	}
-	kept, failed := splitFailed(st, s.opts.Targets[c.On], s.visit.Results)
+	kept, failed := splitFailed(st, s.opts.Targets[c.On], s.st.visit.Results)
 	if len(failed) == 0 {
 		return errors.New("no host failed this step: rerun it for all (r)")
 	}
@@ -98,7 +104,7 @@ func (s *Session) RerunFailed() error {
 // onlyHosts filters a role's hosts while a step reruns for its failed hosts.
 func (s *Session) onlyHosts(role string, hs []Host) []Host {
 	o := s.fleet.only
-	if o == nil || role != o.role || s.cur == nil || s.cur.ID != o.step {
+	if o == nil || role != o.role || s.st.cur != o.step {
 		return hs
 	}
 	var out []Host
@@ -112,17 +118,17 @@ func (s *Session) onlyHosts(role string, hs []Host) []Host {
 
 // withKept adds the kept results to a rerun's, in the role's host order,
 // and ends the rerun-for-some.
-func (s *Session) withKept(st *Step, c *Command, results []HostResult) []HostResult {
+func (s *Session) withKept(st *Step, c *Command, results []HostResult) (out []HostResult) {
 	o := s.fleet.only
 	if o == nil || st.ID != o.step || c.On != o.role {
 		return results
 	}
 	s.fleet.only = nil
+	defer func() { s.emit(Event{Type: EvKept, Step: st.ID, Results: out}) }()
 	by := map[string]HostResult{}
 	for _, r := range append(append([]HostResult{}, o.kept...), results...) {
 		by[r.Host] = r
 	}
-	var out []HostResult
 	for _, h := range s.opts.Targets[c.On] {
 		if r, ok := by[h.Name]; ok {
 			out = append(out, r)
@@ -131,17 +137,24 @@ func (s *Session) withKept(st *Step, c *Command, results []HostResult) []HostRes
 	return out
 }
 
-// resumeOnlyFailed: a resumed step reruns for the hosts that failed it (or
-// never reported); the others' journaled results are kept.
-func (r *replay) resumeOnlyFailed(st *Step, v *Visit) {
+// onlyFailedOf is what `resume --only-failed` reruns of the resumed visit
+// v of st: its failed hosts (or those that never reported), the others'
+// journaled results kept; nil when it reruns for all.
+func (s *Session) onlyFailedOf(st *Step, v *Visit) *onlyFailed {
 	c := st.Command()
 	if c == nil || st.ForEach != "" || st.Rollout != nil || len(v.Results) == 0 {
-		return
+		return nil
 	}
-	kept, failed := splitFailed(st, r.s.opts.Targets[c.On], v.Results)
+	kept, failed := splitFailed(st, s.opts.Targets[c.On], v.Results)
 	if len(failed) == 0 || len(kept) == 0 {
-		return
+		return nil
 	}
-	r.s.fleet.only = &onlyFailed{step: st.ID, role: c.On, hosts: failed, kept: kept}
-	r.s.emit(Event{Type: EvResume, Step: st.ID, Text: fmt.Sprintf("--only-failed: %s runs again on %s; %d hosts keep their results", st.ID, nameHosts(failed), len(kept))})
+	return &onlyFailed{step: st.ID, role: c.On, hosts: failed, kept: kept}
+}
+
+// resumeOnlyFailed: a resumed step reruns for the hosts that failed it (or
+// never reported); the others' journaled results are kept.
+func (s *Session) resumeOnlyFailed(o *onlyFailed) {
+	s.fleet.only = o
+	s.emit(Event{Type: EvResume, Step: o.step, Text: fmt.Sprintf("--only-failed: %s runs again on %s; %d hosts keep their results", o.step, nameHosts(o.hosts), len(o.kept))})
 }

@@ -23,7 +23,9 @@ func (s *Session) Proceed() error {
 		s.approved = true
 		return nil
 	}
-	s.moveTo(p.Decision.Next)
+	// The decision moved the walk on (apply); an edit made while it was
+	// shown is not for the next step.
+	s.edited = ""
 	return nil
 }
 
@@ -36,17 +38,16 @@ func (s *Session) Rerun() error {
 	if p == nil || (p.Kind != PromptDecided && p.Kind != PromptError) {
 		return ErrNoPrompt
 	}
-	if s.ended {
+	if s.st.ended {
 		return ErrEnded
 	}
-	edited := s.edited
-	s.visit.Ended = s.opts.Clock.Now()
+	edited, st := s.edited, s.current()
 	s.pending = nil
-	if err := s.enter(s.cur); err != nil {
+	if err := s.enter(st); err != nil {
 		return err
 	}
 	s.edited = edited
-	if s.cur.Kind != KindFix {
+	if s.current().Kind != KindFix {
 		s.approved = true
 	}
 	return nil
@@ -62,7 +63,7 @@ func (s *Session) EditCommand(cmd string) error {
 		return err
 	}
 	p := s.pending
-	if p == nil || (p.Kind != PromptRun && p.Kind != PromptConfirm && p.Kind != PromptDecided && p.Kind != PromptError) || s.cur.Command() == nil {
+	if p == nil || (p.Kind != PromptRun && p.Kind != PromptConfirm && p.Kind != PromptDecided && p.Kind != PromptError) || s.current().Command() == nil {
 		return ErrNoPrompt
 	}
 	if strings.TrimSpace(cmd) == "" {
@@ -85,7 +86,7 @@ func (s *Session) Answer(choice, by string) error {
 	if p == nil || (p.Kind != PromptAsk && p.Kind != PromptManual) {
 		return ErrNoPrompt
 	}
-	st := s.cur
+	st := s.current()
 	var c *Choice
 	for _, x := range st.Choices {
 		if strings.EqualFold(x.Answer, choice) {
@@ -101,9 +102,6 @@ func (s *Session) Answer(choice, by string) error {
 	if by == "" {
 		by = "operator"
 	}
-	s.answers[st.ID] = c.Answer
-	s.visit.Answer = c.Answer
-	s.steps[st.ID] = map[string]any{"answer": c.Answer}
 	s.emit(Event{Type: EvAnswer, Step: st.ID, Answer: c.Answer, By: by})
 	s.route(st, &Decision{Next: c.Goto, Expr: "choice " + c.Answer, By: by, Explain: fmt.Sprintf("answered %q → %s", c.Answer, s.label(c.Goto))})
 	return nil
@@ -118,13 +116,13 @@ func (s *Session) Done(by string) error {
 	if p == nil || p.Kind != PromptManual {
 		return ErrNoPrompt
 	}
-	if len(s.cur.Choices) > 0 {
-		return fmt.Errorf("step %s asks for an answer: %s", s.cur.ID, strings.Join(choiceNames(s.cur), ", "))
+	if len(s.current().Choices) > 0 {
+		return fmt.Errorf("step %s asks for an answer: %s", s.current().ID, strings.Join(choiceNames(s.current()), ", "))
 	}
 	if by == "" {
 		by = "operator"
 	}
-	st := s.cur
+	st := s.current()
 	s.emit(Event{Type: EvManualDone, Step: st.ID, By: by})
 	if st.Next == "" {
 		return s.fail(st, fmt.Errorf("step %s: manual step has no next", st.ID))
@@ -143,7 +141,7 @@ func (s *Session) Decline(reason, by string) error {
 	if p == nil || p.Kind != PromptConfirm {
 		return ErrNoPrompt
 	}
-	s.emit(Event{Type: EvDecline, Step: s.cur.ID, Reason: reason, By: by})
+	s.emit(Event{Type: EvDecline, Step: s.current().ID, Reason: reason, By: by})
 	return nil
 }
 
@@ -156,7 +154,7 @@ func (s *Session) Override(to, reason string) error {
 	if ok, err := s.sectionAction(false, func(l *Session) error { return l.Override(to, reason) }); ok {
 		return err
 	}
-	if s.ended {
+	if s.st.ended {
 		return ErrEnded
 	}
 	if strings.TrimSpace(reason) == "" {
@@ -166,13 +164,13 @@ func (s *Session) Override(to, reason string) error {
 	if target == nil {
 		return fmt.Errorf("no step %q", to)
 	}
-	st := s.cur
-	if s.visit == nil || s.visit.Step != st.ID {
+	st := s.current()
+	if s.st.visit == nil || s.st.visit.Step != st.ID {
 		return ErrNoPrompt
 	}
 	from := ""
-	if s.visit.Decision != nil {
-		from = s.visit.Decision.Next
+	if s.st.visit.Decision != nil {
+		from = s.st.visit.Decision.Next
 	}
 	s.emit(Event{Type: EvOverride, Step: st.ID, Next: target.ID, Reason: reason, By: "operator", Text: from})
 	s.pending = nil
@@ -187,7 +185,7 @@ func (s *Session) Back(to string) error {
 	if ok, err := s.sectionBack(to); ok {
 		return err
 	}
-	if s.ended {
+	if s.st.ended {
 		return ErrEnded
 	}
 	target := s.rb.Step(to)
@@ -195,7 +193,7 @@ func (s *Session) Back(to string) error {
 		return fmt.Errorf("no step %q", to)
 	}
 	onPath := false
-	for _, v := range s.history {
+	for _, v := range s.st.history {
 		if v.Step == target.ID {
 			onPath = true
 		}
@@ -203,15 +201,7 @@ func (s *Session) Back(to string) error {
 	if !onPath {
 		return fmt.Errorf("step %s is not on the path taken", target.ID)
 	}
-	if s.visit != nil && s.visit.Ended.IsZero() {
-		s.visit.Ended = s.opts.Clock.Now()
-	}
-	s.emit(Event{Type: EvBack, Step: target.ID, Text: s.cur.ID})
-	s.pending = nil
-	s.approved = false
-	s.edited, s.confirmed = "", ""
-	s.cur = target
-	s.visit = nil
+	s.emit(Event{Type: EvBack, Step: target.ID, Text: s.current().ID})
 	return nil
 }
 
@@ -219,9 +209,9 @@ func (s *Session) Back(to string) error {
 func (s *Session) PathSteps() []string {
 	seen := map[string]bool{}
 	var out []string
-	history := s.history
+	history := s.st.history
 	if sec := s.fleet.sec; sec != nil && len(sec.group) > 0 {
-		history = append(append([]*Visit{}, history...), sec.group[0].s.history...)
+		history = append(append([]*Visit{}, history...), sec.group[0].s.st.history...)
 	}
 	for _, v := range history {
 		if !seen[v.Step] {
@@ -238,21 +228,20 @@ func (s *Session) Note(text string) error {
 	if text == "" {
 		return errors.New("empty note")
 	}
-	if s.visit == nil {
+	if s.st.visit == nil {
 		s.Start()
-		if err := s.enter(s.cur); err != nil {
+		if err := s.enter(s.current()); err != nil {
 			return err
 		}
 	}
-	s.visit.Notes = append(s.visit.Notes, text)
-	s.emit(Event{Type: EvNote, Step: s.visit.Step, Text: text})
+	s.emit(Event{Type: EvNote, Step: s.st.visit.Step, Text: text})
 	return nil
 }
 
 // Notes returns every note by step, in order.
 func (s *Session) Notes() []Event {
 	var out []Event
-	for _, v := range s.history {
+	for _, v := range s.st.history {
 		for _, n := range v.Notes {
 			out = append(out, Event{Step: v.Step, Visit: v.N, Text: n})
 		}

@@ -75,18 +75,18 @@ type LaneGroup struct {
 func (s *Session) fleetStep(ctx context.Context) (done bool, err error) {
 	f := &s.fleet
 	if f.join != "" {
-		if s.cur.ID == f.join {
-			s.pending = &Prompt{Kind: promptJoined, Step: s.cur}
+		if s.current().ID == f.join {
+			s.pending = &Prompt{Kind: promptJoined, Step: s.current()}
 			return true, nil
 		}
 		return false, nil
 	}
 	if f.sec == nil {
-		st := s.cur
+		st := s.current()
 		if st.PerHost == nil || st.Command() == nil || len(s.hosts(st.Command().On)) == 0 {
 			return false, nil
 		}
-		if s.visit == nil || s.visit.Step != st.ID || !s.visit.Ended.IsZero() {
+		if s.st.visit == nil || s.st.visit.Step != st.ID || !s.st.visit.Ended.IsZero() {
 			if err := s.enter(st); err != nil {
 				return true, err
 			}
@@ -143,8 +143,8 @@ func (s *Session) newLane(st, join *Step, h Host, events []Event, finish bool) (
 	// The lane continues the parent's session: its params (defaults are
 	// resolved once, for the whole group), answers and earlier steps.
 	ls.params, ls.secrets = s.params, s.secrets
-	for k, v := range s.answers {
-		ls.answers[k] = v
+	for k, v := range s.st.answers {
+		ls.st.answers[k] = v
 	}
 	for k, v := range s.steps {
 		ls.steps[k] = v
@@ -152,14 +152,13 @@ func (s *Session) newLane(st, join *Step, h Host, events []Event, finish bool) (
 	ls.fleet.join = join.ID
 	ls.seq = 1 // it never announces a session start of its own
 	if len(events) > 0 {
-		r := &replay{s: ls}
 		for i := range events {
-			if err := r.event(&events[i]); err != nil {
+			if err := ls.replay(events[i]); err != nil {
 				return nil, fmt.Errorf("restore: event %d (%s): %w", events[i].Seq, events[i].Type, err)
 			}
 		}
 		if finish {
-			if err := r.finish(); err != nil {
+			if err := ls.resumed(); err != nil {
 				return nil, err
 			}
 		}
@@ -194,7 +193,7 @@ func (sec *section) step(ctx context.Context, s *Session) error {
 	}
 	for _, ln := range sec.lanes {
 		if ln.s.pending != nil && ln.s.pending.Kind == PromptEnd {
-			return fmt.Errorf("step %s: host %s's path ended the session inside the per-host section of %s (every path must re-join at %s)", ln.s.cur.ID, ln.host.Name, sec.start.ID, sec.join.ID)
+			return fmt.Errorf("step %s: host %s's path ended the session inside the per-host section of %s (every path must re-join at %s)", ln.s.current().ID, ln.host.Name, sec.start.ID, sec.join.ID)
 		}
 	}
 	groups := sec.groups()
@@ -452,17 +451,28 @@ func (s *Session) sectionAuto(st *Step) (choice string, ok bool, err error) {
 func (s *Session) closeSection() {
 	sec := s.fleet.sec
 	s.fleet.sec = nil
-	paths := s.mergeLanes(sec)
-	d := &Decision{Next: sec.join.ID, Expr: "per_host", By: "auto", Explain: Divergence(s.rb, paths)}
-	s.visit.Decision = d
-	s.emit(Event{Type: EvDecision, Step: sec.start.ID, Next: d.Next, Expr: d.Expr, By: d.By, Explain: d.Explain})
-	s.moveTo(d.Next)
+	m := s.mergeLanes(sec)
+	// The decision carries what the hosts did (their paths, the start
+	// step's results, the group's answers): the fold of the parent never
+	// reads lane events (lanes are sessions of their own).
+	s.emit(Event{Type: EvDecision, Step: sec.start.ID, Next: sec.join.ID, Expr: "per_host", By: "auto", Explain: Divergence(s.rb, m.paths),
+		Paths: m.paths, Results: m.results, Answers: m.answers})
+}
+
+// merged is what a per-host section's hosts did, as the decision out of
+// it carries it.
+type merged struct {
+	paths   []HostPath
+	results []HostResult      // the start step's, over every host
+	answers map[string]string // answered alike by every host: the group's
 }
 
 // mergeLanes gives the parent what the section's steps saw, over every
 // host: steps.X.results lists the hosts that ran X, steps.START.paths each
 // host's path; an answer every lane gave alike is the group's answer.
-func (s *Session) mergeLanes(sec *section) []HostPath {
+// What the fold keeps of it (paths, results, answers) it returns, for the
+// decision event.
+func (s *Session) mergeLanes(sec *section) merged {
 	s.fleet.lastLanes = map[string][]*Visit{}
 	for _, ln := range sec.lanes {
 		s.fleet.lastLanes[ln.host.Name] = ln.s.History()
@@ -496,8 +506,7 @@ func (s *Session) mergeLanes(sec *section) []HostPath {
 			s.record(st, rs, nil)
 		}
 	}
-	s.visit.Results = perStep[sec.start.ID]
-	s.visit.Paths = paths
+	out := merged{paths: paths, results: perStep[sec.start.ID]}
 	list := make([]any, len(paths))
 	for i, p := range paths {
 		steps := make([]any, len(p.Steps))
@@ -518,8 +527,8 @@ func (s *Session) mergeLanes(sec *section) []HostPath {
 	s.steps[sec.start.ID] = m
 	answers := map[string]map[string]bool{}
 	for _, ln := range sec.lanes {
-		for k, v := range ln.s.answers {
-			if s.answers[k] != v {
+		for k, v := range ln.s.st.answers {
+			if s.st.answers[k] != v {
 				if answers[k] == nil {
 					answers[k] = map[string]bool{}
 				}
@@ -530,18 +539,20 @@ func (s *Session) mergeLanes(sec *section) []HostPath {
 	for k, vs := range answers {
 		if len(vs) == 1 && countAnswered(sec, k) == len(sec.lanes) {
 			for v := range vs {
-				s.answers[k] = v
-				s.steps[k] = map[string]any{"answer": v}
+				if out.answers == nil {
+					out.answers = map[string]string{}
+				}
+				out.answers[k] = v
 			}
 		}
 	}
-	return paths
+	return out
 }
 
 func countAnswered(sec *section, step string) int {
 	n := 0
 	for _, ln := range sec.lanes {
-		if _, ok := ln.s.answers[step]; ok {
+		if _, ok := ln.s.st.answers[step]; ok {
 			n++
 		}
 	}
@@ -587,8 +598,7 @@ type PathStep struct {
 // replay: lane events are kept for the lanes (which are rebuilt from them
 // when the section goes on), and a per_host step's decision gets its paths
 // back. It reports whether the event was consumed.
-func (r *replay) fleetEvent(e *Event) (bool, error) {
-	s := r.s
+func (s *Session) fleetEvent(e *Event) (bool, error) {
 	if e.Lane != "" && s.fleet.join == "" {
 		if e.Seq > s.seq {
 			s.seq = e.Seq
@@ -604,11 +614,11 @@ func (r *replay) fleetEvent(e *Event) (bool, error) {
 	if e.Type == EvStepEnter {
 		s.fleet.verified, s.fleet.acceptAt = nil, 0
 	}
-	if e.Type == EvRollout && e.Answer == RolloutContinue && r.current(e) {
-		s.fleet.acceptAt = len(r.results) // continued past the failures among the hosts run so far
+	if e.Type == EvRollout && e.Answer == RolloutContinue && s.st.current(e) != nil {
+		s.fleet.acceptAt = len(s.st.visit.Results) // continued past the failures among the hosts run so far
 		return true, nil
 	}
-	if id, ok := strings.CutSuffix(e.Step, ":verify"); ok && s.visit != nil && s.visit.Step == id {
+	if id, ok := strings.CutSuffix(e.Step, ":verify"); ok && s.st.visit != nil && s.st.visit.Step == id {
 		if s.fleet.verified == nil {
 			s.fleet.verified = map[string]HostResult{}
 		}
@@ -640,7 +650,7 @@ func (r *replay) fleetEvent(e *Event) (bool, error) {
 	case EvStepEnter:
 		s.fleet.laneEvents = nil
 	case EvDecision:
-		if e.Expr != "per_host" || s.visit == nil || s.visit.Step != st.ID {
+		if e.Expr != "per_host" || s.st.visit == nil || s.st.visit.Step != st.ID {
 			return false, nil
 		}
 		join := s.rb.Step(st.PerHost.Join)
@@ -656,8 +666,12 @@ func (r *replay) fleetEvent(e *Event) (bool, error) {
 			sec.lanes = append(sec.lanes, &lane{host: h, s: ls})
 		}
 		// Rebuild what closeSection recorded; the replay of the decision
-		// itself then moves on as usual.
-		s.mergeLanes(sec)
+		// itself then moves on as usual. A journal written before the
+		// decision carried the paths gets them from the lanes.
+		m := s.mergeLanes(sec)
+		if e.Paths == nil {
+			e.Paths, e.Results, e.Answers = m.paths, m.results, m.answers
+		}
 		s.fleet.laneEvents = nil
 	}
 	return false, nil

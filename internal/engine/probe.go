@@ -71,7 +71,6 @@ func (s *Session) probe(ctx context.Context, st *Step, c *Command) ([]HostResult
 		_ = s.fail(st, err)
 		return nil, false
 	}
-	s.visit.Command, s.visit.Edited = s.mask(cmd), s.edited != ""
 	hosts := s.hosts(c.On)
 	results := make([]HostResult, len(hosts))
 	// Every command event goes out before any host starts: a fast host's
@@ -187,7 +186,6 @@ func resultEnv(env Env, results []HostResult, st *Step) {
 }
 
 func (s *Session) record(st *Step, results []HostResult, extra map[string]any) {
-	s.visit.Results = results
 	m := map[string]any{}
 	env := Env{}
 	resultEnv(env, results, st)
@@ -245,19 +243,17 @@ func transportErrors(results []HostResult) error {
 
 func (s *Session) transportFailure(st *Step, err error) error {
 	msg := err.Error()
-	s.visit.Error = s.mask(msg)
 	s.emit(Event{Type: EvError, Step: st.ID, Error: msg})
 	if st.OnError != "" {
 		s.route(st, &Decision{Next: st.OnError, Expr: "on_error", By: "on_error", Explain: "transport failure → " + s.label(st.OnError)})
 		return nil
 	}
-	s.pending = &Prompt{Kind: PromptError, Step: st, Err: err, Command: s.visit.Command, Hosts: s.promptHosts(st)}
+	s.pending = &Prompt{Kind: PromptError, Step: st, Err: err, Command: s.st.visit.Command, Hosts: s.promptHosts(st)}
 	return nil
 }
 
 // simulate records what a fix or collect would do, without doing it (dry run).
 func (s *Session) simulate(ctx context.Context, st *Step) error {
-	s.visit.Simulated = true
 	var what string
 	switch st.Kind {
 	case KindFix:
@@ -266,7 +262,6 @@ func (s *Session) simulate(ctx context.Context, st *Step) error {
 			return s.fail(st, err)
 		}
 		// One event per host, with the exact command it would have been sent.
-		s.visit.Command = s.mask(cmd)
 		for _, h := range s.hosts(st.Fix.On) {
 			s.emit(Event{Type: EvSimulated, Step: st.ID, Host: h.Name, Command: cmd, Sudo: st.Fix.Sudo,
 				Text: "would run on " + h.Name + ": " + cmd})
@@ -294,8 +289,6 @@ func (s *Session) simulate(ctx context.Context, st *Step) error {
 		next, expr = st.Branches[0].Goto, st.Branches[0].If
 	}
 	d := &Decision{Next: next, Expr: expr, By: "auto", Explain: "simulated (dry run) → " + s.label(next)}
-	s.visit.Decision = d
 	s.emit(Event{Type: EvDecision, Step: st.ID, Next: d.Next, Expr: d.Expr, By: d.By, Explain: d.Explain})
-	s.moveTo(next)
 	return nil
 }

@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -337,5 +338,65 @@ func TestMissingAtStartAndCaptures(t *testing.T) {
 	opts.Captures = map[string]map[string]string{"nope": {"x": "1"}}
 	if _, err := engine.NewSession(rb, opts); err == nil {
 		t.Fatal("capture for an unknown step accepted")
+	}
+}
+
+func stateJSON(t *testing.T, f *engine.State) string {
+	t.Helper()
+	ended, o, msg := f.Ended()
+	b, err := json.Marshal([]any{f.Visits(), f.Current(), ended, o, msg, f.Answers()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// In step mode too (every probe and decision paused for the operator),
+// the journal folds to the live session's state at every event, and a
+// session restored from any prefix holds the fold of that prefix plus what
+// resuming added.
+func TestRestoreStateAgreesWithLiveInStepMode(t *testing.T) {
+	rb := loadRestoreRunbook(t)
+	var full []engine.Event
+	var live []string
+	var s *engine.Session
+	opts := restoreOpts(restoreFake(), &full)
+	opts.StepMode = true
+	opts.OnEvent = func(e engine.Event) {
+		full = append(full, e)
+		live = append(live, stateJSON(t, s.State()))
+	}
+	s, err := engine.NewSession(rb, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o, _ := drive(t, s); o != engine.OutcomeResolved {
+		t.Fatalf("uninterrupted run: %s", o)
+	}
+	for k := 1; k <= len(full); k++ {
+		prefix := full[:k]
+		f := engine.NewState(rb.Steps[0].ID)
+		for _, e := range prefix {
+			f.Apply(e)
+		}
+		if got := stateJSON(t, f); got != live[k-1] {
+			t.Fatalf("after event %d (%s %s): journal folds to\n%s\nlive\n%s", k, prefix[k-1].Type, prefix[k-1].Step, got, live[k-1])
+		}
+		var added []engine.Event
+		ropts := restoreOpts(restoreFake(), &added)
+		ropts.StepMode = true
+		r, err := engine.Restore(rb, ropts, prefix)
+		if err != nil {
+			t.Fatalf("prefix %d: %v", k, err)
+		}
+		for _, e := range added {
+			f.Apply(e)
+		}
+		if got, want := stateJSON(t, r.State()), stateJSON(t, f); got != want {
+			t.Fatalf("prefix %d (%s %s): restored\n%s\nfold\n%s", k, prefix[k-1].Type, prefix[k-1].Step, got, want)
+		}
+		if o, _ := drive(t, r); o != engine.OutcomeResolved {
+			t.Fatalf("prefix %d: resumed outcome %s", k, o)
+		}
 	}
 }

@@ -41,8 +41,8 @@ type rolloutState struct {
 
 func (s *Session) rolloutStep(ctx context.Context, st *Step) error {
 	ro := s.fleet.ro
-	if ro == nil || ro.visit != s.visit {
-		ro = &rolloutState{visit: s.visit, hosts: s.hosts(st.Fix.On), results: map[string]HostResult{}, why: map[string]string{}}
+	if ro == nil || ro.visit != s.st.visit {
+		ro = &rolloutState{visit: s.st.visit, hosts: s.hosts(st.Fix.On), results: map[string]HostResult{}, why: map[string]string{}}
 		s.fleet.ro = ro
 	}
 	if ro.halted {
@@ -64,7 +64,6 @@ func (s *Session) rolloutStep(ctx context.Context, st *Step) error {
 	if err != nil {
 		return s.fail(st, err)
 	}
-	s.visit.Command = s.mask(cmd)
 	ro.batches++
 	what := fmt.Sprintf("batch %d", ro.batches)
 	if canary {
@@ -228,7 +227,7 @@ func (s *Session) rolloutHalt(st *Step, ro *rolloutState, text string) {
 // whether one was waiting.
 func (s *Session) rolloutAnswer(choice, by string) (handled bool, err error) {
 	ro := s.fleet.ro
-	if ro == nil || !ro.halted || ro.visit != s.visit || s.pending == nil {
+	if ro == nil || !ro.halted || ro.visit != s.st.visit || s.pending == nil {
 		return false, nil
 	}
 	switch strings.ToLower(strings.TrimSpace(choice)) {
@@ -237,14 +236,14 @@ func (s *Session) rolloutAnswer(choice, by string) (handled bool, err error) {
 	case RolloutStop:
 		ro.stopped = true
 	default:
-		return true, fmt.Errorf("%q is not an answer to the rollout of %s (choices: continue, stop)", choice, s.cur.ID)
+		return true, fmt.Errorf("%q is not an answer to the rollout of %s (choices: continue, stop)", choice, s.current().ID)
 	}
 	if by == "" {
 		by = "operator"
 	}
 	ro.halted = false
 	s.pending = nil
-	s.emit(Event{Type: EvRollout, Step: s.cur.ID, Answer: strings.ToLower(strings.TrimSpace(choice)), By: by,
+	s.emit(Event{Type: EvRollout, Step: s.current().ID, Answer: strings.ToLower(strings.TrimSpace(choice)), By: by,
 		Text: fmt.Sprintf("%s after %d of %d hosts", strings.ToLower(strings.TrimSpace(choice)), ro.next, len(ro.hosts))})
 	return true, nil
 }
@@ -252,7 +251,7 @@ func (s *Session) rolloutAnswer(choice, by string) (handled bool, err error) {
 // rolloutAuto: a halted rollout is never answered by an ask's auto policy.
 func (s *Session) rolloutHalted() bool {
 	ro := s.fleet.ro
-	return ro != nil && ro.halted && ro.visit == s.visit
+	return ro != nil && ro.halted && ro.visit == s.st.visit
 }
 
 // rolloutFinish decides the fix's route from the hosts that ran.
@@ -299,8 +298,7 @@ func toAnyList(ss []string) []any {
 // resumeRollout continues a rollout cut off by the end of a process: the
 // hosts with a journaled fix result are not changed again; one whose
 // verification was cut off counts as failed ("verify: did not run").
-func (r *replay) resumeRollout(st *Step, v *Visit) {
-	s := r.s
+func (s *Session) resumeRollout(st *Step, v *Visit) {
 	ro := &rolloutState{visit: v, hosts: s.hosts(st.Fix.On), results: map[string]HostResult{}, why: map[string]string{}}
 	done := map[string]bool{}
 	for _, hr := range v.Results {
@@ -310,12 +308,14 @@ func (r *replay) resumeRollout(st *Step, v *Visit) {
 	}
 	// Hosts run in order: the done ones come first; a gap (a host cut off
 	// mid-batch) is run again.
+	var kept []HostResult
 	for _, h := range ro.hosts {
 		if !done[h.Name] {
 			break
 		}
-		hr := r.results[h.Name]
+		hr, _ := s.st.result(h.Name)
 		ro.results[h.Name] = hr
+		kept = append(kept, hr)
 		if why := s.hostFailed(st, hr, s.fleet.verified); why != "" {
 			ro.failed = append(ro.failed, h.Name)
 			ro.why[h.Name] = why
@@ -327,6 +327,8 @@ func (r *replay) resumeRollout(st *Step, v *Visit) {
 		}
 	}
 	s.fleet.ro, s.fleet.verified, s.fleet.acceptAt = ro, nil, 0
-	r.interrupt(v, fmt.Sprintf("the rollout was cut off after %d of %d hosts; confirming goes on with the other %d (those already changed are not changed again)", ro.next, len(ro.hosts), len(ro.hosts)-ro.next))
-	v.Results, v.Command, v.Error = nil, "", ""
+	s.interrupt(v, fmt.Sprintf("the rollout was cut off after %d of %d hosts; confirming goes on with the other %d (those already changed are not changed again)", ro.next, len(ro.hosts), len(ro.hosts)-ro.next))
+	// The interrupt forgets what the cut-off attempt showed; the hosts
+	// already changed keep their results in the visit.
+	s.emit(Event{Type: EvKept, Step: st.ID, Visit: v.N, Results: kept})
 }

@@ -78,24 +78,39 @@ type HostResult struct {
 	// Cause is the executor's error value behind Err, for errors.Is/As
 	// (nil after a resume: the journal keeps only the text).
 	Cause error `json:"-"`
-	Item  any   `json:"item,omitempty"` // for_each: the item this result is for
+	Item  any   `json:"item,omitempty"` // for_each: the item this result is for (journaled on its command event)
+	// Bytes is how much the command printed (stdout+stderr); Truncated says
+	// it was more than the tail kept (Options.MaxOutput).
+	Bytes     int64 `json:"bytes,omitempty"`
+	Truncated bool  `json:"truncated,omitempty"`
 }
 
-// Visit is one pass through a step.
+// Visit is one pass through a step, as the fold of its events (State)
+// tells it.
 type Visit struct {
-	N         int          `json:"n"`
-	Step      string       `json:"step"`
-	Started   time.Time    `json:"started"`
-	Ended     time.Time    `json:"ended,omitzero"`
-	Command   string       `json:"command,omitempty"`
-	Edited    bool         `json:"edited,omitempty"`
+	N       int       `json:"n"`
+	Step    string    `json:"step"`
+	Started time.Time `json:"started"`
+	Ended   time.Time `json:"ended,omitzero"`
+	// ItemLabel: a step of a for_each call, the item it is for ("slot 2 of
+	// 3: 7"), as its step.enter said.
+	ItemLabel string `json:"item_label,omitempty"`
+	Command   string `json:"command,omitempty"` // as sent, secrets masked; for_each: one line per item
+	Edited    bool   `json:"edited,omitempty"`
+	// Hosts the command was sent to, in order; Results in the same order
+	// (of the last poll, for a wait).
+	Hosts     []string     `json:"hosts,omitempty"`
 	Results   []HostResult `json:"results,omitempty"`
 	Polls     int          `json:"polls,omitempty"`
 	Satisfied *bool        `json:"satisfied,omitempty"`
 	Answer    string       `json:"answer,omitempty"`
+	AnswerBy  string       `json:"answer_by,omitempty"`    // operator, flag, policy...
+	DoneBy    string       `json:"done_by,omitempty"`      // a manual step confirmed done
+	Confirmed string       `json:"confirmed_by,omitempty"` // a fix confirmed, by whom
 	Decision  *Decision    `json:"decision,omitempty"`
 	Notes     []string     `json:"notes,omitempty"`
 	Simulated bool         `json:"simulated,omitempty"`
+	Would     []string     `json:"would,omitempty"` // dry run: what it would have done
 	Error     string       `json:"error,omitempty"`
 	// Interrupted marks a visit whose work was cut off (the process died)
 	// and is offered again after a resume (restore.go).
@@ -195,23 +210,21 @@ type Session struct {
 
 	params  map[string]any
 	secrets []string
-	answers map[string]string
 	steps   map[string]map[string]any // per-step env: captures, exit, stdout, answer
 	inputs  map[string]any
-	history []*Visit
-	visits  map[string]int
+	// st is the fold of every event so far (fold.go): the path, the visit
+	// in progress, the step the walk is at, the answers, how it ended.
+	// Only apply changes it, for live events and restored ones alike.
+	st     *State
+	curID  string
+	curStp *Step // cache of the step st.cur names
 
-	cur      *Step
-	visit    *Visit
 	approved bool // step mode: PromptRun accepted
 	pending  *Prompt
 	edited   string // operator-edited command for the pending probe or fix
 	// confirmed is the fix command as Confirm rendered it: what was
 	// confirmed is what runs, never a second rendering.
 	confirmed string
-	ended     bool
-	outcome   Outcome
-	message   string
 	seq       int
 	emitMu    sync.Mutex
 	compiled  map[string]*Program
@@ -236,10 +249,8 @@ func NewSession(rb *Runbook, opts Options) (*Session, error) {
 	}
 	s := &Session{
 		rb: rb, opts: opts,
-		answers:  map[string]string{},
 		steps:    map[string]map[string]any{},
 		inputs:   map[string]any{},
-		visits:   map[string]int{},
 		compiled: map[string]*Program{},
 		started:  opts.Now,
 	}
@@ -268,7 +279,7 @@ func NewSession(rb *Runbook, opts Options) (*Session, error) {
 			return nil, fmt.Errorf("--start-at %q: no such step", opts.StartAt)
 		}
 	}
-	s.cur = start
+	s.st = newStateFor(start.ID, opts.MaxOutput)
 	if err := s.restore(opts); err != nil {
 		return nil, err
 	}
@@ -371,22 +382,40 @@ func (s *Session) Runbook() *Runbook { return s.rb }
 // Current returns the step the session is at.
 func (s *Session) Current() *Step {
 	if sec := s.fleet.sec; sec != nil && len(sec.group) > 0 {
-		return sec.group[0].s.cur // inside a per-host section: where the pending hosts are
+		return sec.group[0].s.current() // inside a per-host section: where the pending hosts are
 	}
-	return s.cur
+	return s.current()
 }
+
+// current is the step the walk is at (State.Current), except while an
+// automatic decision waits for the operator (step mode): then the step that
+// decided, until Proceed follows the route.
+func (s *Session) current() *Step {
+	if p := s.pending; p != nil && p.Kind == PromptDecided && p.Step != nil && p.Section == nil {
+		return p.Step
+	}
+	if s.st.cur != s.curID || s.curStp == nil {
+		s.curID, s.curStp = s.st.cur, s.rb.Step(s.st.cur)
+	}
+	return s.curStp
+}
+
+// State is the fold of the session's events so far: the path taken, each
+// visit, the current step, how it ended. The same rules rebuild it from a
+// journal (Restore), so a resumed session agrees with the live one.
+func (s *Session) State() *State { return s.st }
 
 // Pending returns the prompt waiting for an answer, or nil.
 func (s *Session) Pending() *Prompt { return s.pending }
 
 // History returns every visit so far, in order.
-func (s *Session) History() []*Visit { return s.history }
+func (s *Session) History() []*Visit { return s.st.history }
 
 // Answers returns the answers given so far, by step id.
-func (s *Session) Answers() map[string]string { return s.answers }
+func (s *Session) Answers() map[string]string { return s.st.answers }
 
 // Ended reports whether the session reached an end, and how.
-func (s *Session) Ended() (bool, Outcome, string) { return s.ended, s.outcome, s.message }
+func (s *Session) Ended() (bool, Outcome, string) { return s.st.ended, s.st.outcome, s.st.message }
 
 // Targets returns the bound hosts by role.
 func (s *Session) Targets() map[string][]Host { return s.opts.Targets }
@@ -431,8 +460,8 @@ func (s *Session) emit(e Event) {
 	if e.Time.IsZero() {
 		e.Time = s.opts.Clock.Now()
 	}
-	if e.Visit == 0 && s.visit != nil && e.Step == s.visit.Step {
-		e.Visit = s.visit.N
+	if e.Visit == 0 && s.st.visit != nil && e.Step == s.st.visit.Step {
+		e.Visit = s.st.visit.N
 	}
 	// Every text an event carries may hold a secret (a probe can echo a
 	// token into a capture, an error can quote a command): mask them all.
@@ -441,6 +470,10 @@ func (s *Session) emit(e Event) {
 	}
 	e.Captures = s.maskMap(e.Captures)
 	e.Inputs = s.maskMap(e.Inputs)
+	e.Item = s.maskValue(e.Item)
+	e.Results = s.maskResults(e.Results)
+	e.Answers = s.maskMap(e.Answers)
+	s.apply(e)
 	if s.opts.OnEvent != nil {
 		s.opts.OnEvent(e)
 	}
@@ -455,6 +488,45 @@ func (s *Session) maskMap(m map[string]string) map[string]string {
 		out[k] = s.mask(v)
 	}
 	return out
+}
+
+// maskResults masks what results carried by an event show.
+func (s *Session) maskResults(rs []HostResult) []HostResult {
+	if len(rs) == 0 || len(s.secrets) == 0 {
+		return rs
+	}
+	out := make([]HostResult, len(rs))
+	for i, r := range rs {
+		r.Stdout, r.Stderr, r.Err, r.Signal = s.mask(r.Stdout), s.mask(r.Stderr), s.mask(r.Err), s.mask(r.Signal)
+		r.Captures = s.maskMap(r.Captures)
+		r.Item = s.maskValue(r.Item)
+		out[i] = r
+	}
+	return out
+}
+
+// maskValue masks the strings inside a value (a for_each item).
+func (s *Session) maskValue(v any) any {
+	if len(s.secrets) == 0 {
+		return v
+	}
+	switch x := v.(type) {
+	case string:
+		return s.mask(x)
+	case []any:
+		out := make([]any, len(x))
+		for i, y := range x {
+			out[i] = s.maskValue(y)
+		}
+		return out
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, y := range x {
+			out[k] = s.maskValue(y)
+		}
+		return out
+	}
+	return v
 }
 
 func (s *Session) mask(v string) string {
@@ -499,8 +571,8 @@ func (s *Session) step(ctx context.Context) error {
 	if done, err := s.fleetStep(ctx); done {
 		return err
 	}
-	st := s.cur
-	if s.visit == nil || s.visit.Step != st.ID || !s.visit.Ended.IsZero() {
+	st := s.current()
+	if s.st.visit == nil || s.st.visit.Step != st.ID || !s.st.visit.Ended.IsZero() {
 		if err := s.enter(st); err != nil {
 			return err
 		}
@@ -580,46 +652,33 @@ func choiceNames(st *Step) []string {
 }
 
 func (s *Session) enter(st *Step) error {
-	s.visits[st.ID]++
-	if s.visits[st.ID] > s.opts.MaxVisits {
-		return fmt.Errorf("step %s entered %d times: the runbook loops (raise the limit or fix the route)", st.ID, s.visits[st.ID]-1)
+	if n := s.st.visits[st.ID]; n >= s.opts.MaxVisits {
+		return fmt.Errorf("step %s entered %d times: the runbook loops (raise the limit or fix the route)", st.ID, n)
 	}
-	v := &Visit{N: len(s.history) + 1, Step: st.ID, Started: s.opts.Clock.Now()}
-	s.history = append(s.history, v)
-	s.visit = v
-	s.approved = false
-	s.edited, s.confirmed = "", ""
-	s.inputs = map[string]any{} // a fix's inputs belong to its own visit
-	s.emit(Event{Type: EvStepEnter, Step: st.ID, Visit: v.N, Text: s.ItemLabel(st)})
+	s.emit(Event{Type: EvStepEnter, Step: st.ID, Visit: len(s.st.history) + 1, Text: s.ItemLabel(st)})
 	return nil
 }
 
 func (s *Session) finish(o Outcome, msg string) {
-	s.ended, s.outcome, s.message = true, o, msg
-	if s.visit != nil { // nil after Back to a step that could not be entered again
-		s.visit.Ended = s.opts.Clock.Now()
-	}
-	s.pending = &Prompt{Kind: PromptEnd, Step: s.cur, Outcome: o, Message: msg}
-	s.emit(Event{Type: EvSessionEnd, Step: s.cur.ID, Outcome: o, Message: msg})
+	s.emit(Event{Type: EvSessionEnd, Step: s.current().ID, Outcome: o, Message: msg})
 }
 
 // Abort ends the session as aborted (the operator quit, or automation gave up).
 func (s *Session) Abort(reason string) {
-	if s.ended {
+	if s.st.ended {
 		return
 	}
-	if s.visit == nil {
+	if s.st.visit == nil {
 		s.Start()
-		_ = s.enter(s.cur)
+		_ = s.enter(s.current())
 	}
 	s.finish(OutcomeAborted, reason)
 }
 
 // fail reports a runbook bug found while running (bad template value and such).
 func (s *Session) fail(st *Step, err error) error {
-	s.visit.Error = s.mask(err.Error())
 	s.emit(Event{Type: EvError, Step: st.ID, Error: err.Error()})
-	s.pending = &Prompt{Kind: PromptError, Step: st, Err: err, Command: s.visit.Command, Hosts: s.promptHosts(st)}
+	s.pending = &Prompt{Kind: PromptError, Step: st, Err: err, Command: s.st.visit.Command, Hosts: s.promptHosts(st)}
 	return nil
 }
 
@@ -652,8 +711,8 @@ func (s *Session) env(st *Step) Env {
 			steps[x.ID] = map[string]any{}
 		}
 	}
-	answers := make(map[string]any, len(s.answers))
-	for k, v := range s.answers {
+	answers := make(map[string]any, len(s.st.answers))
+	for k, v := range s.st.answers {
 		answers[k] = v
 	}
 	return Env{

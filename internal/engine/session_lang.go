@@ -11,7 +11,7 @@ import (
 // or ref) so far, the current one included.
 func (s *Session) visitCount(idOrRef string) int {
 	if st := s.rb.Step(idOrRef); st != nil {
-		return s.visits[st.ID]
+		return s.st.visits[st.ID]
 	}
 	return 0
 }
@@ -134,7 +134,6 @@ func (s *Session) probeEach(ctx context.Context, st *Step, c *Command) ([]HostRe
 		return nil, false
 	}
 	var results []HostResult
-	var cmds []string
 	for i, item := range items {
 		env := s.env(st)
 		env[st.ItemName()] = item
@@ -142,13 +141,12 @@ func (s *Session) probeEach(ctx context.Context, st *Step, c *Command) ([]HostRe
 		if err == nil {
 			var cmd string
 			if cmd, err = t.Render(env); err == nil {
-				cmds = append(cmds, s.mask(cmd))
 				label := fmt.Sprintf("%s %d of %d: %s", st.ItemName(), i+1, len(items), s.mask(toString(item)))
 				for _, h := range s.hosts(c.On) {
 					if ctx.Err() != nil {
 						return nil, false
 					}
-					s.emit(Event{Type: EvCommand, Step: st.ID, Host: h.Name, Command: cmd, Sudo: c.Sudo, Text: label})
+					s.emit(Event{Type: EvCommand, Step: st.ID, Host: h.Name, Command: cmd, Sudo: c.Sudo, Text: label, Item: item})
 					r := s.runOne(ctx, st, h, CommandRequest{Step: st.ID, Script: cmd, Sudo: c.Sudo, Timeout: c.Timeout})
 					r.Item = item
 					results = append(results, r)
@@ -159,7 +157,6 @@ func (s *Session) probeEach(ctx context.Context, st *Step, c *Command) ([]HostRe
 		_ = s.fail(st, fmt.Errorf("step %s: command for %s %v: %w", st.ID, st.ItemName(), item, err))
 		return nil, false
 	}
-	s.visit.Command = strings.Join(cmds, "\n")
 	return results, true
 }
 

@@ -63,7 +63,6 @@ func (s *Session) wait(ctx context.Context, st *Step) error {
 		}
 	}
 	elapsed := s.opts.Clock.Now().Sub(start)
-	s.visit.Polls, s.visit.Satisfied = polls, &satisfied
 	s.record(st, results, map[string]any{"satisfied": satisfied, "polls": polls, "elapsed": elapsed.Seconds()})
 	env := s.waitEnv(st, results, polls, elapsed)
 	env["satisfied"] = satisfied

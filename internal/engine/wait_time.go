@@ -24,7 +24,7 @@ var timeOfDayRE = regexp.MustCompile(`^([01]?\d|2[0-3]):([0-5]\d)(?::([0-5]\d))?
 // `at` expression gives, or the entry plus the `for` duration.
 func (s *Session) waitTarget(st *Step) (time.Time, error) {
 	w := st.Wait
-	start := s.visit.Started
+	start := s.st.visit.Started
 	env := s.env(st)
 	if w.At != "" {
 		if m := timeOfDayRE.FindStringSubmatch(w.At); m != nil {
@@ -99,9 +99,9 @@ func (s *Session) timedWait(ctx context.Context, st *Step) (poll bool, err error
 	if st.Wait.Run != nil {
 		return true, nil
 	}
-	elapsed := s.opts.Clock.Now().Sub(s.visit.Started)
-	sat := true
-	s.visit.Satisfied = &sat
+	// The visit is satisfied by the decision that follows its wait.until
+	// (fold.go).
+	elapsed := s.opts.Clock.Now().Sub(s.st.visit.Started)
 	s.record(st, nil, map[string]any{"satisfied": true, "polls": 0, "elapsed": elapsed.Seconds()})
 	env := s.waitEnv(st, nil, 0, elapsed)
 	env["satisfied"] = true

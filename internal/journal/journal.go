@@ -423,6 +423,8 @@ func Summarize(path string) (Summary, error) {
 	var s Summary
 	s.Path = path
 	first := true
+	fold := engine.NewState("")
+	var stop *engine.Event // the last stop, unless the session went on after it
 	for sc.Scan() {
 		line := sc.Bytes()
 		if first {
@@ -438,29 +440,31 @@ func Summarize(path string) (Summary, error) {
 			s.Updated = h.Started
 			continue
 		}
-		var e struct {
-			Type    engine.EventType `json:"type"`
-			Time    time.Time        `json:"time"`
-			Step    string           `json:"step"`
-			Outcome string           `json:"outcome"`
-		}
+		var e engine.Event
 		if json.Unmarshal(line, &e) != nil {
 			continue // torn line
 		}
 		if !e.Time.IsZero() {
 			s.Updated = e.Time
 		}
+		fold.Apply(e)
 		switch e.Type {
-		case engine.EvStepEnter, engine.EvBack:
-			s.LastStep = e.Step
-			s.State, s.Outcome = "", ""
-		case engine.EvSessionEnd:
-			s.State, s.Outcome = StateEnded, e.Outcome
 		case EvStop:
-			s.State, s.Outcome = StateStopped, e.Outcome
-		case engine.EventType("session.resume"):
-			s.State, s.Outcome = "", ""
+			stop = &e
+		case engine.EvStepEnter, engine.EvBack, engine.EvResume:
+			stop = nil // resumed and went on
 		}
+	}
+	// The last step entered (or gone back to), as the session's fold has it.
+	if v, ok := fold.InProgress(); ok {
+		s.LastStep = v.Step
+	} else {
+		s.LastStep = fold.Current()
+	}
+	if ended, outcome, _ := fold.Ended(); ended {
+		s.State, s.Outcome = StateEnded, string(outcome)
+	} else if stop != nil {
+		s.State, s.Outcome = StateStopped, string(stop.Outcome)
 	}
 	if err := sc.Err(); err != nil {
 		return s, fmt.Errorf("read journal %s: %w", path, err)

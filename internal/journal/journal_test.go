@@ -148,3 +148,36 @@ func TestResolveErrors(t *testing.T) {
 		t.Fatal("missing dir should list nothing")
 	}
 }
+
+// `runbook sessions` reads a journal through the engine's fold: the last
+// step entered and how it ended, for every cut of a real journal (written
+// by `runbook demo` before the fold existed).
+func TestSummarizeFoldsARealJournal(t *testing.T) {
+	data, err := os.ReadFile("../../runbooks/testdata/journals/fsr-split-brain.v1.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.SplitAfter(strings.TrimSuffix(string(data), "\n"), "\n")
+	// line index (0 = header) → the step the summary names.
+	want := map[int]string{1: "", 2: "detect-split-brain", 9: "detect-split-brain", 10: "choose-victim", 13: "discard-my-data", 37: "sb-resolved"}
+	dir := t.TempDir()
+	for k := 1; k <= len(lines); k++ {
+		path := dir + "/j.jsonl"
+		if err := os.WriteFile(path, []byte(strings.Join(lines[:k], "")), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		s, err := Summarize(path)
+		if err != nil {
+			t.Fatalf("cut %d: %v", k, err)
+		}
+		if w, ok := want[k-1]; ok && s.LastStep != w {
+			t.Errorf("cut after line %d: last step %q, want %q", k-1, s.LastStep, w)
+		}
+		switch {
+		case k == len(lines) && (s.State != StateEnded || s.Outcome != "resolved"):
+			t.Errorf("whole journal: %s %s", s.State, s.Outcome)
+		case k < len(lines) && s.State != StateInterrupted:
+			t.Errorf("cut after line %d: state %s", k-1, s.State)
+		}
+	}
+}

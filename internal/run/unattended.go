@@ -15,7 +15,9 @@ import (
 // the result on stdout (text, json, or jsonl after the events).
 func (l *lifecycle) unattended(ctx context.Context) error {
 	o := l.o
-	sinks := append(l.sinks(), auto.NewProgress(o.Stderr, o.Runbook).Event)
+	progress := auto.NewProgress(o.Stderr, o.Runbook)
+	progress.Seed(l.sopts.Resume) // a resumed session's lines know its earlier visits
+	sinks := append(l.sinks(), progress.Event)
 	// JSON output post-escapes C1 and bidi runes (untrusted.JSONEncoder).
 	var jsonl *untrusted.JSONEncoder
 	if o.Output == "jsonl" {

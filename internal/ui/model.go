@@ -194,6 +194,10 @@ type Model struct {
 	pathsHost string
 	coll      collect.Model // the current collect step's rows and progress
 
+	// fold is the walk as the streamed events tell it (engine.State),
+	// started from the session's when it is made: the outline's marks.
+	fold *engine.State
+
 	// Look-back: each visit's output is kept when the next step starts.
 	curVisit int
 	visitOut map[int]output.Model
@@ -307,6 +311,7 @@ func (m *Model) newSession() {
 		m.fatal = err
 	default:
 		m.session = s
+		m.fold = s.State().Clone()
 		m.state = stateRunning
 		if st := m.rb.Step(opts.StartAt); st != nil {
 			m.outline.SetCurrent(st.ID)
@@ -617,40 +622,39 @@ func (m *Model) snapshot() {
 	m.step.SetText(p.Text)
 }
 
-// visitMark is the outline mark of one visit.
+// visitMark is the outline mark of one visit (engine.Visit.Status).
 func visitMark(v *engine.Visit) outline.Mark {
-	switch {
-	case v.Answer != "":
+	switch v.Status() {
+	case engine.StatusAnswered:
 		return outline.Answered
-	case v.Error != "":
+	case engine.StatusFailed:
 		return outline.Failed
-	case v.Satisfied != nil:
-		// A wait: its polls' exit codes are data; the outcome is whether
-		// the condition held.
-		if *v.Satisfied {
-			return outline.Passed
-		}
-		return outline.Failed
-	case len(v.Results) > 0:
-		for _, r := range v.Results {
-			if r.Err != "" || r.Exit != 0 || r.TimedOut || r.Signal != "" {
-				return outline.Failed
-			}
-		}
-		if v.Satisfied != nil && !*v.Satisfied {
-			return outline.Failed
-		}
-		return outline.Passed
-	case v.Decision != nil:
+	case engine.StatusPassed:
 		return outline.Passed
 	}
 	return outline.Visited
+}
+
+// markFromFold sets step's mark from its latest visit in the fold, once
+// that visit came to something.
+func (m *Model) markFromFold(step string) {
+	if m.fold == nil {
+		return
+	}
+	if v, ok := m.fold.Last(step); ok {
+		if mk := visitMark(&v); mk != outline.Visited {
+			m.outline.SetMark(step, mk)
+		}
+	}
 }
 
 // applyEvents updates the screen from session events while a run streams.
 func (m *Model) applyEvents(evs []taggedEvent) {
 	for _, te := range evs {
 		e := te.ev
+		if m.fold != nil {
+			m.fold.Apply(e)
+		}
 		switch e.Type {
 		case engine.EvStepEnter:
 			m.edited = false
@@ -708,21 +712,14 @@ func (m *Model) applyEvents(evs []taggedEvent) {
 			} else if e.Error == "" {
 				m.status.SetConn(e.Host, statusbar.Connected)
 			}
-			if st := m.rb.Step(e.Step); st != nil && st.Kind == engine.KindWait && e.Error == "" {
-				// A poll's exit is data for the until expression: the
-				// wait's mark comes from its outcome (EvPoll, visitMark).
-			} else if e.Error != "" || e.Exit == nil || *e.Exit != 0 || e.TimedOut {
-				m.outline.SetMark(e.Step, outline.Failed)
-			} else {
-				m.outline.SetMark(e.Step, outline.Passed)
-			}
+			m.markFromFold(e.Step)
 		case engine.EvPoll:
 			m.polls = e.Poll
 			state := "not yet"
 			if e.Satisfied {
 				state = "satisfied"
-				m.outline.SetMark(e.Step, outline.Passed)
 			}
+			m.markFromFold(e.Step)
 			m.out.Info(fmt.Sprintf("— poll %d: %s (%.0fs elapsed)", e.Poll, state, e.Duration))
 		case engine.EvCollect:
 			m.coll.Add(e)
@@ -744,9 +741,9 @@ func (m *Model) applyEvents(evs []taggedEvent) {
 			m.out.Info(line)
 		case engine.EvError:
 			m.out.Info("✗ " + e.Error)
-			m.outline.SetMark(e.Step, outline.Failed)
+			m.markFromFold(e.Step)
 		case engine.EvAnswer:
-			m.outline.SetMark(e.Step, outline.Answered)
+			m.markFromFold(e.Step)
 		case engine.EvSimulated:
 			m.out.Info("dry run: " + e.Text)
 		case engine.EvNote:
