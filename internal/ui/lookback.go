@@ -162,7 +162,8 @@ func (m *Model) lookView(l layout) string {
 		visit.Title(v, st, len(m.session.History()), s, l.mainW),
 		s.Muted.Render(textblock.Line("←/→ other visits · / search · x explains · esc closes · the session is not changed", l.mainW)),
 	}
-	head = append(head, visit.Lines(v, st, s, l.mainW)...)
+	// The facts leave at least 6 rows to the output.
+	head = append(head, visit.LinesFit(v, st, s, l.mainW, max(l.bodyH-len(head)-2-6, 4))...)
 	m.lookOut.SetSize(l.mainW, max(l.bodyH-len(head)-2, 1))
 	first, last, total := m.lookOut.Position()
 	oh := s.Muted.Render("── output")

@@ -1,6 +1,9 @@
 package ui
 
 import (
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -39,3 +42,46 @@ func TestLookBackLongCaptureKeepsTheDecision(t *testing.T) {
 }
 
 func pad(s string, n int) string { return s + strings.Repeat(" ", n-len([]rune(s))) }
+
+// At 80x24 a visit with a long command and many captures still leaves
+// its output in view: the facts are shortened, with a note of how many
+// lines were left out, and the decision stays.
+func TestLookBackKeepsOutputInViewAt80x24(t *testing.T) {
+	var caps, cmd strings.Builder
+	var out strings.Builder
+	for i := range 8 {
+		fmt.Fprintf(&caps, "      c%d: 'c%d=(\\S+)'\n", i, i)
+		fmt.Fprintf(&out, "c%d=%s\n", i, strings.Repeat(string(rune('a'+i)), 50))
+		fmt.Fprintf(&cmd, "echo step-%d-%s; ", i, strings.Repeat("x", 30))
+	}
+	out.WriteString("LAST OUTPUT LINE\n")
+	rb := filepath.Join(t.TempDir(), "long.yaml")
+	os.WriteFile(rb, []byte(fmt.Sprintf(`runbook: 1
+id: long
+title: Long facts
+targets: {host: {description: the host}}
+steps:
+  - id: probe
+    title: A probe with many captures
+    run: {on: host, cmd: %q}
+    capture:
+%s    next: done
+  - id: done
+    end: resolved
+`, cmd.String(), caps.String())), 0o600)
+	abs, _ := filepath.Abs("testdata")
+	rel, err := filepath.Rel(abs, rb) // the harness loads from testdata/
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, rel, enginetest.New(enginetest.Rule{Match: `step-0`, Stdout: out.String()}))
+	h.send(tea.WindowSizeMsg{Width: 80, Height: 24})
+	h.settle()
+	h.wantPrompt(engine.PromptRun, "probe")
+	h.press("enter")
+	h.press("enter")
+	h.press("v")
+	h.mustSee("Look back at which visit? (read-only)")
+	h.press("2")
+	h.mustSee("Visit 1 of 2", "more lines", "decision", "── output", "c0=aaaa")
+}

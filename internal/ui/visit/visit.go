@@ -27,13 +27,26 @@ func Title(v *engine.Visit, st *engine.Step, total int, s styles.Styles, w int) 
 
 // Lines are the visit's facts, wrapped to w (never cut).
 func Lines(v *engine.Visit, st *engine.Step, s styles.Styles, w int) []string {
-	var out []string
+	return LinesFit(v, st, s, w, 0)
+}
+
+// LinesFit is Lines in at most maxLines lines (0: no limit): when the
+// facts are longer, the captures and then the command are shortened to
+// their first line and a note of what was left out, so the decision and
+// some of the output stay in view on a small terminal.
+func LinesFit(v *engine.Visit, st *engine.Step, s styles.Styles, w, maxLines int) []string {
+	type block struct {
+		label string
+		lines []string
+	}
+	var blocks []block
 	add := func(label, text string) {
 		if text == "" {
 			return
 		}
 		// The label column, then the text wrapped under itself.
 		pad := strings.Repeat(" ", 10)
+		var out []string
 		for i, l := range textblock.WrapLines(text, max(w-10, 10)) {
 			if i == 0 {
 				l = s.Muted.Render(fmt.Sprintf("%-9s", label)) + " " + l
@@ -42,7 +55,16 @@ func Lines(v *engine.Visit, st *engine.Step, s styles.Styles, w int) []string {
 			}
 			out = append(out, textblock.Line(l, w))
 		}
+		blocks = append(blocks, block{label, out})
 	}
+	build := func() []string {
+		var out []string
+		for _, b := range blocks {
+			out = append(out, b.lines...)
+		}
+		return out
+	}
+
 	if st != nil {
 		add("kind", string(st.Kind))
 	}
@@ -99,7 +121,26 @@ func Lines(v *engine.Visit, st *engine.Step, s styles.Styles, w int) []string {
 		}
 		add("at", when)
 	}
-	return out
+	total := 0
+	for _, b := range blocks {
+		total += len(b.lines)
+	}
+	for _, label := range []string{"captures", "command"} {
+		if maxLines <= 0 || total <= maxLines {
+			break
+		}
+		for i, b := range blocks {
+			if b.label != label || len(b.lines) <= 2 {
+				continue
+			}
+			cut := min(len(b.lines)-2, total-maxLines)
+			keep := len(b.lines) - 1 - cut
+			note := textblock.Line(strings.Repeat(" ", 10)+s.Muted.Render(fmt.Sprintf("… %d more lines (a wider terminal shows them; / searches the output)", cut+1)), w)
+			blocks[i].lines = append(b.lines[:keep:keep], note)
+			total -= cut
+		}
+	}
+	return build()
 }
 
 func result(r engine.HostResult) string {
