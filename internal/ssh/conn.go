@@ -7,7 +7,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/pkg/sftp"
 	gossh "golang.org/x/crypto/ssh"
 )
 
@@ -25,7 +24,6 @@ type conn struct {
 	once sync.Once
 	mu   sync.Mutex
 	err  error // why it died
-	sftp *sftp.Client
 	// open counts our sessions open on the server; ended is closed (and
 	// cleared) when one ends, for opens the server refused meanwhile.
 	open  int

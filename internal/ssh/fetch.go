@@ -26,30 +26,37 @@ var sftpOpts = []sftp.ClientOption{
 	sftp.MaxConcurrentRequestsPerFile(64),
 }
 
-// sharedSFTP returns the connection's SFTP client, opening it on first use.
-// It holds one session slot for the life of the connection.
-func (cn *conn) sharedSFTP(ctx context.Context) (*sftp.Client, error) {
-	cn.mu.Lock()
-	defer cn.mu.Unlock()
-	if cn.sftp != nil {
-		return cn.sftp, nil
-	}
-	release, err := cn.acquire(ctx)
+// openSFTP starts the sftp subsystem on a session of its own, opened like
+// every other session (queued behind our slots, retried while the server
+// is at its MaxSessions). The caller closes it when the collection ends:
+// a session held for the life of the connection starved every later probe
+// on a host with MaxSessions 1.
+func (c *Client) openSFTP(ctx context.Context, h engine.Host) (*sftp.Client, func(), error) {
+	_, sess, release, err := c.session(ctx, h.Name)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	sc, err := sftp.NewClient(cn.client, sftpOpts...)
+	cleanup := func() { sess.Close(); release() }
+	stdin, err := sess.StdinPipe()
 	if err != nil {
-		release()
-		return nil, fmt.Errorf("start sftp: %w", err)
+		cleanup()
+		return nil, nil, err
 	}
-	cn.sftp = sc
-	go func() {
-		// The slot is freed when the connection (and so the client) ends.
-		_ = sc.Wait()
-		release()
-	}()
-	return sc, nil
+	stdout, err := sess.StdoutPipe()
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	if err := sess.RequestSubsystem("sftp"); err != nil {
+		cleanup()
+		return nil, nil, fmt.Errorf("start sftp: %w", err)
+	}
+	sc, err := sftp.NewClientPipe(stdout, stdin, sftpOpts...)
+	if err != nil {
+		cleanup()
+		return nil, nil, fmt.Errorf("start sftp: %w", err)
+	}
+	return sc, func() { sc.Close(); cleanup() }, nil
 }
 
 // sudoSFTP starts sftp-server as root over an exec session: `sudo -n`
@@ -176,27 +183,24 @@ type fetchItem struct {
 }
 
 func (c *Client) fetch(ctx context.Context, h engine.Host, req engine.FetchRequest, col engine.Collector, pass []byte) error {
-	var sc *sftp.Client
-	if req.Sudo {
-		s, done, err := c.sudoSFTP(ctx, h, pass)
-		if err != nil {
-			return err
-		}
-		defer done()
-		sc = s
-	} else {
-		cn, err := c.get(ctx, h.Name)
-		if err != nil {
-			return err
-		}
-		if sc, err = cn.sharedSFTP(ctx); err != nil {
-			return err
-		}
-	}
+	// The remote clock first: it takes a session of its own, which a
+	// server with MaxSessions 1 gives only while no SFTP session is open.
 	var now time.Time
 	if req.Since > 0 {
 		now = c.remoteNow(ctx, h)
 	}
+	var sc *sftp.Client
+	var done func()
+	var err error
+	if req.Sudo {
+		sc, done, err = c.sudoSFTP(ctx, h, pass)
+	} else {
+		sc, done, err = c.openSFTP(ctx, h)
+	}
+	if err != nil {
+		return err
+	}
+	defer done()
 	seen := map[string]bool{}
 	var paths []string
 	globOf := map[string]string{}
