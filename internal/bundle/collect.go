@@ -534,7 +534,7 @@ func (c *cmdSink) Close(res engine.CommandResult, runErr error) error {
 		case runErr != nil:
 			e.Status, e.Error = StatusError, w.redactString(runErr.Error())
 		case res.TimedOut:
-			e.Status, e.Error = StatusTimeout, "command timed out"
+			e.Status, e.Error, e.TimedOut = StatusTimeout, engine.TimedOutText(res.Timeout), true
 		}
 		w.addEntry(e)
 	}()

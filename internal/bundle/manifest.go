@@ -171,8 +171,9 @@ type Entry struct {
 	Status  string `json:"status"`
 	Error   string `json:"error,omitempty"`
 
-	Exit   *int   `json:"exit,omitempty"`
-	Signal string `json:"signal,omitempty"`
+	Exit     *int   `json:"exit,omitempty"`
+	Signal   string `json:"signal,omitempty"`
+	TimedOut bool   `json:"timed_out,omitempty"` // a command cut off by its timeout
 
 	RemoteSize  int64      `json:"remote_size,omitempty"`
 	MTime       *time.Time `json:"mtime,omitempty"`

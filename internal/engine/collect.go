@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"path"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -41,11 +42,11 @@ func (s *Session) collect(ctx context.Context, st *Step) error {
 				if err != nil {
 					// An unreachable host leaves an entry (and the event), so
 					// the bundle says what it does not hold.
-					status := "error"
+					status, why := "error", err.Error()
 					if errors.Is(ictx.Err(), context.DeadlineExceeded) {
-						status = "timeout"
+						status, why = "timeout", TimedOutText(item.Timeout)
 					}
-					col.Skipped(h, st.ID, RemoteFile{Path: strings.Join(globs, " ")}, status, err.Error())
+					col.Skipped(h, st.ID, RemoteFile{Path: strings.Join(globs, " ")}, status, why)
 				} else {
 					// A glob that matched nothing is a result too: the
 					// operator and the bundle learn it, not only silence.
@@ -64,23 +65,30 @@ func (s *Session) collect(ctx context.Context, st *Step) error {
 					return s.fail(st, err)
 				}
 				sink := col.Command(h, st.ID, cmd)
-				res, err := s.opts.Executor.Run(ictx, h, CommandRequest{Step: st.ID, Script: cmd, Sudo: item.Sudo, Timeout: item.Timeout}, sink, sink)
+				// The executor enforces the timeout and says TimedOut; a
+				// deadline on its context too raced it, and the loser read
+				// "context deadline exceeded".
+				res, err := s.opts.Executor.Run(ctx, h, CommandRequest{Step: st.ID, Script: cmd, Sudo: item.Sudo, Timeout: item.Timeout}, sink, sink)
+				if err == nil && res.TimedOut && res.Timeout == 0 {
+					res.Timeout = item.Timeout
+				}
 				if cerr := sink.Close(res, err); cerr != nil && err == nil {
 					err = cerr
 				}
 				status := "ok"
 				e := Event{Type: EvCollect, Step: st.ID, Host: h.Name, Command: cmd}
-				if err != nil {
+				switch {
+				case err != nil:
 					status, e.Error = "error", err.Error()
-					if errors.Is(ictx.Err(), context.DeadlineExceeded) {
-						status = "timeout"
-					}
-				} else {
+				case res.TimedOut:
+					status, e.Error, e.TimedOut = "timeout", TimedOutText(res.Timeout), true
+					e.Duration = res.Duration.Seconds()
+				default:
 					exit := res.Exit
 					e.Exit = &exit
 				}
 				e.Status = status
-				cc.command(status == "ok")
+				cc.command(status, e.Error)
 				s.emit(e)
 			}
 			cancel()
@@ -170,13 +178,18 @@ type countingCollector struct {
 	bytes    int64
 	commands int
 	skipped  int
+	timeouts []string // TimedOutText of each collect command that timed out
 }
 
-func (c *countingCollector) command(ok bool) {
+func (c *countingCollector) command(status, why string) {
 	c.mu.Lock()
-	if ok {
+	switch status {
+	case "ok":
 		c.commands++
-	} else {
+	case "timeout":
+		c.skipped++
+		c.timeouts = append(c.timeouts, why)
+	default:
 		c.skipped++
 	}
 	c.mu.Unlock()
@@ -232,6 +245,14 @@ func (c *countingCollector) summary() string {
 	}
 	if c.skipped > 0 {
 		s += fmt.Sprintf(", %d not collected", c.skipped)
+	}
+	if len(c.timeouts) > 0 {
+		// "(1 command timed out after 30s)", the same words as its entry.
+		what := "command"
+		if len(c.timeouts) > 1 {
+			what += "s"
+		}
+		s += fmt.Sprintf(" (%d %s %s)", len(c.timeouts), what, strings.Join(slices.Compact(slices.Sorted(slices.Values(c.timeouts))), ", "))
 	}
 	return s
 }

@@ -55,6 +55,9 @@ type CommandResult struct {
 	Signal   string        `json:"signal,omitempty"` // set when killed by a signal, e.g. "KILL"
 	TimedOut bool          `json:"timed_out,omitempty"`
 	Duration time.Duration `json:"duration"`
+	// Timeout is the limit a TimedOut command ran under (the session sets
+	// it for collect commands, so sinks can say "timed out after 30s").
+	Timeout time.Duration `json:"-"`
 }
 
 // FetchRequest asks for files by glob, for collect steps.
