@@ -118,7 +118,13 @@ type Redactor struct {
 	triggers []trigger
 	pemTrig  int
 	anyFold  bool
+	pseudo   *Pseudonymiser // nil: addresses and host names kept
 }
+
+// SetPseudonymiser makes every line Copy and String pass also go through p
+// (after the rules), so pseudonyms reach everything redaction reaches. Call
+// it before the Redactor is used.
+func (r *Redactor) SetPseudonymiser(p *Pseudonymiser) { r.pseudo = p }
 
 const pemRule = "pem-private-key"
 
@@ -200,10 +206,12 @@ type Result struct {
 	Hits    []Hit          // per line and rule, at most MaxHits entries
 	Totals  map[string]int // per rule, always complete
 	Lines   int            // lines read
+	// Pseudonyms counts addresses and host names replaced (SetPseudonymiser).
+	Pseudonyms int
 }
 
 // Changed reports whether the output differs from the input.
-func (r *Result) Changed() bool { return len(r.Totals) > 0 || r.Dropped > 0 }
+func (r *Result) Changed() bool { return len(r.Totals) > 0 || r.Dropped > 0 || r.Pseudonyms > 0 }
 
 // MaxHits bounds Result.Hits; Totals keep counting past it.
 const MaxHits = 1000
@@ -338,7 +346,7 @@ func (st *state) chunk(dst io.Writer, data []byte) error {
 			off = p + le + 1
 		}
 	}
-	always := false
+	always := r.pseudo != nil // every line may hold an address
 	for _, ru := range r.rules {
 		if ru.always {
 			always = true
@@ -540,6 +548,11 @@ func (st *state) redactLine(line []byte, n int) ([]byte, bool) {
 			low = nil
 			st.hit(n, ru.name, count)
 		}
+	}
+	if r.pseudo != nil {
+		var k int
+		out, k = r.pseudo.Bytes(out)
+		st.res.Pseudonyms += k
 	}
 	return out, true
 }
