@@ -122,24 +122,26 @@ func TestPseudonymiseRealLogs(t *testing.T) {
 
 // TestPseudonymsAreStableAndDistinct: one stand-in per real value however
 // often and wherever it appears; different real values never share one;
-// short and full forms of a learned name are the same host.
+// short and full forms of a learned name are the same host; stand-ins
+// are handed out in order of first appearance.
 func TestPseudonymsAreStableAndDistinct(t *testing.T) {
 	p := NewPseudonymiser()
 	p.AddHost("web-1.prod.example.com")
 	p.AddHost("ssh://root@[2001:db8:aaaa::5]:2222") // documentation range is already a stand-in
 	for range 3 {
-		for in, want := range map[string]string{
-			"web-1":                          "host1",
-			"web-1.prod.example.com":         "host1.domain1.invalid",
-			"prod.example.com":               "domain1.invalid",
-			"db-3.prod.example.com":          "host2.domain1.invalid",
-			"a.b.prod.example.com":           "host3.domain1.invalid",
-			"10.9.8.7 and 10.9.8.8":          "198.18.0.1 and 198.18.0.2",
-			"ip-10-9-8-7":                    "ip-198-18-0-1",
-			"fd00::1 fd00::2 fd00::1":        "2001:db8::1 2001:db8::2 2001:db8::1",
-			"web-1_access.log":               "host1_access.log",
-			"/var/log/web-1/ip-10-9-8-8.log": "/var/log/host1/ip-198-18-0-2.log",
+		for _, c := range [][2]string{
+			{"web-1", "host1"},
+			{"web-1.prod.example.com", "host1.domain1.invalid"},
+			{"prod.example.com", "domain1.invalid"},
+			{"db-3.prod.example.com", "host2.domain1.invalid"},
+			{"a.b.prod.example.com", "host3.domain1.invalid"},
+			{"10.9.8.7 and 10.9.8.8", "198.18.0.1 and 198.18.0.2"},
+			{"ip-10-9-8-7", "ip-198-18-0-1"},
+			{"fd00::1 fd00::2 fd00::1", "2001:db8::1 2001:db8::2 2001:db8::1"},
+			{"web-1_access.log", "host1_access.log"},
+			{"/var/log/web-1/ip-10-9-8-8.log", "/var/log/host1/ip-198-18-0-2.log"},
 		} {
+			in, want := c[0], c[1]
 			if got := p.String(in); got != want {
 				t.Errorf("%q → %q, want %q", in, got, want)
 			}
