@@ -68,6 +68,7 @@ func (discard) Write(p []byte) (int, error) { return len(p), nil }
 func (w *Writer) File(ctx context.Context, h engine.Host, step string, f engine.RemoteFile, r io.Reader) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	h, f.Path, f.Link = w.pseudoHost(h), w.pseudo(f.Path), w.pseudo(f.Link)
 	mt := f.ModTime
 	e := Entry{Kind: KindFile, Host: h.Name, Step: step, Path: f.Path, RemoteSize: f.Size, Mode: f.Mode.String(), Link: f.Link, BytesBefore: f.Size}
 	if !mt.IsZero() {
@@ -466,6 +467,7 @@ func (w *Writer) store(ctx context.Context, e *Entry, base string, mtime time.Ti
 func (w *Writer) Skipped(h engine.Host, step string, f engine.RemoteFile, status, reason string) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	h, f.Path, f.Link = w.pseudoHost(h), w.pseudo(f.Path), w.pseudo(f.Link)
 	e := Entry{Kind: KindFile, Host: h.Name, Step: step, Path: f.Path, RemoteSize: f.Size, Mode: f.Mode.String(), Link: f.Link, Status: status, Error: w.redactString(reason), BytesBefore: f.Size}
 	if !f.ModTime.IsZero() {
 		mt := f.ModTime
@@ -477,7 +479,7 @@ func (w *Writer) Skipped(h engine.Host, step string, f engine.RemoteFile, status
 // Command implements engine.Collector. The output has no size up front, so
 // it is spooled in memory, keeping its last CommandMaxBytes.
 func (w *Writer) Command(h engine.Host, step, cmd string) engine.CommandSink {
-	return &cmdSink{w: w, host: h.Name, step: step, cmd: cmd, limit: w.opts.CommandMaxBytes}
+	return &cmdSink{w: w, host: w.pseudo(h.Name), step: step, cmd: cmd, limit: w.opts.CommandMaxBytes}
 }
 
 type cmdSink struct {

@@ -59,8 +59,12 @@ type Manifest struct {
 	// Redacted is true, false, or "partial" when some stored member could
 	// not be redacted (redactions.json not_redacted lists them).
 	Redacted Redacted `json:"redacted"`
-	Limits   Limits   `json:"limits"`
-	Entries  []Entry  `json:"entries"`
+	// Pseudonymised: IP addresses and host names are stand-ins
+	// (198.18.0.0/15, 2001:db8::/32, hostN.domainN.invalid); the map stayed
+	// with the operator.
+	Pseudonymised bool    `json:"pseudonymised,omitempty"`
+	Limits        Limits  `json:"limits"`
+	Entries       []Entry `json:"entries"`
 	// Divergence: each host's path through every per-host section, and the
 	// hosts grouped by path.
 	Divergence []engine.SectionPaths `json:"divergence,omitempty"`

@@ -297,6 +297,9 @@ func (w *Writer) report(m *Manifest) []byte {
 	if m.Redacted != RedactedAll {
 		p(" — **%s**", m.Redacted)
 	}
+	if m.Pseudonymised {
+		p("\n- pseudonymised: IP addresses and host names are stand-ins (198.18.x.x, 2001:db8::N, hostN.domainN.invalid), the same one for the same value throughout; the operator kept the map")
+	}
 	p("\n")
 	for _, tg := range m.Targets {
 		p("- target %s: `%s`", inline(tg.Role), inline(tg.Name))

@@ -76,6 +76,7 @@ func (w *Writer) Event(e engine.Event) {
 	if w.red != nil {
 		w.redactEvent(&e, line)
 	}
+	w.pseudoEvent(&e)
 	if e.Type == engine.EvOutput && int64(t.buf.Len()) > w.opts.TranscriptBytes {
 		e.Data = fmt.Sprintf("[elided: transcript over %d bytes]", w.opts.TranscriptBytes)
 		t.elided++

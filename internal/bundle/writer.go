@@ -50,6 +50,10 @@ type Options struct {
 	// NoRedact stores everything as collected; the archive name says
 	// UNREDACTED.
 	NoRedact bool
+	// Pseudonymise replaces IP addresses and host names with stable
+	// stand-ins everywhere in the bundle (redact.Pseudonymiser) and writes
+	// the map beside it (PseudonymMap). It needs redaction on.
+	Pseudonymise bool
 	// Secrets are literal values to mask wherever they appear
 	// (engine.Session.Secrets()).
 	Secrets []string
@@ -93,11 +97,13 @@ type Final struct {
 // Writer builds one bundle. It implements engine.Collector; feed it every
 // session event with Event, then Close it exactly once, on every path.
 type Writer struct {
-	opts  Options
-	red   *redact.Redactor // nil when NoRedact
-	path  string           // final name
-	part  string           // path + ".partial"
-	start time.Time
+	opts     Options
+	red      *redact.Redactor      // nil when NoRedact
+	pseu     *redact.Pseudonymiser // nil unless Pseudonymise; red carries it too
+	pseuPath string                // the map, once written
+	path     string                // final name
+	part     string                // path + ".partial"
+	start    time.Time
 
 	mu         sync.Mutex // archive, entries
 	a          *archive
@@ -141,8 +147,15 @@ func New(opts Options) (*Writer, error) {
 		opts.Level = pgzip.BestSpeed
 	}
 	w := &Writer{opts: opts, start: opts.Now(), names: map[string]bool{}, redTotals: map[string]int{}, hosts: map[string]HostInfo{}}
+	if opts.Pseudonymise {
+		if opts.NoRedact {
+			return nil, errors.New("bundle: pseudonymisation needs redaction on (it is done in the same pass): drop --no-redact")
+		}
+		w.pseu = newPseudonymiser(opts.Targets)
+		w.opts.Targets = w.pseudoTargets(opts.Targets)
+	}
 	if !opts.NoRedact {
-		red, err := newRedactor(opts)
+		red, err := newRedactor(opts, w.pseu)
 		if err != nil {
 			return nil, err
 		}
@@ -238,7 +251,7 @@ func (w *Writer) SetSecrets(secrets []string) error {
 	if w.red == nil {
 		return nil
 	}
-	red, err := newRedactor(w.opts)
+	red, err := newRedactor(w.opts, w.pseu)
 	if err != nil {
 		return err
 	}
@@ -246,7 +259,7 @@ func (w *Writer) SetSecrets(secrets []string) error {
 	return nil
 }
 
-func newRedactor(opts Options) (*redact.Redactor, error) {
+func newRedactor(opts Options, p *redact.Pseudonymiser) (*redact.Redactor, error) {
 	rules := redact.DefaultRules()
 	for _, r := range opts.Runbook.Redact {
 		rules = append(rules, redact.Rule{Name: r.Name, Pattern: r.Pattern})
@@ -254,6 +267,9 @@ func newRedactor(opts Options) (*redact.Redactor, error) {
 	red, err := redact.New(rules, opts.Secrets)
 	if err != nil {
 		return nil, fmt.Errorf("bundle: %w", err)
+	}
+	if p != nil {
+		red.SetPseudonymiser(p)
 	}
 	return red, nil
 }
@@ -263,6 +279,8 @@ func newRedactor(opts Options) (*redact.Redactor, error) {
 func (w *Writer) SetHost(name string, info HostInfo) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	name = w.pseudo(name)
+	info.Source = w.pseudo(info.Source)
 	// Transports learn these at different times (clock skew at the first
 	// command, the host key at the handshake): keep what is already known.
 	old := w.hosts[name]
@@ -413,6 +431,9 @@ func (w *Writer) Close(ctx context.Context, fin Final) (string, error) {
 		_ = os.Remove(tmp)
 		return w.path, fmt.Errorf("write %s.sha256: %w", w.path, err)
 	}
+	if err := w.writePseudoMap(sum); err != nil {
+		return w.path, err
+	}
 	return w.path, nil
 }
 
@@ -516,18 +537,19 @@ func (w *Writer) finalise(m *Manifest, full bool) error {
 func (w *Writer) manifest(fin Final) *Manifest {
 	rb := w.opts.Runbook
 	m := &Manifest{
-		Format:      FormatVersion,
-		Tool:        "runbook",
-		ToolVersion: w.opts.ToolVersion,
-		Runbook:     RunbookInfo{ID: rb.ID, Title: rb.Title, Source: rb.Source, File: filepath.Base(rb.File), SHA256: rb.SHA256},
-		Started:     w.start.UTC(),
-		Ended:       w.opts.Now().UTC(),
-		Outcome:     fin.Outcome,
-		Message:     w.redactString(fin.Message),
-		Status:      BundleComplete,
-		Limits:      Limits{MaxFileBytes: w.opts.MaxFileBytes, MaxBytes: w.opts.MaxBytes, CommandMaxBytes: w.opts.CommandMaxBytes},
-		Entries:     append([]Entry(nil), w.entries...),
-		Divergence:  fin.Divergence,
+		Format:        FormatVersion,
+		Tool:          "runbook",
+		ToolVersion:   w.opts.ToolVersion,
+		Runbook:       RunbookInfo{ID: rb.ID, Title: rb.Title, Source: rb.Source, File: filepath.Base(rb.File), SHA256: rb.SHA256},
+		Started:       w.start.UTC(),
+		Ended:         w.opts.Now().UTC(),
+		Outcome:       fin.Outcome,
+		Message:       w.redactString(fin.Message),
+		Status:        BundleComplete,
+		Limits:        Limits{MaxFileBytes: w.opts.MaxFileBytes, MaxBytes: w.opts.MaxBytes, CommandMaxBytes: w.opts.CommandMaxBytes},
+		Entries:       append([]Entry(nil), w.entries...),
+		Pseudonymised: w.pseu != nil,
+		Divergence:    w.pseudoDivergence(fin.Divergence),
 	}
 	if fin.Outcome == "" && w.ev.outcome != "" {
 		m.Outcome = string(w.ev.outcome)
