@@ -36,6 +36,7 @@ type demoOptions struct {
 	output   string
 	speed    float64
 	file     string // the chosen scenario's file, for a runbook file's own scenarios
+	bundle   bundleOptions
 
 	stdin          io.Reader
 	stdout, stderr io.Writer
@@ -82,6 +83,7 @@ pass in 2 seconds.`,
 	f.BoolVar(&o.list, "list", false, "list the runbooks and scenarios that can be demonstrated")
 	f.StringVarP(&o.output, "output", "o", "text", "result format for --auto: text, json or jsonl")
 	f.Float64Var(&o.speed, "speed", 300, "how much faster than real time waits pass (1 = real time)")
+	addBundleFlags(f, &o.bundle)
 	return cmd
 }
 
@@ -199,7 +201,10 @@ func demoRunOptions(o *demoOptions, rb *engine.Runbook, s *scenario.Scenario, re
 	for k, v := range s.Params {
 		params[k] = v
 	}
-	bundle := run.BundleOptions{DefaultDir: defaultBundleDir}
+	bundle, err := o.bundle.options()
+	if err != nil {
+		return run.Options{}, err
+	}
 	return run.Options{
 		Runbook: rb, Targets: s.Bindings(), Params: params, Policy: pol,
 		Interactive: !o.auto && isTerminal(o.stdin, o.stdout), Output: o.output,

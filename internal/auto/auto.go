@@ -89,6 +89,8 @@ type Result struct {
 	// Divergence: every pass through a per-host section, each host's path
 	// and the hosts grouped by it.
 	Divergence []engine.SectionPaths `json:"divergence,omitempty"`
+	// PseudonymMap is the private map of a pseudonymised bundle.
+	PseudonymMap string `json:"pseudonym_map,omitempty"`
 }
 
 // Stop says where an unattended run needed a human.

@@ -40,15 +40,18 @@ func (l *lifecycle) openBundle() error {
 		}
 		bo.Path = dir
 	}
+	if bo.NoRedact && bo.Pseudonymise {
+		return Usage("--pseudonymise needs redaction (it is done in the same pass): drop --no-redact")
+	}
 	if bo.Path == "" {
-		if bo.NoRedact || bo.MaxBytes != 0 || bo.MaxFileBytes != 0 {
-			return Usage("--no-redact and --bundle-max-* need --bundle PATH")
+		if bo.NoRedact || bo.Pseudonymise || bo.MaxBytes != 0 || bo.MaxFileBytes != 0 {
+			return Usage("--no-redact, --pseudonymise and --bundle-max-* need --bundle PATH")
 		}
 		return nil
 	}
 	w, err := bundle.New(bundle.Options{
 		Path: bo.Path, Runbook: o.Runbook, Targets: o.Targets, ToolVersion: o.ToolVersion,
-		NoRedact: bo.NoRedact, Secrets: SecretValues(o.Runbook, o.Params),
+		NoRedact: bo.NoRedact, Pseudonymise: bo.Pseudonymise, Secrets: SecretValues(o.Runbook, o.Params),
 		MaxBytes: bo.MaxBytes, MaxFileBytes: bo.MaxFileBytes,
 	})
 	if err != nil {
@@ -160,6 +163,12 @@ func (b *bundleRun) closeWith(ctx context.Context, fin bundle.Final, stderr io.W
 		res.Bundle = b.path
 	}
 	fmt.Fprintf(stderr, "bundle %s\n", b.path)
+	if m := b.w.PseudonymMap(); m != "" {
+		if res != nil {
+			res.PseudonymMap = m
+		}
+		fmt.Fprintf(stderr, "pseudonym map %s (private: it turns the bundle's stand-ins back into real addresses and host names; keep it, do not send it)\n", m)
+	}
 }
 
 // final is how the bundle records the run's end.

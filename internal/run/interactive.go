@@ -41,6 +41,9 @@ func (l *lifecycle) interactive(ctx context.Context) error {
 	l.finish(ctx)
 	if l.bundle != nil && l.bundle.path != "" {
 		fmt.Fprintf(o.Stdout, "bundle: %s\n", l.bundle.path)
+		if m := l.bundle.w.PseudonymMap(); m != "" {
+			fmt.Fprintf(o.Stdout, "pseudonym map: %s (private: keep it, do not send it with the bundle)\n", m)
+		}
 	}
 	if res.BundleErr != nil {
 		fmt.Fprintf(o.Stderr, "runbook: bundle: %v\n", res.BundleErr)

@@ -78,9 +78,12 @@ type BundleOptions struct {
 	// Path is a directory or file name. Empty: no bundle unattended; the
 	// default directory (DefaultDir) interactively: every TUI session ends
 	// with one.
-	Path         string
-	DefaultDir   func() (string, error)
-	NoRedact     bool
+	Path       string
+	DefaultDir func() (string, error)
+	NoRedact   bool
+	// Pseudonymise replaces IP addresses and host names in the bundle; the
+	// map is written beside it (bundle.Options.Pseudonymise).
+	Pseudonymise bool
 	MaxBytes     int64
 	MaxFileBytes int64
 	NoClockSkew  bool
