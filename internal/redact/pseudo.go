@@ -1,6 +1,7 @@
 package redact
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"net/netip"
@@ -38,7 +39,10 @@ type Pseudonymiser struct {
 	names   map[string]string // lower-case real name (FQDN or short) → pseudonym
 	domains map[string]string // lower-case real domain → pseudonym
 	hostN   int
-	nameRE  *regexp.Regexp // learned names and *.domains, longest first; nil when none
+	// nameLits and domainLits are the learned names and domains, lower
+	// case, longest first (scanNames); low is its scratch.
+	nameLits, domainLits [][]byte
+	low                  []byte
 }
 
 // NewPseudonymiser returns a Pseudonymiser that knows no host names yet.
@@ -168,39 +172,109 @@ func (p *Pseudonymiser) learnedSuffix(d string) string {
 	return best
 }
 
-// compile builds the name matcher: learned names, and any name under a
-// learned domain, longest alternatives first so an FQDN wins over its
-// first label.
+// compile lists the learned names and domains for scanNames, longest
+// first.
 func (p *Pseudonymiser) compile() {
-	var alts []string
+	p.nameLits, p.domainLits = p.nameLits[:0], p.domainLits[:0]
 	for d := range p.domains {
-		alts = append(alts, `(?:[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?\.)*`+regexp.QuoteMeta(d))
+		p.domainLits = append(p.domainLits, []byte(d))
 	}
 	for n := range p.names {
-		alts = append(alts, regexp.QuoteMeta(n))
+		p.nameLits = append(p.nameLits, []byte(n))
 	}
-	if len(alts) == 0 {
-		p.nameRE = nil
-		return
+	for _, l := range [][][]byte{p.nameLits, p.domainLits} {
+		sort.Slice(l, func(i, j int) bool {
+			if len(l[i]) != len(l[j]) {
+				return len(l[i]) > len(l[j])
+			}
+			return bytes.Compare(l[i], l[j]) < 0
+		})
 	}
-	sort.Slice(alts, func(i, j int) bool {
-		if len(alts[i]) != len(alts[j]) {
-			return len(alts[i]) > len(alts[j])
-		}
-		return alts[i] < alts[j]
-	})
-	p.nameRE = regexp.MustCompile(`(?i)` + strings.Join(alts, "|"))
 }
 
-var (
-	ipv4RE   = regexp.MustCompile(`[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}`)
-	dashedRE = regexp.MustCompile(`(?i)ip-([0-9]{1,3})-([0-9]{1,3})-([0-9]{1,3})-([0-9]{1,3})`)
-	// ipv6RE finds candidates: hex groups with at least two colons (and
-	// maybe a dotted IPv4 tail); netip decides.
-	// The dotted tail is tried first: ::ffff:10.0.1.2 is one address, not
-	// ::ffff:10 and a number.
-	ipv6RE = regexp.MustCompile(`(?i)[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){1,6}:[0-9]{1,3}(?:\.[0-9]{1,3}){3}|[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7}`)
-)
+func isLabel(c byte) bool { return isAlnum(c) || c == '-' || c == '_' }
+
+// scanNames replaces learned names, and any name under a learned domain
+// (extended left over its labels), whole names only: web-1 is not inside
+// web-10 or web-1-old (but web-1_access.log and web-1.log are web-1's).
+// Where candidates overlap the earliest, then the longest, wins.
+func (p *Pseudonymiser) scanNames(b []byte, n *int) []byte {
+	if cap(p.low) < len(b) {
+		p.low = make([]byte, len(b))
+	}
+	low := p.low[:len(b)]
+	lower(low, b)
+	type cand struct{ s, e int }
+	var cands []cand
+	each := func(lit []byte, f func(i int)) {
+		for off := 0; off < len(low); {
+			i := bytes.Index(low[off:], lit)
+			if i < 0 {
+				return
+			}
+			f(off + i)
+			off += i + 1
+		}
+	}
+	for _, d := range p.domainLits {
+		each(d, func(i int) {
+			s := i
+			for s > 0 && low[s-1] == '.' {
+				k := s - 1
+				for k > 0 && isLabel(low[k-1]) {
+					k--
+				}
+				if k == s-1 {
+					break
+				}
+				s = k
+			}
+			cands = append(cands, cand{s, i + len(d)})
+		})
+	}
+	for _, nm := range p.nameLits {
+		each(nm, func(i int) { cands = append(cands, cand{i, i + len(nm)}) })
+	}
+	if len(cands) == 0 {
+		return b
+	}
+	sort.Slice(cands, func(i, j int) bool {
+		if cands[i].s != cands[j].s {
+			return cands[i].s < cands[j].s
+		}
+		return cands[i].e > cands[j].e
+	})
+	sp := splice{b: b}
+	end := 0
+	for _, c := range cands {
+		if c.s < end {
+			continue
+		}
+		if x := at(b, c.s-1); isAlnum(x) || x == '-' {
+			continue
+		}
+		if x := at(b, c.e); isAlnum(x) || x == '-' {
+			continue
+		}
+		name := string(low[c.s:c.e])
+		if pseudoName.MatchString(name) {
+			continue
+		}
+		r, ok := p.domains[name]
+		if !ok {
+			if _, known := p.names[name]; !known && !strings.Contains(name, ".") {
+				continue
+			}
+			r = p.nameOf(name, false)
+		}
+		sp.put(c.s, c.e, r)
+		end = c.e
+		*n++
+	}
+	return sp.done()
+}
+
+var dashedRE = regexp.MustCompile(`(?i)ip-([0-9]{1,3})-([0-9]{1,3})-([0-9]{1,3})-([0-9]{1,3})`)
 
 func isAlnum(c byte) bool {
 	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
@@ -230,85 +304,161 @@ func (p *Pseudonymiser) Bytes(b []byte) ([]byte, int) {
 	n := 0
 	// Host names first: a name under a learned domain may hold a dashed
 	// address (ip-10-0-1-2.prod.example.com), which is then one host.
-	if p.nameRE != nil {
-		b = replaceAll(b, p.nameRE, &n, func(b []byte, s, e int) ([]byte, bool) {
-			// Whole names only: web-1 is not inside web-10 or web-1-old
-			// (but web-1_access.log and web-1.log are web-1's).
-			if c := at(b, s-1); isAlnum(c) || c == '-' {
-				return nil, false
-			}
-			if c := at(b, e); isAlnum(c) || c == '-' {
-				return nil, false
-			}
-			name := strings.ToLower(string(b[s:e]))
-			if pseudoName.MatchString(name) {
-				return nil, false
-			}
-			if d, ok := p.domains[name]; ok {
-				return []byte(d), true
-			}
-			if _, known := p.names[name]; !known && !strings.Contains(name, ".") {
-				return nil, false
-			}
-			return []byte(p.nameOf(name, false)), true
-		})
+	if len(p.nameLits)+len(p.domainLits) > 0 {
+		b = p.scanNames(b, &n)
 	}
-	b = replaceAll(b, dashedRE, &n, func(b []byte, s, e int) ([]byte, bool) {
-		if isAlnum(at(b, s-1)) || isDigit(at(b, e)) {
-			return nil, false
-		}
-		a, ok := p.v4Of(strings.ReplaceAll(string(b[s+3:e]), "-", "."))
-		if !ok {
-			return nil, false
-		}
-		return append(append([]byte{}, b[s:s+3]...), strings.ReplaceAll(a.String(), ".", "-")...), true
-	})
-	b = replaceAll(b, ipv6RE, &n, func(b []byte, s, e int) ([]byte, bool) {
-		if c := at(b, s-1); isAlnum(c) || c == ':' || c == '.' {
-			return nil, false
-		}
-		if c := at(b, e); isAlnum(c) || c == ':' || c == '.' && isDigit(at(b, e+1)) {
-			return nil, false
-		}
-		addr, err := netip.ParseAddr(string(b[s:e]))
-		if err != nil || !addr.Is6() {
-			return nil, false
-		}
-		if addr.Is4In6() {
-			a, ok := p.v4Of(addr.Unmap().String())
+	if containsFold(b, "ip-") {
+		b = replaceAll(b, dashedRE, &n, func(b []byte, s, e int) ([]byte, bool) {
+			if isAlnum(at(b, s-1)) || isDigit(at(b, e)) {
+				return nil, false
+			}
+			a, ok := p.v4Of(strings.ReplaceAll(string(b[s+3:e]), "-", "."))
 			if !ok {
 				return nil, false
 			}
-			return []byte("::ffff:" + a.String()), true
+			return append(append([]byte{}, b[s:s+3]...), strings.ReplaceAll(a.String(), ".", "-")...), true
+		})
+	}
+	if bytes.IndexByte(b, ':') >= 0 {
+		b = p.scanV6(b, &n)
+	}
+	if bytes.IndexByte(b, '.') >= 0 {
+		b = p.scanV4(b, &n)
+	}
+	return b, n
+}
+
+// containsFold reports whether b holds lit (lower case ASCII) in any case.
+func containsFold(b []byte, lit string) bool {
+	for i := 0; i+len(lit) <= len(b); i++ {
+		j := 0
+		for j < len(lit) && b[i+j]|0x20 == lit[j] {
+			j++
 		}
-		if addr.IsLoopback() || addr.IsUnspecified() || pseudo6Net.Contains(addr) {
-			return nil, false
+		if j == len(lit) {
+			return true
 		}
-		v, ok := p.v6[addr]
+	}
+	return false
+}
+
+func isHex(c byte) bool { return isDigit(c) || 'a' <= c|0x20 && c|0x20 <= 'f' }
+
+// splice collects replacements of b's spans, in order.
+type splice struct {
+	b    []byte
+	out  []byte
+	last int
+}
+
+func (s *splice) put(from, to int, r string) {
+	s.out = append(append(s.out, s.b[s.last:from]...), r...)
+	s.last = to
+}
+
+func (s *splice) done() []byte {
+	if s.out == nil {
+		return s.b
+	}
+	return append(s.out, s.b[s.last:]...)
+}
+
+// scanV6 replaces IPv6 addresses: a run of hex digits, colons and dots
+// with at least two colons that netip accepts, not glued to a word.
+func (p *Pseudonymiser) scanV6(b []byte, n *int) []byte {
+	sp := splice{b: b}
+	v6char := func(c byte) bool { return isHex(c) || c == ':' || c == '.' }
+	for i := 0; i < len(b); i++ {
+		if b[i] != ':' {
+			continue
+		}
+		s, e := i, i
+		for s > 0 && v6char(b[s-1]) {
+			s--
+		}
+		for e < len(b) && v6char(b[e]) {
+			e++
+		}
+		i = e
+		for e > s && b[e-1] == '.' { // "… at fe80::1."
+			e--
+		}
+		if bytes.Count(b[s:e], []byte{':'}) < 2 || isAlnum(at(b, s-1)) || isAlnum(at(b, e)) && at(b, e) != '.' {
+			continue
+		}
+		addr, err := netip.ParseAddr(string(b[s:e]))
+		if err != nil || !addr.Is6() {
+			continue
+		}
+		var r string
+		switch {
+		case addr.Is4In6():
+			a, ok := p.v4Of(addr.Unmap().String())
+			if !ok {
+				continue
+			}
+			r = "::ffff:" + a.String()
+		case addr.IsLoopback() || addr.IsUnspecified() || pseudo6Net.Contains(addr):
+			continue
+		default:
+			v, ok := p.v6[addr]
+			if !ok {
+				var raw [16]byte
+				copy(raw[:], pseudo6Net.Addr().AsSlice())
+				binary.BigEndian.PutUint64(raw[8:], uint64(len(p.v6)+1))
+				v = netip.AddrFrom16(raw)
+				p.v6[addr] = v
+			}
+			r = v.String()
+		}
+		sp.put(s, e, r)
+		*n++
+	}
+	return sp.done()
+}
+
+// scanV4 replaces dotted quads that are not part of a longer dotted number
+// (1.2.3.4.5, an OID) or glued to a word.
+func (p *Pseudonymiser) scanV4(b []byte, n *int) []byte {
+	sp := splice{b: b}
+	for i := 0; i < len(b); i++ {
+		if !isDigit(b[i]) {
+			continue
+		}
+		if c := at(b, i-1); isAlnum(c) || c == '.' && isDigit(at(b, i-2)) {
+			continue
+		}
+		e, ok := i, true
+		for g := 0; g < 4 && ok; g++ {
+			if g > 0 {
+				if at(b, e) != '.' {
+					ok = false
+					break
+				}
+				e++
+			}
+			d := 0
+			for d < 3 && isDigit(at(b, e)) {
+				e++
+				d++
+			}
+			ok = d > 0
+		}
 		if !ok {
-			var raw [16]byte
-			copy(raw[:], pseudo6Net.Addr().AsSlice())
-			binary.BigEndian.PutUint64(raw[8:], uint64(len(p.v6)+1))
-			v = netip.AddrFrom16(raw)
-			p.v6[addr] = v
-		}
-		return []byte(v.String()), true
-	})
-	b = replaceAll(b, ipv4RE, &n, func(b []byte, s, e int) ([]byte, bool) {
-		// Not part of a longer dotted number (1.2.3.4.5, an OID).
-		if c := at(b, s-1); isAlnum(c) || c == '.' && isDigit(at(b, s-2)) {
-			return nil, false
+			continue
 		}
 		if c := at(b, e); isAlnum(c) || c == '.' && isDigit(at(b, e+1)) {
-			return nil, false
+			continue
 		}
-		a, ok := p.v4Of(string(b[s:e]))
+		a, ok := p.v4Of(string(b[i:e]))
 		if !ok {
-			return nil, false
+			continue
 		}
-		return []byte(a.String()), true
-	})
-	return b, n
+		sp.put(i, e, a.String())
+		*n++
+		i = e - 1
+	}
+	return sp.done()
 }
 
 // v4Of is the pseudonym of a dotted address; false when s is no address or
