@@ -79,6 +79,9 @@ func (w *Writer) File(ctx context.Context, h engine.Host, step string, f engine.
 	}
 	if err := ctx.Err(); err != nil {
 		e.Status, e.Error = ctxStatus(err), "not read: "+err.Error()
+		if errors.Is(err, context.DeadlineExceeded) {
+			e.Error = "not read: timed out"
+		}
 		w.addEntry(e)
 		return err
 	}
@@ -124,6 +127,11 @@ func ctxStatus(err error) string {
 func readStatus(ctx context.Context, err error) (string, string) {
 	if ctx.Err() != nil {
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			// The collect item's timeout: said as a timeout, not as the
+			// context error it surfaces as.
+			if errors.Is(err, context.DeadlineExceeded) {
+				return StatusTimeout, "timed out while reading"
+			}
 			return StatusTimeout, "timed out while reading: " + err.Error()
 		}
 		return StatusError, "interrupted while reading: " + err.Error()
