@@ -2,10 +2,12 @@ package redact
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -146,5 +148,42 @@ func TestPseudonymsAreStableAndDistinct(t *testing.T) {
 				t.Errorf("%q → %q, want %q", in, got, want)
 			}
 		}
+	}
+}
+
+// TestPseudonymiserConcurrent: the bundle pseudonymises file contents and
+// events from different goroutines with one map; every goroutine sees the
+// same stand-in for the same address, and no two addresses share one.
+func TestPseudonymiserConcurrent(t *testing.T) {
+	p := NewPseudonymiser()
+	p.AddHost("web-1.prod.example.com")
+	const workers, addrs = 8, 64
+	got := make([][]string, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range addrs {
+				k := (i + w*7) % addrs // each worker in its own order
+				if got[w] == nil {
+					got[w] = make([]string, addrs)
+				}
+				got[w][k] = p.String(fmt.Sprintf("from 10.1.%d.%d via web-1", k/250, k%250+1))
+			}
+		}()
+	}
+	wg.Wait()
+	seen := map[string]int{}
+	for k := range addrs {
+		for w := 1; w < workers; w++ {
+			if got[w][k] != got[0][k] {
+				t.Fatalf("address %d: %q in one goroutine, %q in another", k, got[0][k], got[w][k])
+			}
+		}
+		if j, dup := seen[got[0][k]]; dup {
+			t.Fatalf("addresses %d and %d share %q", j, k, got[0][k])
+		}
+		seen[got[0][k]] = k
 	}
 }
