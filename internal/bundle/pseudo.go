@@ -43,6 +43,20 @@ func newPseudonymiser(targets map[string][]engine.Host) *redact.Pseudonymiser {
 	return p
 }
 
+// learnHostParams learns the values of `type: host` params (session.start
+// carries them before anything is collected): a host named only by a param
+// is a site's host too.
+func (w *Writer) learnHostParams(params map[string]string) {
+	if w.pseu == nil {
+		return
+	}
+	for _, p := range w.opts.Runbook.Params {
+		if v := params[p.Name]; p.Type == engine.ParamHost && v != "" {
+			w.pseu.AddHost(v)
+		}
+	}
+}
+
 // pseudo replaces addresses and host names in s (unchanged when
 // pseudonymisation is off).
 func (w *Writer) pseudo(s string) string {

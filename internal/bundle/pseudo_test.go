@@ -29,6 +29,7 @@ func TestPseudonymisedBundle(t *testing.T) {
 		o.Path = dir
 		o.Pseudonymise = true
 		o.Targets = map[string][]engine.Host{"web": {web}, "db": {db}, "edge": {v6}}
+		o.Runbook.Params = []*engine.Param{{Name: "upstream", Type: engine.ParamHost}, {Name: "standby", Type: engine.ParamHost}}
 	})
 	read := func(name string) []byte {
 		b, err := os.ReadFile(filepath.Join("..", "redact", "testdata", "pseudo", name))
@@ -41,14 +42,14 @@ func TestPseudonymisedBundle(t *testing.T) {
 	exit := 0
 	for _, e := range []engine.Event{
 		{Type: engine.EvSessionStart, Runbook: "disk-check", Targets: map[string][]string{"web": {web.Name}, "db": {db.Name}, "edge": {v6.Name}},
-			Params: map[string]string{"upstream": "db-3.prod.example.com"}},
+			Params: map[string]string{"upstream": "db-3.prod.example.com", "standby": "pg-standby.dc2.corp"}},
 		{Type: engine.EvStepEnter, Step: "probe"},
 		{Type: engine.EvCommand, Step: "probe", Host: web.Name, Command: "curl -sS http://10.0.3.44:8080/health --resolve web-1.prod.example.com:443:10.0.1.2"},
 		{Type: engine.EvOutput, Step: "probe", Host: web.Name, Stream: "stdout", Data: string(syslog)},
 		{Type: engine.EvResult, Step: "probe", Host: web.Name, Exit: &exit, Captures: map[string]string{"peer": "10.0.1.2"}},
 		{Type: engine.EvDecision, Step: "probe", Next: "gather", Expr: "exit == 0", By: "auto", Explain: "exit 0 on deploy@web-1.prod.example.com:22 → gather"},
 		{Type: engine.EvStepEnter, Step: "gather"},
-		{Type: engine.EvNote, Step: "gather", Text: "ip-10-0-1-2 is the node behind web-1"},
+		{Type: engine.EvNote, Step: "gather", Text: "ip-10-0-1-2 is the node behind web-1; pg-standby.dc2.corp is lagging"},
 		{Type: engine.EvStepEnter, Step: "escalate"},
 		{Type: engine.EvSessionEnd, Step: "escalate", Outcome: engine.OutcomeEscalated, Message: "Escalate: 10.0.3.44 refuses connections."},
 	} {
@@ -102,7 +103,7 @@ func TestPseudonymisedBundle(t *testing.T) {
 	}
 	low := strings.ToLower(strings.NewReplacer("web-10", "", "web-1-old", "").Replace(everything))
 	for _, real := range []string{"10.0.1.2", "10-0-1-2", "10.0.3.44", "10-0-3-44", "10.0.1.17", "203.0.113.77", "2a05:d014", "fe80::42",
-		"web-1", "db-3", "example.com"} {
+		"web-1", "db-3", "example.com", "pg-standby", "dc2.corp"} {
 		if strings.Contains(low, real) {
 			i := strings.Index(low, real)
 			t.Errorf("%q is in the bundle: …%s…", real, everything[max(0, i-200):min(len(everything), i+100)])

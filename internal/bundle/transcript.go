@@ -73,6 +73,9 @@ func (w *Writer) Event(e engine.Event) {
 		t.first = e.Time
 	}
 	line := t.lines + 1
+	if e.Type == engine.EvSessionStart {
+		w.learnHostParams(e.Params)
+	}
 	if w.red != nil {
 		w.redactEvent(&e, line)
 	}
