@@ -104,6 +104,9 @@ func printManifest(out io.Writer, m *bundle.Manifest, all bool) {
 	if m.Redacted != bundle.RedactedAll {
 		fmt.Fprintf(out, ", %s", m.Redacted)
 	}
+	if m.Pseudonymised {
+		fmt.Fprintf(out, "\n          pseudonymised: addresses and host names are stand-ins")
+	}
 	fmt.Fprintln(out)
 	for _, t := range m.Targets {
 		fmt.Fprintf(out, "target    %s = %s", s(t.Role), s(t.Name))

@@ -130,6 +130,11 @@ func TestPseudonymiseFlag(t *testing.T) {
 	if t.Failed() {
 		t.Logf("members:\n%s", all)
 	}
+	stdout.Reset()
+	if code := mainRun([]string{"bundle", "inspect", res.Bundle}, strings.NewReader(""), &stdout, &stderr); code != 0 ||
+		!strings.Contains(stdout.String(), "pseudonymised: addresses and host names are stand-ins") || strings.Contains(stdout.String(), "10.0.1.2") {
+		t.Errorf("bundle inspect: exit %d\n%s", code, stdout.String())
+	}
 
 	for _, bad := range [][]string{
 		{"run", rb, "--target", "host=local", "--auto", "--pseudonymise"},
