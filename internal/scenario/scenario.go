@@ -77,10 +77,22 @@ type File struct {
 	Link    string        `yaml:"link"` // a symlink to this target
 }
 
+// unmarshal is yaml.Unmarshal (strict) that turns a panic inside the
+// decoder into an error: goccy/go-yaml v1.19.2 dereferences nil on some
+// tagged values (a tagged sequence item, found by FuzzLoad).
+func unmarshal(data []byte, v any) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("the YAML parser failed on this file (%v); check tags (!!…) and indentation", r)
+		}
+	}()
+	return yaml.UnmarshalWithOptions(data, v, yaml.Strict())
+}
+
 // Load reads a scenario file.
 func Load(name string, data []byte) (*Scenario, error) {
 	var s Scenario
-	if err := yaml.UnmarshalWithOptions(data, &s, yaml.Strict()); err != nil {
+	if err := unmarshal(data, &s); err != nil {
 		return nil, fmt.Errorf("scenario %s: %w", name, err)
 	}
 	if s.Name == "" {
