@@ -89,7 +89,22 @@ func (w *Writer) pseudoEvent(e *engine.Event) {
 	if w.pseu == nil {
 		return
 	}
-	e.Host = w.pseudo(e.Host)
+	e.Host, e.Lane = w.pseudo(e.Host), w.pseudo(e.Lane)
+	if e.Checks != nil {
+		// Copied: the slice is shared with the session and other observers.
+		cs := make([]engine.DecisionCheck, len(e.Checks))
+		for i, c := range e.Checks {
+			c.Expr = w.pseudo(c.Expr)
+			vs := make([]engine.ExprValue, len(c.Values))
+			for j, v := range c.Values {
+				v.Value = w.pseudo(v.Value)
+				vs[j] = v
+			}
+			c.Values = vs
+			cs[i] = c
+		}
+		e.Checks = cs
+	}
 	if e.Targets != nil {
 		c := make(map[string][]string, len(e.Targets))
 		for role, names := range e.Targets {

@@ -47,7 +47,8 @@ func TestPseudonymisedBundle(t *testing.T) {
 		{Type: engine.EvCommand, Step: "probe", Host: web.Name, Command: "curl -sS http://10.0.3.44:8080/health --resolve web-1.prod.example.com:443:10.0.1.2"},
 		{Type: engine.EvOutput, Step: "probe", Host: web.Name, Stream: "stdout", Data: string(syslog)},
 		{Type: engine.EvResult, Step: "probe", Host: web.Name, Exit: &exit, Captures: map[string]string{"peer": "10.0.1.2"}},
-		{Type: engine.EvDecision, Step: "probe", Next: "gather", Expr: "exit == 0", By: "auto", Explain: "exit 0 on deploy@web-1.prod.example.com:22 → gather"},
+		{Type: engine.EvDecision, Step: "probe", Next: "gather", Expr: "exit == 0", By: "auto", Explain: "exit 0 on deploy@web-1.prod.example.com:22 → gather",
+			Checks: []engine.DecisionCheck{{Expr: `peer == "10.0.1.2"`, Held: true, Values: []engine.ExprValue{{Name: "peer", Value: "10.0.1.2", Capture: true}}}}},
 		{Type: engine.EvStepEnter, Step: "gather"},
 		{Type: engine.EvNote, Step: "gather", Text: "ip-10-0-1-2 is the node behind web-1; pg-standby.dc2.corp is lagging"},
 		{Type: engine.EvStepEnter, Step: "escalate"},
@@ -78,7 +79,10 @@ func TestPseudonymisedBundle(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.SetHost(db.Name, HostInfo{HostKey: "SHA256:3nq2cFq0fQyG3QkJbGmO7n9qkqXh9hK1uT3l1mZ0l4E", KeyType: "ssh-ed25519", Trust: "known_hosts", Source: "/home/oncall/.ssh/known_hosts:3"})
-	path, err := w.Close(ctx, Final{Outcome: "escalated", Message: "Escalate: 10.0.3.44 refuses connections."})
+	path, err := w.Close(ctx, Final{Outcome: "escalated", Message: "Escalate: 10.0.3.44 refuses connections.",
+		Divergence: []engine.SectionPaths{{Step: "probe", Join: "gather", Visit: 1, Line: "1 host → gather · 1 host → escalate: root@10.0.3.44:2222",
+			Paths:  []engine.HostPath{{Host: web.Name, Steps: []engine.PathStep{{Step: "probe", Answer: "web-1.prod.example.com"}}}, {Host: db.Name, Steps: []engine.PathStep{{Step: "probe", Error: "connect 10.0.3.44:2222: refused"}}}},
+			Groups: []engine.PathGroup{{Hosts: []string{web.Name}, Label: "gather"}, {Hosts: []string{db.Name}, Label: "escalate"}}}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,6 +157,8 @@ func TestPseudonymisedBundle(t *testing.T) {
 		{"transcript host", `"host":"deploy@` + webP + `:22"`},
 		{"transcript command", "curl -sS http://" + dbP + ":8080/health --resolve " + webP + ":443:" + nodeP},
 		{"transcript capture", `"peer":"` + nodeP + `"`},
+		{"transcript check", `"value":"` + nodeP + `"`},
+		{"manifest divergence", `"host": "root@` + dbP + `:2222"`},
 		{"transcript note", "ip-" + strings.ReplaceAll(nodeP, ".", "-") + " is the node behind host1"},
 		{"manifest target", `"name": "root@` + dbP + `:2222"`},
 		{"manifest skipped", "open /var/lib/ip-" + strings.ReplaceAll(dbP, ".", "-") + "/secret.log: permission denied"},
