@@ -19,6 +19,9 @@ func (l *linter) fleet() {
 				l.errf(ph.Pos, "per_host needs a group: declare target "+c.On+" `group: true`", "step %q: per_host on target %q, which takes one host", st.ID, c.On)
 			}
 		}
+		if ph.Join == "" {
+			continue // the loader said per_host needs join (and a step with no id would look like its own join)
+		}
 		join := l.rb.Step(ph.Join)
 		if join == nil {
 			if ph.Join != "" {
