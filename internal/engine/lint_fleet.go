@@ -42,9 +42,11 @@ func (l *linter) fleet() {
 			in[x] = true
 		}
 		for _, x := range section.steps {
-			if c := x.Command(); c != nil && c.On != st.Command().On && x != st {
-				l.warnf(c.OnPos, "inside the section each host's path runs it once: use on: "+st.Command().On+", or move it after "+join.ID,
-					"step %q runs on %q inside the per-host section of %q (on %q): it runs once per host of the section", x.ID, c.On, st.ID, st.Command().On)
+			// c (the section step's own command) is nil on a per_host step
+			// without run: nothing to compare against.
+			if xc := x.Command(); xc != nil && c != nil && xc.On != c.On && x != st {
+				l.warnf(xc.OnPos, "inside the section each host's path runs it once: use on: "+c.On+", or move it after "+join.ID,
+					"step %q runs on %q inside the per-host section of %q (on %q): it runs once per host of the section", x.ID, xc.On, st.ID, c.On)
 			}
 			for _, y := range l.rb.Steps {
 				if in[y] || x == st {
