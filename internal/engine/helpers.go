@@ -57,11 +57,14 @@ func Helpers() []Helper {
 			Doc:     "Parses a time: `2006-01-02 15:04:05`, `2006-01-02`, RFC 3339 and others, or the Go layout given. Times without a zone are UTC.",
 			Example: `date("2026-11-28 03:12:00").Format("Jan 2 15:04")`, Result: "Nov 28 03:12"},
 		{Name: "duration", Signature: "duration(text) duration", Group: "expr",
-			Doc:     "Parses a Go duration (`90s`, `10m`, `1h30m`); times and durations add and subtract.",
+			Doc:     "Parses a Go duration (`90s`, `10m`, `1h30m`); times and durations add and subtract. In a run step's branches and `until`, `duration` is the step's run time: use `parseDuration` there.",
 			Example: `(date("2026-11-28 03:12:00") - duration("10m")).Format("15:04")`, Result: "03:02"},
 		{Name: "around", Signature: "around(time, width) {from, to}", Group: "runbook",
 			Doc:     "The window of `width` (a duration or its text) either side of a time, as `.from` and `.to`: the log window around an alarm. `since` in a collect item takes a time too.",
 			Example: `around(date(params.alarm_time), "10m").from.Format("2006-01-02 15:04:05")`, Result: "2026-11-28 03:02:00"},
+		{Name: "parseDuration", Signature: "parseDuration(text) duration", Group: "runbook",
+			Doc:     "Parses a duration (`90s`, `10m`, `1h30m`, `2d`) like `duration(text)`, but works everywhere: in a run step's branches and `until`, `duration` is the step's own run time in seconds, which hides the built-in `duration()`.",
+			Example: `(date("2026-11-28 03:12:00") - parseDuration("10m")).Format("15:04")`, Result: "03:02"},
 		{Name: "timeFormat", Signature: "timeFormat(time, layout) string", Group: "runbook",
 			Doc:     "Formats a time with a Go layout (the same as `t.Format(layout)`), for file names such as `app-2006-01-02.log`.",
 			Example: `timeFormat(date(params.alarm_time), "app-20060102.log")`, Result: "app-20261128.log"},
@@ -167,6 +170,13 @@ func langOptions() []expr.Option {
 			}
 			return map[string]any{"from": t.Add(-w), "to": t.Add(w)}, nil
 		}, new(func(time.Time, string) map[string]any), new(func(time.Time, time.Duration) map[string]any)),
+		expr.Function("parseDuration", func(args ...any) (any, error) {
+			d, err := ParseDuration(toString(args[0]))
+			if err != nil {
+				return nil, fmt.Errorf("parseDuration: %v", err)
+			}
+			return d, nil
+		}, new(func(string) time.Duration)),
 		expr.Function("timeFormat", func(args ...any) (any, error) {
 			t, ok := args[0].(time.Time)
 			if !ok {

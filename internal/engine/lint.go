@@ -624,6 +624,8 @@ func exprHint(err error) string {
 	switch {
 	case strings.Contains(msg, "unknown name"):
 		return "names: exit, stdout, stderr, duration, this step's captures, params, answers, steps, targets, input, results, now(), visits(step); see docs/language.md"
+	case strings.Contains(msg, "float64 is not callable"):
+		return "in a run step's branches and until, duration is the step's run time in seconds, not the duration() helper: parse text with parseDuration(\"10m\")"
 	case strings.Contains(msg, "mismatched types"), strings.Contains(msg, "invalid operation"):
 		return `captures are strings: convert with int(x), float(x), percent(x) or bytes(x)`
 	}
