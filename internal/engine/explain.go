@@ -93,22 +93,74 @@ func perHostValues(src string, env Env) []ExprValue {
 	return out
 }
 
-// fieldVisitor collects the fields read through a closure's pointer (.x).
+// fieldVisitor collects the fields a predicate over results reads through
+// its pointer (.x in any(results, {.x == 1})). A pointer inside a nested
+// predicate (any(.sb, {.resource == "r0"})) is an element of another list,
+// not a field of the host's result, so it is left out.
 type fieldVisitor struct {
 	fields []string
 	seen   map[string]bool
 }
 
 func (f *fieldVisitor) Visit(n *ast.Node) {
-	m, ok := (*n).(*ast.MemberNode)
-	if !ok {
+	b, ok := (*n).(*ast.BuiltinNode)
+	if !ok || len(b.Arguments) < 2 {
 		return
 	}
-	if _, ok := m.Node.(*ast.PointerNode); !ok {
+	if id, ok := b.Arguments[0].(*ast.IdentifierNode); !ok || id.Value != "results" {
 		return
 	}
-	if p, ok := m.Property.(*ast.StringNode); ok && !f.seen[p.Value] {
-		f.seen[p.Value] = true
-		f.fields = append(f.fields, p.Value)
+	if p, ok := b.Arguments[1].(*ast.PredicateNode); ok {
+		f.pointerFields(p.Node)
+	}
+}
+
+// pointerFields records .x members of the predicate body, not descending
+// into nested predicates.
+func (f *fieldVisitor) pointerFields(n ast.Node) {
+	switch x := n.(type) {
+	case nil:
+		return
+	case *ast.PredicateNode:
+		return
+	case *ast.MemberNode:
+		if _, ok := x.Node.(*ast.PointerNode); ok {
+			if p, ok := x.Property.(*ast.StringNode); ok && !f.seen[p.Value] {
+				f.seen[p.Value] = true
+				f.fields = append(f.fields, p.Value)
+			}
+			return
+		}
+		f.pointerFields(x.Node)
+		f.pointerFields(x.Property)
+	case *ast.BinaryNode:
+		f.pointerFields(x.Left)
+		f.pointerFields(x.Right)
+	case *ast.UnaryNode:
+		f.pointerFields(x.Node)
+	case *ast.BuiltinNode:
+		for _, a := range x.Arguments {
+			f.pointerFields(a)
+		}
+	case *ast.CallNode:
+		f.pointerFields(x.Callee)
+		for _, a := range x.Arguments {
+			f.pointerFields(a)
+		}
+	case *ast.ConditionalNode:
+		f.pointerFields(x.Cond)
+		f.pointerFields(x.Exp1)
+		f.pointerFields(x.Exp2)
+	case *ast.ChainNode:
+		f.pointerFields(x.Node)
+	case *ast.SliceNode:
+		f.pointerFields(x.Node)
+	case *ast.ArrayNode:
+		for _, e := range x.Nodes {
+			f.pointerFields(e)
+		}
+	case *ast.VariableDeclaratorNode:
+		f.pointerFields(x.Value)
+		f.pointerFields(x.Expr)
 	}
 }

@@ -170,3 +170,43 @@ steps:
 		t.Errorf("checks:\n got %s\nwant %s", got, want)
 	}
 }
+
+// A nested predicate reads the fields of another list's elements
+// (any(.sb, {.resource == ...})): they are not fields of the hosts'
+// results, and explain must not show them as results[host].resource
+// "<no value>" as if a capture had failed.
+func TestDecisionChecksLeaveNestedPredicatesOut(t *testing.T) {
+	rb := mustLoad(t, `runbook: 1
+id: x
+title: x
+targets: {nodes: {group: true}}
+steps:
+  - id: sb
+    run: {on: nodes, cmd: "grep split-brain /var/log/fsr/fsr.log"}
+    capture:
+      sb: {pattern: 'resource=(?P<resource>\S+)', all: true}
+    branches:
+      - {if: "exit == 0 && any(results, {any(.sb, {.resource == 'r0'})})", goto: bad}
+    else: good
+  - {id: bad, end: escalated}
+  - {id: good, end: resolved}
+`)
+	fake := enginetest.New(
+		enginetest.Rule{Host: "node2", Match: "^grep ", Stdout: "ERR establishing error=split-brain resource=r0\n"},
+		enginetest.Rule{Host: "node3", Match: "^grep ", Stdout: "ERR establishing error=split-brain resource=r1\n"},
+	)
+	s, err := engine.NewSession(rb, engine.Options{Executor: fake, Targets: map[string][]engine.Host{"nodes": {{Role: "nodes", Name: "node2"}, {Role: "nodes", Name: "node3"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Advance(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	got := checksText(s.History()[0].Decision.Checks)
+	if strings.Contains(got, "results[node2].resource") || strings.Contains(got, "results[node3].resource") {
+		t.Errorf("a nested predicate's field is shown as the hosts' own: %s", got)
+	}
+	if !strings.Contains(got, "true") {
+		t.Errorf("checks: %s", got)
+	}
+}
