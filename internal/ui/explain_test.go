@@ -60,6 +60,9 @@ func TestExplainShowsEveryTestAndValue(t *testing.T) {
 		h.wantPrompt(engine.PromptDecided, "repl")
 		h.press("enter")
 		h.mustSee("Outcome: ESCALATED")
+		if strings.Contains(h.m.status.Message(), "copied") {
+			t.Errorf("the copy message followed the walk to the next step: %q", h.m.status.Message())
+		}
 		// After the end, x explains the last decision.
 		h.press("x")
 		h.mustSee("Why visit 1", "✓ true   state == 'streaming'")

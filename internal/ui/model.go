@@ -660,6 +660,9 @@ func (m *Model) applyEvents(evs []taggedEvent) {
 			m.edited = false
 			m.keepOutput()
 			m.curVisit = e.Visit
+			if strings.HasPrefix(m.status.Message(), "copied ") {
+				m.status.SetMessage("", false) // the copy was of the step left behind
+			}
 			if m.out.SearchTerm() != "" {
 				// A search belongs to one step's output: its highlight and
 				// its "match 1 of 3" do not follow the walk.
