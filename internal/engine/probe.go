@@ -71,13 +71,18 @@ func (s *Session) probe(ctx context.Context, st *Step, c *Command) ([]HostResult
 		_ = s.fail(st, err)
 		return nil, false
 	}
-	hosts := s.hosts(c.On)
-	results := make([]HostResult, len(hosts))
-	// Every command event goes out before any host starts: a fast host's
-	// result must not land between the command events of the others.
+	results := s.runHosts(ctx, st, s.hosts(c.On), cmd, c, s.edited != "")
+	return s.withKept(st, c, results), true
+}
+
+// runHosts runs cmd on hosts concurrently and returns their results in
+// host order. Every command event goes out before any host starts: a fast
+// host's result must not land between the command events of the others.
+func (s *Session) runHosts(ctx context.Context, st *Step, hosts []Host, cmd string, c *Command, edited bool) []HostResult {
 	for _, h := range hosts {
-		s.emit(Event{Type: EvCommand, Step: st.ID, Host: h.Name, Command: cmd, Edited: s.edited != "", Sudo: c.Sudo})
+		s.emit(Event{Type: EvCommand, Step: st.ID, Host: h.Name, Command: cmd, Edited: edited, Sudo: c.Sudo})
 	}
+	results := make([]HostResult, len(hosts))
 	var wg sync.WaitGroup
 	for i, h := range hosts {
 		wg.Add(1)
@@ -87,7 +92,7 @@ func (s *Session) probe(ctx context.Context, st *Step, c *Command) ([]HostResult
 		}()
 	}
 	wg.Wait()
-	return s.withKept(st, c, results), true
+	return results
 }
 
 func (s *Session) runOne(ctx context.Context, st *Step, h Host, req CommandRequest) HostResult {

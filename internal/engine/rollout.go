@@ -13,7 +13,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync"
 )
 
 // EvRollout: a rollout ran a batch, stopped or went on. Text says which
@@ -117,19 +116,7 @@ func batchSize(r *Rollout, n int) int { return max(r.Batch.Of(n, true), 1) }
 
 // runBatch runs cmd on hosts concurrently, every command event first.
 func (s *Session) runBatch(ctx context.Context, st *Step, hosts []Host, cmd string, c *Command) map[string]HostResult {
-	for _, h := range hosts {
-		s.emit(Event{Type: EvCommand, Step: st.ID, Host: h.Name, Command: cmd, Sudo: c.Sudo})
-	}
-	out := make([]HostResult, len(hosts))
-	var wg sync.WaitGroup
-	for i, h := range hosts {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			out[i] = s.runOne(ctx, st, h, CommandRequest{Step: st.ID, Script: cmd, Sudo: c.Sudo, Timeout: c.Timeout})
-		}()
-	}
-	wg.Wait()
+	out := s.runHosts(ctx, st, hosts, cmd, c, false)
 	m := make(map[string]HostResult, len(hosts))
 	for _, r := range out {
 		m[r.Host] = r
