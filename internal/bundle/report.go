@@ -361,15 +361,7 @@ func (w *Writer) report(m *Manifest) []byte {
 			p("From `%s` to `%s`%s: %s\n\n", inline(d.Step), inline(d.Join), state, inline(d.Line))
 			p("| hosts | path | which |\n|---|---|---|\n")
 			for _, g := range d.Groups {
-				var steps []string
-				for _, s := range g.Steps {
-					x := s.Step
-					if s.Answer != "" {
-						x += "=" + s.Answer
-					}
-					steps = append(steps, x)
-				}
-				p("| %d | %s | %s |\n", len(g.Hosts), cellText(strings.Join(steps, " → ")), cellText(strings.Join(g.Hosts, ", ")))
+				p("| %d | %s | %s |\n", len(g.Hosts), cellText(engine.PathText(g.Steps)), cellText(strings.Join(g.Hosts, ", ")))
 			}
 			p("\n")
 		}

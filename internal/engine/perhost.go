@@ -737,3 +737,16 @@ func sectionOf(rb *Runbook, start, join *Step) []*Step {
 	}
 	return out
 }
+
+// PathText is a host's path as one line: "ping → cable=yes → restart"
+// (each step, with the answer given there).
+func PathText(steps []PathStep) string {
+	parts := make([]string, len(steps))
+	for i, s := range steps {
+		parts[i] = s.Step
+		if s.Answer != "" {
+			parts[i] += "=" + s.Answer
+		}
+	}
+	return strings.Join(parts, " → ")
+}

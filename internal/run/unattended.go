@@ -83,18 +83,6 @@ func printStop(w io.Writer, res *auto.Result) {
 	}
 }
 
-// pathText is a host's path: "ping → cable=yes → restart".
-func pathText(steps []engine.PathStep) string {
-	parts := make([]string, len(steps))
-	for i, s := range steps {
-		parts[i] = s.Step
-		if s.Answer != "" {
-			parts[i] += "=" + s.Answer
-		}
-	}
-	return strings.Join(parts, " → ")
-}
-
 func printResult(w io.Writer, res *auto.Result) {
 	clean := untrusted.SanitizeLine
 	title := res.Runbook
@@ -130,7 +118,7 @@ func printResult(w io.Writer, res *auto.Result) {
 		}
 		fmt.Fprintf(w, "per-host paths from %s to %s%s: %s\n", clean(d.Step), clean(d.Join), state, clean(d.Line))
 		for _, g := range d.Groups {
-			fmt.Fprintf(w, "  %d × %s: %s\n", len(g.Hosts), clean(pathText(g.Steps)), clean(strings.Join(g.Hosts, ", ")))
+			fmt.Fprintf(w, "  %d × %s: %s\n", len(g.Hosts), clean(engine.PathText(g.Steps)), clean(strings.Join(g.Hosts, ", ")))
 		}
 	}
 	if res.Stopped != nil {

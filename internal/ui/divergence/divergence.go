@@ -78,7 +78,7 @@ func New(rb *engine.Runbook, paths []engine.HostPath, waiting []engine.LaneGroup
 			by[k] = append(by[k], h)
 		}
 		for _, k := range order {
-			gr := Group{Path: pathText(g.Steps), Label: g.Label, Hosts: by[k], Waiting: k}
+			gr := Group{Path: engine.PathText(g.Steps), Label: g.Label, Hosts: by[k], Waiting: k}
 			if k != "" {
 				gr.Act = by[k]
 			}
@@ -86,17 +86,6 @@ func New(rb *engine.Runbook, paths []engine.HostPath, waiting []engine.LaneGroup
 		}
 	}
 	return m
-}
-
-func pathText(steps []engine.PathStep) string {
-	parts := make([]string, len(steps))
-	for i, s := range steps {
-		parts[i] = s.Step
-		if s.Answer != "" {
-			parts[i] += "=" + s.Answer
-		}
-	}
-	return strings.Join(parts, " → ")
 }
 
 // Groups are the view's lines (for tests and the root).
