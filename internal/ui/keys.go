@@ -708,6 +708,9 @@ func (m *Model) onRequest(q *Request) tea.Cmd {
 			{Label: "yes — trust it and remember it in known_hosts", Value: "yes"},
 			{Label: "no — refuse and stop", Value: "no"},
 		})
+		// enter alone refuses: trusting takes y or 1, as OpenSSH takes a
+		// typed "yes", so the key that runs every step cannot trust a host.
+		m.picker.SetCursor(1)
 	default:
 		m.openInput(forSecret, q.Title, "masked, used once, never stored · esc declines", input.Masked())
 	}

@@ -60,6 +60,14 @@ func (m *Model) SetSize(w, h int) { m.width, m.height = max(w, 0), max(h, 0); m.
 // Items returns the items.
 func (m Model) Items() []Item { return m.items }
 
+// SetCursor highlights item i (when there is one).
+func (m *Model) SetCursor(i int) {
+	if i >= 0 && i < len(m.items) {
+		m.cursor = i
+		m.scroll()
+	}
+}
+
 // Cursor is the highlighted index.
 func (m Model) Cursor() int { return m.cursor }
 
