@@ -569,6 +569,18 @@ func TestSSHRequestsAreAskedMaskedAndAnswered(t *testing.T) {
 	if <-ok {
 		t.Fatal("esc trusted the key")
 	}
+
+	// A reflexive enter (the key that runs every step) refuses: trusting
+	// takes y or 1, as OpenSSH takes a typed "yes".
+	go func() {
+		b, _ := reqs.HostKey(context.Background(), "flink-c", "ssh-ed25519", "SHA256:y")
+		ok <- b
+	}()
+	h.until("the host key prompt", func() bool { return h.m.purpose == forHostKey })
+	h.press("enter")
+	if <-ok {
+		t.Fatal("enter trusted an unknown host key")
+	}
 	h.wantPrompt(engine.PromptRun, "check-space")
 }
 
@@ -641,4 +653,33 @@ func TestCollectProgressInHeader(t *testing.T) {
 	h.m.relayout()
 	h.mustSee("collecting 2s", "2 files · 4.0 MiB · 2.0 MiB/s", "collect ok: /var/log/a.log (3.0 MiB)", "collect error: /var/log/c.log: permission denied")
 	h.m.state = stateAsking
+}
+
+// "command cancelled · enter re-runs" is about the cancelled run: once the
+// step runs again (or the walk goes on) it is gone from the status bar.
+func TestCancelNoticeEndsWhenTheStepRunsAgain(t *testing.T) {
+	fake := enginetest.New(enginetest.Rule{Match: `^df`, Stdout: dfFull})
+	h := newHarness(t, "backup.yaml", fake, withParams("ticket", "INC1"), func(c *Config) {
+		c.Options.Executor = streamThenHang{fake}
+	})
+	h.settle()
+	h.press("e")
+	for range len(h.m.input.Value()) {
+		h.send(keyMsg("backspace"))
+	}
+	h.typeText("tail -f /var/log/messages")
+	h.press("enter")
+	h.send(keyMsg("enter"))
+	h.until("the command to stream", func() bool { return h.m.out.Len() > 0 })
+	h.send(keyMsg("ctrl+c"))
+	h.settle()
+	h.wantPrompt(engine.PromptRun, "check-space")
+	if !strings.HasPrefix(h.m.status.Message(), "command cancelled") {
+		t.Fatalf("status %q", h.m.status.Message())
+	}
+	h.press("enter") // runs the step again (its own command this time) to its decision
+	h.wantPrompt(engine.PromptDecided, "check-space")
+	if strings.HasPrefix(h.m.status.Message(), "command cancelled") {
+		t.Errorf("the notice of the earlier cancel stays after the step ran again: %q", h.m.status.Message())
+	}
 }

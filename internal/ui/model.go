@@ -683,6 +683,9 @@ func (m *Model) applyEvents(evs []taggedEvent) {
 				m.step.SetItem(e.Text)
 			}
 		case engine.EvCommand:
+			if strings.HasPrefix(m.status.Message(), "command cancelled") {
+				m.status.SetMessage("", false) // it was about the run before this one
+			}
 			if st := m.rb.Step(e.Step); st != nil && st.Kind == engine.KindWait {
 				m.pollsStarted++
 				if m.waitStart.IsZero() {
