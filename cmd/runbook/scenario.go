@@ -10,7 +10,6 @@ import (
 
 	"github.com/runbook-dev/runbook/internal/bundle"
 	"github.com/runbook-dev/runbook/internal/engine"
-	"github.com/runbook-dev/runbook/internal/journal"
 	"github.com/runbook-dev/runbook/internal/scenario"
 )
 
@@ -90,19 +89,11 @@ func runRecord(src, name, out, rbFile string, force bool, stdout, stderr io.Writ
 			return usageErr("scenario record: %s is not the runbook the bundle ran (%s, sha256 %.12s…)", rbFile, id, sum)
 		}
 	} else {
-		path, err := journal.Resolve(journal.Dir(), src)
+		j, err := readJournaled(src)
 		if err != nil {
 			return usageErr("scenario record: %v", err)
 		}
-		h, evs, err := journal.Read(path)
-		if err != nil {
-			return usageErr("scenario record: %v", err)
-		}
-		rb, err := engine.LoadWith(h.File, []byte(h.Source), h.ReadInclude)
-		if err != nil {
-			return usageErr("scenario record: session %s: journaled runbook: %v", h.ID, err)
-		}
-		r = scenario.Recording{From: "session " + h.ID, Runbook: rb, Started: h.Started, Targets: h.Targets, Params: h.Params, Events: evs}
+		r = scenario.Recording{From: "session " + j.h.ID, Runbook: j.rb, Started: j.h.Started, Targets: j.h.Targets, Params: j.h.Params, Events: j.evs}
 	}
 	r.Name = name
 	data, err := scenario.Record(r)

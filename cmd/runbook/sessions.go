@@ -124,48 +124,19 @@ func runResume(ctx context.Context, o *runOptions, id string) error {
 	if err := checkOutput(o); err != nil {
 		return err
 	}
-	path, err := journal.Resolve(journal.Dir(), id)
+	j, err := readJournaled(id)
 	if err != nil {
-		return usageErr("%v", err)
+		return err
 	}
-	h, evs, err := journal.Read(path)
-	if err != nil {
-		return usageErr("%v", err)
-	}
-	rb, err := engine.LoadWith(h.File, []byte(h.Source), h.ReadInclude)
-	if err != nil {
-		return usageErr("session %s: journaled runbook: %v", h.ID, err)
-	}
+	path, h, evs, rb := j.path, j.h, j.evs, j.rb
 	o.runbook, o.dryRun, o.startAt = h.Runbook, h.DryRun, h.StartAt
 	ro, err := o.build(rb)
 	if err != nil {
 		return err
 	}
-	targets := map[string][]engine.Host{}
-	for role, names := range h.Targets {
-		for _, n := range names {
-			targets[role] = append(targets[role], engine.Host{Role: role, Name: n})
-		}
-	}
+	targets, params := j.targets(), j.params()
 	for role, hs := range ro.Targets { // --target overrides a journaled binding
 		targets[role] = hs
-	}
-	params := map[string]string{}
-	for k, v := range h.Params {
-		params[k] = v
-	}
-	// Params the TUI asked for are not in the header; session.start has
-	// every resolved value (secrets masked, and never taken from here).
-	for _, e := range evs {
-		if e.Type != engine.EvSessionStart {
-			continue
-		}
-		for k, v := range e.Params {
-			if p := rb.Param(k); p != nil && !p.Secret && params[k] == "" {
-				params[k] = v
-			}
-		}
-		break
 	}
 	given, err := parseKV(o.params, "--param")
 	if err != nil {
@@ -233,4 +204,63 @@ func flatList(m map[string]string) []string {
 		out = append(out, k+"="+v)
 	}
 	return out
+}
+
+// journaled is a session's journal with the runbook it ran, loaded from the
+// journal's own copy of its source and of every file it called.
+type journaled struct {
+	path string
+	h    journal.Header
+	evs  []engine.Event
+	rb   *engine.Runbook
+}
+
+// readJournaled reads session id (a prefix will do) for resume, sessions
+// show and scenario record alike.
+func readJournaled(id string) (*journaled, error) {
+	path, err := journal.Resolve(journal.Dir(), id)
+	if err != nil {
+		return nil, usageErr("%v", err)
+	}
+	h, evs, err := journal.Read(path)
+	if err != nil {
+		return nil, usageErr("%v", err)
+	}
+	rb, err := engine.LoadWith(h.File, []byte(h.Source), h.ReadInclude)
+	if err != nil {
+		return nil, usageErr("session %s: journaled runbook: %v", h.ID, err)
+	}
+	return &journaled{path: path, h: h, evs: evs, rb: rb}, nil
+}
+
+// targets are the journaled bindings.
+func (j *journaled) targets() map[string][]engine.Host {
+	targets := map[string][]engine.Host{}
+	for role, names := range j.h.Targets {
+		for _, n := range names {
+			targets[role] = append(targets[role], engine.Host{Role: role, Name: n})
+		}
+	}
+	return targets
+}
+
+// params are the header's values plus those the TUI asked for, which only
+// session.start holds (secrets are masked there and never taken from it).
+func (j *journaled) params() map[string]string {
+	params := map[string]string{}
+	for k, v := range j.h.Params {
+		params[k] = v
+	}
+	for _, e := range j.evs {
+		if e.Type != engine.EvSessionStart {
+			continue
+		}
+		for k, v := range e.Params {
+			if p := j.rb.Param(k); p != nil && !p.Secret && params[k] == "" {
+				params[k] = v
+			}
+		}
+		break
+	}
+	return params
 }

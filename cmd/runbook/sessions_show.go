@@ -58,38 +58,12 @@ func (noTransport) Fetch(context.Context, engine.Host, engine.FetchRequest, engi
 }
 
 func runSessionsShow(ctx context.Context, stdin io.Reader, stdout io.Writer, id string, given []string) error {
-	path, err := journal.Resolve(journal.Dir(), id)
+	j, err := readJournaled(id)
 	if err != nil {
-		return usageErr("%v", err)
+		return err
 	}
-	h, evs, err := journal.Read(path)
-	if err != nil {
-		return usageErr("%v", err)
-	}
-	rb, err := engine.Load(h.File, []byte(h.Source))
-	if err != nil {
-		return usageErr("session %s: journaled runbook: %v", h.ID, err)
-	}
-	targets := map[string][]engine.Host{}
-	for role, names := range h.Targets {
-		for _, n := range names {
-			targets[role] = append(targets[role], engine.Host{Role: role, Name: n})
-		}
-	}
-	params := map[string]string{}
-	for k, v := range h.Params {
-		params[k] = v
-	}
-	for _, e := range evs {
-		if e.Type == engine.EvSessionStart {
-			for k, v := range e.Params {
-				if p := rb.Param(k); p != nil && !p.Secret && params[k] == "" {
-					params[k] = v
-				}
-			}
-			break
-		}
-	}
+	h, evs, rb := j.h, j.evs, j.rb
+	targets, params := j.targets(), j.params()
 	kv, err := parseKV(given, "--param")
 	if err != nil {
 		return err
