@@ -148,6 +148,14 @@ type Writer struct {
 	seq  int
 	err  error
 	cap  outputCap // flood.go
+	// written counts lines written (under mu); synced is how many of them
+	// an fsync has covered (under syncMu). Durable events wait for the
+	// fsync that covers their line, and goroutines ending together (a
+	// group step's hosts) share one: group commit.
+	written uint64
+	syncMu  sync.Mutex
+	synced  uint64
+	fsync   func(*os.File) error // (*os.File).Sync; tests count calls
 }
 
 // SetMaxOutput sets the output kept per step, host and stream (default
@@ -220,6 +228,14 @@ func (w *Writer) Path() string { return w.path }
 // Event appends one event. It never fails the session: the first error is
 // kept for Err, and later events are still attempted.
 func (w *Writer) Event(e engine.Event) {
+	if n, ok := w.event(e); ok {
+		w.syncUpTo(n)
+	}
+}
+
+// event writes e's lines; ok says e must be durable before Event returns,
+// and n is the count of lines written by then.
+func (w *Writer) event(e engine.Event) (n uint64, ok bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if e.Seq > w.seq {
@@ -230,7 +246,7 @@ func (w *Writer) Event(e engine.Event) {
 	if e.Type == engine.EvOutput {
 		var ok bool
 		if e, ok = w.cap.output(e); !ok {
-			return
+			return 0, false
 		}
 	} else {
 		for _, t := range w.cap.flush(func(o engine.Event) bool {
@@ -239,7 +255,38 @@ func (w *Writer) Event(e engine.Event) {
 			w.writeKeep(t, false)
 		}
 	}
-	w.writeKeep(e, durable[e.Type])
+	w.writeKeep(e, false)
+	return w.written, durable[e.Type]
+}
+
+// syncUpTo returns once an fsync covers the first n lines: one fsync for
+// everybody waiting meanwhile.
+func (w *Writer) syncUpTo(n uint64) {
+	w.syncMu.Lock()
+	defer w.syncMu.Unlock()
+	if w.synced >= n {
+		return
+	}
+	w.mu.Lock()
+	f, target := w.f, w.written
+	w.mu.Unlock()
+	if f == nil {
+		return // closed: Close synced it
+	}
+	sync := w.fsync
+	if sync == nil {
+		sync = (*os.File).Sync
+	}
+	err := sync(f)
+	if err == nil {
+		w.synced = target
+		return
+	}
+	w.mu.Lock()
+	if w.err == nil {
+		w.err = fmt.Errorf("sync journal %s: %w", w.path, err)
+	}
+	w.mu.Unlock()
 }
 
 func (w *Writer) writeKeep(v any, sync bool) {
@@ -265,6 +312,8 @@ func (w *Writer) Err() error {
 
 // Close syncs and closes the journal, releasing its lock.
 func (w *Writer) Close() error {
+	w.syncMu.Lock() // no fsync of a file being closed
+	defer w.syncMu.Unlock()
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.f == nil {
@@ -293,6 +342,7 @@ func (w *Writer) write(v any, sync bool) error {
 	if _, err := w.f.Write(b); err != nil {
 		return fmt.Errorf("write journal %s: %w", w.path, err)
 	}
+	w.written++
 	if sync {
 		if err := w.f.Sync(); err != nil {
 			return fmt.Errorf("sync journal %s: %w", w.path, err)

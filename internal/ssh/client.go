@@ -117,15 +117,15 @@ var sudoNeedsPassword = []byte("sudo: a password is required")
 
 func (c *Client) run(ctx context.Context, h engine.Host, req engine.CommandRequest, sudoPass []byte, stdout, stderr io.Writer) (engine.CommandResult, error) {
 	fail := engine.CommandResult{Exit: -1}
-	// The remote timeout(1) ends the command; the local deadline is the
-	// backstop for hosts without it.
+	// Reaching the host (dial, a session slot) is bounded like the command
+	// and its kill delay together.
 	rctx := ctx
 	if req.Timeout > 0 {
 		var cancel context.CancelFunc
 		rctx, cancel = context.WithTimeout(ctx, req.Timeout+c.cfg.KillAfter+2*time.Second)
 		defer cancel()
 	}
-	rc := RemoteCommand{Script: req.Script, Sudo: req.Sudo, Timeout: req.Timeout, KillAfter: c.cfg.KillAfter, Nonce: newNonce()}
+	rc := RemoteCommand{Script: req.Script, Sudo: req.Sudo, KillAfter: c.cfg.KillAfter, Nonce: newNonce()}
 	if req.Sudo && len(sudoPass) > 0 {
 		rc.SudoStdin = true
 	}
@@ -168,19 +168,40 @@ func (c *Client) run(ctx context.Context, h engine.Host, req engine.CommandReque
 	}
 	done := make(chan error, 1)
 	go func() { done <- sess.Wait() }()
+	var deadline <-chan time.Time
+	if req.Timeout > 0 {
+		t := time.NewTimer(req.Timeout)
+		defer t.Stop()
+		deadline = t.C
+	}
 	var werr error
+	timedOut := false
 	select {
 	case werr = <-done:
-	case <-rctx.Done():
+	case <-deadline:
+		// The step's timeout: stdin's EOF tells the remote watchdog to TERM
+		// the command's process group (KILL after KillAfter); what the
+		// command prints meanwhile is still read.
+		timedOut = true
+		stdin.Close()
+		bound := time.NewTimer(c.cfg.KillAfter + 2*time.Second)
+		defer bound.Stop()
+		select {
+		case werr = <-done:
+		case <-bound.C:
+			// The host did not end it (or vanished): close the channel.
+			c.kill(sess, done)
+			_ = marks.flush()
+			return engine.CommandResult{Exit: -1, Signal: "KILL", Duration: time.Since(start), TimedOut: true}, nil
+		case <-ctx.Done():
+			c.kill(sess, done)
+			_ = marks.flush()
+			return engine.CommandResult{Exit: -1, Signal: "TERM", Duration: time.Since(start)}, ctx.Err()
+		}
+	case <-ctx.Done():
 		c.kill(sess, done)
 		_ = marks.flush()
-		res := engine.CommandResult{Exit: -1, Signal: "TERM", Duration: time.Since(start)}
-		if ctx.Err() == nil {
-			// Our backstop deadline: the host has no timeout(1).
-			res.TimedOut = true
-			return res, nil
-		}
-		return res, ctx.Err()
+		return engine.CommandResult{Exit: -1, Signal: "TERM", Duration: time.Since(start)}, ctx.Err()
 	}
 	_ = marks.flush()
 	res := engine.CommandResult{Duration: time.Since(start)}
@@ -213,13 +234,12 @@ func (c *Client) run(ctx context.Context, h engine.Host, req engine.CommandReque
 		// whatever status it gave is not the probe's.
 		return fail, &WrapperError{Host: h.Name, Exit: res.Exit, Signal: res.Signal, Stderr: head}
 	}
+	if timedOut {
+		res.TimedOut = true
+		return res, nil
+	}
 	if stdinEOF {
 		return fail, fmt.Errorf("%w while the command ran (exit %d, signal %q; a ForceCommand or restricted shell that does not pass stdin through?): runbook keeps stdin open to be able to stop the command, so this result is not the probe's answer", ErrStdinClosed, res.Exit, res.Signal)
-	}
-	if req.Timeout > 0 && res.Duration >= req.Timeout && (res.Exit == 124 || res.Exit == 128+9 || res.Signal == "KILL") {
-		// timeout(1)'s status after TERM, or KILL after -k (a status
-		// when a shell in between did not pass the signal on).
-		res.TimedOut = true
 	}
 	if sniff != nil && res.Exit == 1 && len(sudoPass) == 0 && bytes.Contains(sniff.buf, sudoNeedsPassword) {
 		return res, &SudoPasswordError{Host: h.Name}

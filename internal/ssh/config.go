@@ -80,8 +80,9 @@ type Config struct {
 	// Forks is how many hosts run a command (or a collection) at once
 	// (default 32, --forks); the others queue.
 	Forks int
-	// KillAfter is how long the remote `timeout -k` waits after TERM before
-	// KILL, and how long a cancelled command gets to exit (default 5 s).
+	// KillAfter is how long the remote watchdog waits after TERM before it
+	// KILLs the command's process group, once a timeout or cancel closed
+	// its stdin (default 5 s).
 	KillAfter time.Duration
 	// FetchAhead is how many files a fetch opens ahead of the one being
 	// delivered (default 4).

@@ -8,9 +8,10 @@
 // (MaxSessions per connection, the rest queue), kept alive with
 // keepalive@openssh.com and re-dialled when it breaks.
 //
-// Commands run as `sh -c SCRIPT` so the login shell of the target user does
-// not change their meaning; with a timeout they run under the remote
-// `timeout -k` too, so cancelling a step kills the whole remote process group
-// and not only the local wait. The exact command line format lives in
+// Commands run in the host's /bin/sh whatever the target user's login shell
+// is, so it does not change their meaning, beside a watchdog that ends the
+// whole remote process group (TERM, then KILL) when the Client closes stdin:
+// at a step's timeout, on cancel, or when the connection goes. Timeouts are
+// kept here, not by timeout(1) on the host, which cost every step an exec. The exact command line format lives in
 // remote_command.go; the test server in sshtest parses it back.
 package ssh

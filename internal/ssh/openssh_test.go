@@ -80,6 +80,12 @@ func TestOpenSSH(t *testing.T) {
 		if out.err != nil || out.res.Exit != 0 {
 			t.Fatalf("true: %+v", out)
 		}
+		// The script sees no positional parameters and its own $$ and $PPID
+		// (a script naming them gets its own shell, the rest a subshell).
+		out = run(ctx, c, h, engine.CommandRequest{Script: `echo "$#:${1-none}"; [ "$(sh -c 'echo $PPID')" = "$$" ] && echo own-pid`})
+		if out.err != nil || out.res.Exit != 0 || out.stdout != "0:none\nown-pid\n" {
+			t.Fatalf("positional parameters or $$: %+v", out)
+		}
 		out = run(ctx, c, h, engine.CommandRequest{Script: "kill -KILL $$"})
 		if out.err != nil || out.res.Signal != "KILL" || out.res.Exit != -1 {
 			t.Fatalf("killed by signal: %+v", out)
@@ -98,6 +104,58 @@ func TestOpenSSH(t *testing.T) {
 			if !waitGone(s) {
 				t.Errorf("remote process %q survived the timeout", s)
 			}
+		}
+	})
+
+	t.Run("timeout keeps the output and runs the TERM handler", func(t *testing.T) {
+		out := run(ctx, c, h, engine.CommandRequest{Script: "echo before; trap 'echo got-term; exit 7' TERM; sleep 600 & wait", Timeout: time.Second})
+		if out.err != nil || !out.res.TimedOut || out.stdout != "before\ngot-term\n" || out.stderr != "" {
+			t.Fatalf("want timed out with both lines and no wrapper report, got %+v", out)
+		}
+	})
+
+	t.Run("a command deaf to TERM is killed after KillAfter", func(t *testing.T) {
+		cfg := o.Config()
+		cfg.KillAfter = time.Second
+		c2, err := rbssh.New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c2.Close()
+		a := 700000 + rand.IntN(90000)
+		start := time.Now()
+		out := run(ctx, c2, h, engine.CommandRequest{Script: fmt.Sprintf("trap '' TERM; sleep %d", a), Timeout: time.Second})
+		if out.err != nil || !out.res.TimedOut {
+			t.Fatalf("want timed out, got %+v", out)
+		}
+		if d := time.Since(start); d > 20*time.Second {
+			t.Errorf("took %s: KILL did not follow TERM after 1 s", d)
+		}
+		if !waitGone(fmt.Sprint("sleep ", a)) {
+			t.Errorf("remote sleep %d ignored TERM and survived KILL", a)
+		}
+	})
+
+	t.Run("the wrapper execs nothing on the host", func(t *testing.T) {
+		// Every process of the command's group is /bin/sh (the bootstrap,
+		// the script's subshell, the watchdog) or the script's own: no
+		// timeout(1), no second sh -c, which cost the host an exec a step.
+		out := run(ctx, c, h, engine.CommandRequest{Script: `g=$(ps -o pgid= -p $$); ps -eo pgid=,comm= | awk -v g="$g" '$1 == g + 0 { print $2 }'`, Timeout: 10 * time.Second})
+		if out.err != nil || out.res.Exit != 0 {
+			t.Fatalf("%+v", out)
+		}
+		shells := 0
+		for _, comm := range strings.Fields(out.stdout) {
+			switch comm {
+			case "sh", "dash":
+				shells++
+			case "ps", "awk", "mawk", "gawk":
+			default:
+				t.Errorf("process %q in the command's group: %q", comm, out.stdout)
+			}
+		}
+		if shells > 3 {
+			t.Errorf("%d shells in the command's group, want at most 3: %q", shells, out.stdout)
 		}
 	})
 

@@ -39,9 +39,9 @@ type RemoteCommand struct {
 	// SudoStdin: the password is the first line of stdin, never argv).
 	Sudo      bool
 	SudoStdin bool
-	// Timeout > 0 ends the script after that long (TERM, then KILL after
-	// KillAfter) on the host itself, through timeout(1).
-	Timeout   time.Duration
+	// KillAfter is how long the watchdog waits after TERM before it KILLs
+	// the process group (default 5 s). Timeouts are the Client's: it closes
+	// stdin when one passes, which ends the command like a cancel.
 	KillAfter time.Duration
 	// Direct runs `sh -c SCRIPT` without the wrapper, with stdin and stdout
 	// wired to the channel: for sftp-server, whose protocol they carry.
@@ -61,21 +61,41 @@ const (
 	markStdinEOF = "stdin-eof"
 )
 
-// The wrapper runs the script under timeout(1) (when the host has it; a
-// zero duration means no limit) in the background, with a watchdog reading
-// stdin: the Client keeps stdin open for the life of the command, so EOF
-// means the channel closed (step cancelled, connection lost) and the
-// watchdog sends TERM, which timeout(1) forwards to the script's whole
-// process group before KILL after -k. This is how cancellation reaches the
-// remote processes: sshd refuses "signal" requests for root logins (no
-// privilege separation child), and without a pty nothing else tells them.
-// The watchdog then reports the EOF on stderr (SIGPIPE ignored: after a
-// cancel nobody reads it). A status above 128 is re-raised so "killed by
-// signal" stays a signal. "$@" is the inner `sh -c SCRIPT`, passed as
-// separate arguments so the script is quoted exactly once.
-const wrapperFormat = `exec 3<&0; if command -v timeout >/dev/null 2>&1; then timeout -k %d %d "$@" </dev/null 3<&- & else "$@" </dev/null 3<&- & fi; p=$!; { trap '' PIPE; while read -r _; do :; done; kill -TERM $p; echo %s:` + markStdinEOF + ` >&4; } <&3 4>&2 >/dev/null 2>&1 & w=$!; wait $p; s=$?; kill $w 2>/dev/null; [ $s -gt 128 ] && kill -$((s-128)) $$ 2>/dev/null; exit $s`
+// The wrapper runs the script ("$1") in the background, with a watchdog
+// reading stdin: the Client keeps stdin open for the life of the command, so
+// EOF means the Client wants it ended (its timeout passed, the step was
+// cancelled) or is gone (the connection closed). The watchdog then reports
+// the EOF on stderr, TERMs the whole process group (kill 0: the wrapper, the
+// script and every process it started; sshd made the login shell a session
+// leader and the bootstrap exec'd /bin/sh in its place) and KILLs the group
+// after KillAfter unless the wrapper ended first. This is how cancellation
+// and timeouts reach the remote processes: sshd refuses "signal" requests
+// for root logins (no privilege separation child), and without a pty
+// nothing else tells them. A status above 128 is re-raised so "killed by
+// signal" stays a signal.
+//
+// The script runs in a subshell of the wrapper, `(eval "set --; $1")`: a
+// fork and no exec, so the whole wrapper costs the host three forks of
+// /bin/sh (timeout(1) and a second `sh -c` cost it ~2 ms more a step,
+// docs/benchmarks.md). A subshell differs from `sh -c` only in $$ and
+// $PPID (the wrapper's and sshd's), so a script that names either gets its
+// own shell, `sh -c "$1"`, where they mean what they always did. Either way
+// the script is quoted exactly once and runs with no positional
+// parameters, stdin /dev/null.
+const wrapperFormat = `exec 3<&0; %s </dev/null 3<&- & p=$!; { trap '' PIPE; while read -r _; do :; done; echo %s:` + markStdinEOF + ` >&4; exec 4>&-; trap : TERM; kill -TERM 0; sleep %d </dev/null >/dev/null 2>&1 & k=$!; trap "kill $k; exit" TERM; wait $k && kill -KILL 0; } <&3 4>&2 >/dev/null 2>&1 & w=$!; wait $p; s=$?; kill $w 2>/dev/null; [ $s -gt 128 ] && kill -$((s-128)) $$ 2>/dev/null; exit $s`
 
-var wrapperRE = regexp.MustCompile(`^exec 3<&0; if command -v timeout >/dev/null 2>&1; then timeout -k (\d+) (\d+) "\$@" </dev/null 3<&- & else "\$@" </dev/null 3<&- & fi; p=\$!; \{ trap '' PIPE; while read -r _; do :; done; kill -TERM \$p; echo ([A-Za-z0-9-]+):` + markStdinEOF + ` >&4; \} <&3 4>&2 >/dev/null 2>&1 & w=\$!; wait \$p; s=\$\?; kill \$w 2>/dev/null; \[ \$s -gt 128 \] && kill -\$\(\(s-128\)\) \$\$ 2>/dev/null; exit \$s$`)
+// How the wrapper starts the script.
+const (
+	runSubshell = `(eval "set --; $1")`
+	runOwnShell = `sh -c "$1"`
+)
+
+var wrapperRE = regexp.MustCompile(`^exec 3<&0; (\(eval "set --; \$1"\)|sh -c "\$1") </dev/null 3<&- & p=\$!; \{ trap '' PIPE; while read -r _; do :; done; echo ([A-Za-z0-9-]+):` + markStdinEOF + ` >&4; exec 4>&-; trap : TERM; kill -TERM 0; sleep (\d+) </dev/null >/dev/null 2>&1 & k=\$!; trap "kill \$k; exit" TERM; wait \$k && kill -KILL 0; \} <&3 4>&2 >/dev/null 2>&1 & w=\$!; wait \$p; s=\$\?; kill \$w 2>/dev/null; \[ \$s -gt 128 \] && kill -\$\(\(s-128\)\) \$\$ 2>/dev/null; exit \$s$`)
+
+// namesShellPID says whether a script mentions $$ or $PPID (in any
+// quoting, even where the shell would not expand it: a false positive only
+// costs the host an exec).
+var namesShellPID = regexp.MustCompile(`\$(\$|\{\$\}|PPID\b|\{PPID\})`)
 
 // The bootstrap the login shell parses: only words and one single-quoted
 // string free of ' ! newlines and \\, which every login shell reads alike.
@@ -185,10 +205,14 @@ func (c RemoteCommand) Inner() string {
 	if nonce == "" {
 		nonce = "runbook"
 	}
-	wrapper := fmt.Sprintf(wrapperFormat, ceilSeconds(ka), ceilSeconds(c.Timeout), nonce)
+	runner := runSubshell
+	if namesShellPID.MatchString(c.Script) {
+		runner = runOwnShell
+	}
+	wrapper := fmt.Sprintf(wrapperFormat, runner, nonce, ceilSeconds(ka))
 	if !c.Sudo && !c.Direct {
 		// The bootstrap's /bin/sh runs the wrapper itself: one exec fewer.
-		b.WriteString("set -- sh -c " + engine.ShellQuote(c.Script) + "; " + wrapper)
+		b.WriteString("set -- " + engine.ShellQuote(c.Script) + "; " + wrapper)
 		return b.String()
 	}
 	b.WriteString("exec ")
@@ -206,7 +230,7 @@ func (c RemoteCommand) Inner() string {
 	}
 	b.WriteString("sh -c ")
 	b.WriteString(engine.ShellQuote(wrapper))
-	b.WriteString(" " + wrapperArg0 + " sh -c ")
+	b.WriteString(" " + wrapperArg0 + " ")
 	b.WriteString(engine.ShellQuote(c.Script))
 	return b.String()
 }
@@ -252,13 +276,13 @@ func ParseRemoteCommand(line string) (RemoteCommand, error) {
 		if err != nil {
 			return c, err
 		}
-		if len(w) != 3 || w[0] != "sh" || w[1] != "-c" {
+		if len(w) != 1 {
 			return c, fmt.Errorf("not a runbook command line: %q", inner)
 		}
 		if err := c.parseWrapper(rest[i+2:]); err != nil {
 			return c, err
 		}
-		c.Script = w[2]
+		c.Script = w[0]
 		return c, nil
 	}
 	inner, ok := strings.CutPrefix(inner, "exec ")
@@ -282,14 +306,14 @@ func ParseRemoteCommand(line string) (RemoteCommand, error) {
 		}
 		w = w[i+1:]
 	}
-	if len(w) == 7 && w[0] == "sh" && w[1] == "-c" && w[3] == wrapperArg0 {
+	if len(w) == 5 && w[0] == "sh" && w[1] == "-c" && w[3] == wrapperArg0 {
 		if err := c.parseWrapper(w[2]); err != nil {
 			return c, err
 		}
-		w = w[4:]
-	} else {
-		c.Direct = true
+		c.Script = w[4]
+		return c, nil
 	}
+	c.Direct = true
 	if len(w) != 3 || w[0] != "sh" || w[1] != "-c" {
 		return c, fmt.Errorf("not a runbook command line: %q", inner)
 	}
@@ -297,17 +321,16 @@ func ParseRemoteCommand(line string) (RemoteCommand, error) {
 	return c, nil
 }
 
-// parseWrapper reads the timeout, kill delay and nonce out of the wrapper.
+// parseWrapper reads the nonce and the kill delay out of the wrapper.
 func (c *RemoteCommand) parseWrapper(w string) error {
 	m := wrapperRE.FindStringSubmatch(w)
 	if m == nil {
 		return fmt.Errorf("unknown wrapper %q", w)
 	}
-	ka, _ := strconv.Atoi(m[1])
-	to, _ := strconv.Atoi(m[2])
-	c.KillAfter, c.Timeout = time.Duration(ka)*time.Second, time.Duration(to)*time.Second
-	if c.Nonce != "" && m[3] != c.Nonce {
-		return fmt.Errorf("wrapper nonce %q differs from start marker %q", m[3], c.Nonce)
+	ka, _ := strconv.Atoi(m[3])
+	c.KillAfter = time.Duration(ka) * time.Second
+	if c.Nonce != "" && m[2] != c.Nonce {
+		return fmt.Errorf("wrapper nonce %q differs from start marker %q", m[2], c.Nonce)
 	}
 	return nil
 }

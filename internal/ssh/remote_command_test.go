@@ -1,12 +1,14 @@
 package ssh
 
 import (
-	"github.com/runbook-dev/runbook/internal/engine"
+	"errors"
 	"os/exec"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/runbook-dev/runbook/internal/engine"
 )
 
 func TestRemoteCommandRoundTrip(t *testing.T) {
@@ -18,15 +20,17 @@ func TestRemoteCommandRoundTrip(t *testing.T) {
 		"line1\nline2\n\ttabbed",
 		"rm -rf -- '/srv/a b'",
 		`"; exec evil #`,
+		"kill -TERM $$",
+		`echo "${PPID}"`,
 	}
 	for _, s := range scripts {
 		for _, rc := range []RemoteCommand{
 			{Script: s},
-			{Script: s, Timeout: 30 * time.Second, KillAfter: 5 * time.Second},
+			{Script: s, KillAfter: 5 * time.Second},
 			{Script: s, Sudo: true},
-			{Script: s, Sudo: true, SudoStdin: true, Timeout: 1500 * time.Millisecond, KillAfter: 2 * time.Second},
+			{Script: s, Sudo: true, SudoStdin: true, KillAfter: 2 * time.Second},
 			{Script: s, Sudo: true, Direct: true},
-			{Script: s, Timeout: time.Second, Nonce: "runbook-0123abcd"},
+			{Script: s, KillAfter: 1500 * time.Millisecond, Nonce: "runbook-0123abcd"},
 			{Script: s, Sudo: true, SudoStdin: true, Nonce: "runbook-ffff"},
 		} {
 			line := rc.String()
@@ -35,9 +39,11 @@ func TestRemoteCommandRoundTrip(t *testing.T) {
 				t.Fatalf("parse %q: %v", line, err)
 			}
 			want := rc
-			want.Timeout = time.Duration(ceilSeconds(rc.Timeout)) * time.Second
-			if rc.KillAfter == 0 && !rc.Direct {
-				want.KillAfter = 5 * time.Second
+			if !rc.Direct {
+				want.KillAfter = time.Duration(ceilSeconds(rc.KillAfter)) * time.Second
+				if rc.KillAfter == 0 {
+					want.KillAfter = 5 * time.Second
+				}
 			}
 			if got != want {
 				t.Errorf("round trip of %q:\n got %+v\nwant %+v", line, got, want)
@@ -47,7 +53,7 @@ func TestRemoteCommandRoundTrip(t *testing.T) {
 }
 
 func TestRemoteCommandShape(t *testing.T) {
-	rc := RemoteCommand{Script: "echo $HOME; id", Sudo: true, Timeout: 20 * time.Second, KillAfter: 5 * time.Second, Nonce: "runbook-abc"}
+	rc := RemoteCommand{Script: "echo $HOME; id", Sudo: true, KillAfter: 5 * time.Second, Nonce: "runbook-abc"}
 	line := rc.String()
 	// What the login shell parses: the fixed bootstrap around letters,
 	// digits, a few inert punctuation marks and backslash-octal escapes.
@@ -64,13 +70,31 @@ func TestRemoteCommandShape(t *testing.T) {
 	if err != nil || string(out) != rc.Inner() {
 		t.Fatalf("printf of the format: %v\n got %q\nwant %q", err, out, rc.Inner())
 	}
-	if plain := (RemoteCommand{Script: "id", Timeout: time.Second, Nonce: "n-1"}).Inner(); !strings.HasPrefix(plain, `echo n-1:start >&2; set -- sh -c id; exec 3<&0; if command -v timeout`) {
+	if plain := (RemoteCommand{Script: "id", Nonce: "n-1"}).Inner(); !strings.HasPrefix(plain, `echo n-1:start >&2; set -- id; exec 3<&0; (eval "set --; $1") </dev/null 3<&- &`) {
 		t.Errorf("without sudo the bootstrap's shell runs the wrapper itself: %s", plain)
 	}
 	got := rc.Inner()
-	if !strings.HasPrefix(got, `echo runbook-abc:start >&2; exec sudo -n -- sh -c 'exec 3<&0; if command -v timeout >/dev/null 2>&1; then timeout -k 5 20 "$@" </dev/null 3<&- & else`) ||
-		!strings.HasSuffix(got, `' runbook sh -c 'echo $HOME; id'`) {
+	if !strings.HasPrefix(got, `echo runbook-abc:start >&2; exec sudo -n -- sh -c 'exec 3<&0; (eval "set --; $1") </dev/null 3<&- &`) ||
+		!strings.Contains(got, `kill -TERM 0; sleep 5 </dev/null`) ||
+		!strings.HasSuffix(got, `' runbook 'echo $HOME; id'`) {
 		t.Errorf("got %s", got)
+	}
+}
+
+// A script runs in a subshell of the wrapper (no exec), unless it names $$
+// or $PPID, which a subshell would answer with the wrapper's and sshd's.
+func TestRemoteCommandOwnShellOnlyForPIDs(t *testing.T) {
+	for script, own := range map[string]bool{
+		"uptime": false, "df -P / | awk '{print $5}'": false, "echo $1 $# $?": false,
+		"kill $$": true, "echo ${$}": true, "ps -p $PPID": true, "echo ${PPID}": true, "tmp=/tmp/x.$$": true,
+	} {
+		inner := RemoteCommand{Script: script, Nonce: "n-3"}.Inner()
+		if got := strings.Contains(inner, runOwnShell+" </dev/null"); got != own {
+			t.Errorf("%q: own shell %v, want %v: %s", script, got, own, inner)
+		}
+		if got := strings.Contains(inner, runSubshell+" </dev/null"); got == own {
+			t.Errorf("%q: subshell %v, want %v", script, got, !own)
+		}
 	}
 }
 
@@ -101,7 +125,7 @@ func TestSplitHostSpec(t *testing.T) {
 // A command whose printf format would be too long goes as base64, which
 // still fits, and both forms parse back to the same command.
 func TestRemoteCommandLongFallsBackToBase64(t *testing.T) {
-	rc := RemoteCommand{Script: "printf %s " + engine.ShellQuote(strings.Repeat(`'"$;|&`+"`", 2500)), Timeout: time.Minute, Nonce: "n-2"}
+	rc := RemoteCommand{Script: "printf %s " + engine.ShellQuote(strings.Repeat(`'"$;|&`+"`", 2500)), Nonce: "n-2"}
 	line := rc.String()
 	if !strings.HasPrefix(line, base64Prefix) || len(line) > MaxCommandLine {
 		t.Fatalf("long command: %d bytes, prefix %.40q", len(line), line)
@@ -110,8 +134,34 @@ func TestRemoteCommandLongFallsBackToBase64(t *testing.T) {
 	if err != nil || got.Script != rc.Script {
 		t.Fatalf("round trip: %v", err)
 	}
-	short := RemoteCommand{Script: "id", Timeout: time.Minute, Nonce: "n-2"}
+	short := RemoteCommand{Script: "id", Nonce: "n-2"}
 	if !strings.HasPrefix(short.String(), bootstrapPrefix) {
 		t.Fatalf("short command not in the printf form: %s", short.String())
+	}
+}
+
+// The sudo form runs the same wrapper under `sudo -- sh -c WRAPPER runbook
+// SCRIPT`; with env(1) standing in for sudo, /bin/sh runs it here: the
+// script's output, status and empty positional parameters come through.
+func TestRemoteCommandSudoFormRuns(t *testing.T) {
+	for _, script := range []string{`echo "out:$#"; exit 3`, `echo "pid:$$" >/dev/null; echo "out:$#"; exit 3`} {
+		inner := RemoteCommand{Script: script, Sudo: true, Nonce: "n-4"}.Inner()
+		inner = strings.Replace(inner, "exec sudo -n -- ", "exec env ", 1)
+		cmd := exec.Command("/bin/sh", "-c", inner)
+		stdin, err := cmd.StdinPipe() // held open, as the Client does
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out, errb strings.Builder
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		err = cmd.Wait()
+		stdin.Close()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 3 || out.String() != "out:0\n" || errb.String() != "n-4:start\n" {
+			t.Errorf("%q: err %v, stdout %q, stderr %q", script, err, out.String(), errb.String())
+		}
 	}
 }

@@ -453,7 +453,7 @@ func sendSignal(ch gossh.Channel, sig string) {
 	_, _ = ch.SendRequest("exit-signal", false, gossh.Marshal(exitSignalMsg{Signal: sig}))
 }
 
-// exec answers one command. Sudo, the remote timeout, the sftp-server
+// exec answers one command. Sudo, the wrapper's watchdog, the sftp-server
 // and clock helpers of the Client are emulated as a real host would.
 func (s *Server) exec(sc *gossh.ServerConn, nc net.Conn, ch gossh.Channel, line string, signals <-chan string, gone <-chan struct{}) {
 	rc, err := rbssh.ParseRemoteCommand(line)
@@ -506,12 +506,13 @@ func (s *Server) exec(sc *gossh.ServerConn, nc net.Conn, ch gossh.Channel, line 
 		return
 	}
 	if resp.Hang || resp.Delay > 0 {
-		var timeout <-chan time.Time
-		if rc.Timeout > 0 {
-			t := time.NewTimer(rc.Timeout)
-			defer t.Stop()
-			timeout = t.C
-		}
+		// The wrapper's watchdog: stdin's EOF (the Client's timeout)
+		// TERMs the command's process group, the wrapper with it.
+		eof := make(chan struct{})
+		go func() {
+			_, _ = io.Copy(io.Discard, stdin)
+			close(eof)
+		}()
 		var delay <-chan time.Time
 		if !resp.Hang {
 			t := time.NewTimer(resp.Delay)
@@ -520,9 +521,11 @@ func (s *Server) exec(sc *gossh.ServerConn, nc net.Conn, ch gossh.Channel, line 
 		}
 		select {
 		case <-delay:
-		case <-timeout:
-			// What timeout(1) reports after TERM.
-			sendExit(ch, 124)
+		case <-eof:
+			if rc.Nonce != "" {
+				fmt.Fprintf(ch.Stderr(), "%s:stdin-eof\n", rc.Nonce)
+			}
+			sendSignal(ch, "TERM")
 			return
 		case sig := <-signals:
 			sendSignal(ch, sig)
