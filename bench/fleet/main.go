@@ -19,6 +19,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -38,6 +39,7 @@ func main() {
 	runs := flag.Int("runs", 3, "runs of each contender (median reported)")
 	only := flag.String("only", "", "comma list of suites to run: probe, bastion, steps (default all)")
 	skipAnsible := flag.Bool("no-ansible", false, "leave out ansible (slow)")
+	serve := flag.Bool("serve", false, "start the fleet, print its directory (ssh_config, hosts.ini, probe.yaml) and keep it up until stdin closes, to try commands by hand")
 	flag.Parse()
 	b := &bench{n: *hosts, stepN: min(*stepHosts, *hosts), runs: *runs, ansible: !*skipAnsible}
 	if err := b.setup(); err != nil {
@@ -46,6 +48,11 @@ func main() {
 		os.Exit(1)
 	}
 	defer b.close()
+	if *serve {
+		fmt.Printf("fleet up in %s (cd there; ssh -F ssh_config h001; %s run probe.yaml --auto --inventory hosts.ini --target nodes=@direct -F ssh_config); close stdin to stop\n", b.dir, b.runbook)
+		io.Copy(io.Discard, os.Stdin)
+		return
+	}
 	suites := map[string]bool{"probe": true, "bastion": true, "steps": true}
 	if *only != "" {
 		suites = map[string]bool{}
@@ -239,7 +246,7 @@ type contender struct {
 }
 
 func (b *bench) runbookCmd(rb, group string) string {
-	return fmt.Sprintf("%s run %s --auto --output json --inventory hosts.ini --target nodes=@%s -F ssh_config", b.runbook, rb, group)
+	return fmt.Sprintf("%s run %s --auto --output json --inventory hosts.ini --target nodes=@%s -F ssh_config --forks 50", b.runbook, rb, group)
 }
 
 func xargsSSH(hosts string, opts, cmd string) string {
