@@ -177,7 +177,7 @@ func parseTargets(list, inventories []string, rb *engine.Runbook) (map[string][]
 					return nil, usageErr("--target %s: %v", kv, err)
 				}
 				for _, h := range hosts {
-					out[role] = append(out[role], engine.Host{Role: role, Name: h.Target()})
+					out[role] = append(out[role], inventoryHost(role, h))
 				}
 				continue
 			}
@@ -197,12 +197,22 @@ func parseTargets(list, inventories []string, rb *engine.Runbook) (map[string][]
 			}
 			if hosts, err := inventoryGroup(invs, t.Name); err == nil {
 				for _, h := range hosts {
-					out[t.Name] = append(out[t.Name], engine.Host{Role: t.Name, Name: h.Target()})
+					out[t.Name] = append(out[t.Name], inventoryHost(t.Name, h))
 				}
 			}
 		}
 	}
 	return out, nil
+}
+
+// inventoryHost binds role to an inventory host: shown and keyed by its
+// inventory name, dialled at its ansible_host/port/user when it has them.
+func inventoryHost(role string, h inventory.Host) engine.Host {
+	e := engine.Host{Role: role, Name: h.Name}
+	if t := h.Target(); t != h.Name {
+		e.Addr = t
+	}
+	return e
 }
 
 // inventoryGroup finds a group in the first inventory that has it.

@@ -238,7 +238,7 @@ func (j *journaled) targets() map[string][]engine.Host {
 	targets := map[string][]engine.Host{}
 	for role, names := range j.h.Targets {
 		for _, n := range names {
-			targets[role] = append(targets[role], engine.Host{Role: role, Name: n})
+			targets[role] = append(targets[role], engine.Host{Role: role, Name: n, Addr: j.h.Addrs[n]})
 		}
 	}
 	return targets

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/runbook-dev/runbook/internal/engine"
+	"github.com/runbook-dev/runbook/internal/journal"
 )
 
 func TestParseTargets(t *testing.T) {
@@ -30,7 +31,11 @@ steps:
 		out := map[string][]string{}
 		for role, hs := range m {
 			for _, h := range hs {
-				out[role] = append(out[role], h.Name)
+				if h.Addr != "" {
+					out[role] = append(out[role], h.Name+"="+h.Addr)
+				} else {
+					out[role] = append(out[role], h.Name)
+				}
 			}
 		}
 		return out
@@ -46,7 +51,8 @@ steps:
 		{"pattern", []string{"nodes=root@web[01:03]"}, nil, map[string][]string{"nodes": {"root@web01", "root@web02", "root@web03"}}, ""},
 		{"repeated", []string{"nodes=a", "nodes=b"}, nil, map[string][]string{"nodes": {"a", "b"}}, ""},
 		{"inventory group", []string{"active=@flinkservers"}, []string{inv}, map[string][]string{
-			"active": {"root@10.0.0.5", "10.0.0.6:2222"}, "nodes": {"ecss1", "ecss2"}}, ""},
+			// Shown by their inventory names, dialled at ansible_host/port/user.
+			"active": {"flink-a=root@10.0.0.5", "flink-b=10.0.0.6:2222"}, "nodes": {"ecss1", "ecss2"}}, ""},
 		{"flag beats the same-named group", []string{"nodes=n9"}, []string{inv}, map[string][]string{"nodes": {"n9"}}, ""},
 		{"group without inventory", []string{"nodes=@flinkservers"}, nil, nil, "needs --inventory"},
 		{"unknown group", []string{"nodes=@web"}, []string{inv}, nil, `no group "web" (groups: all, flinkservers, nodes`},
@@ -65,5 +71,19 @@ steps:
 				t.Fatalf("got %v, %v; want %v", names(got), err, tc.want)
 			}
 		})
+	}
+}
+
+// An inventory host keeps where it is dialled across a resume: the journal
+// header carries the address beside the name.
+func TestJournaledTargetsKeepInventoryAddresses(t *testing.T) {
+	j := &journaled{h: journal.Header{
+		Targets: map[string][]string{"nodes": {"node04", "h2"}},
+		Addrs:   map[string]string{"node04": "ops@10.0.0.4:2204"},
+	}}
+	got := j.targets()["nodes"]
+	want := []engine.Host{{Role: "nodes", Name: "node04", Addr: "ops@10.0.0.4:2204"}, {Role: "nodes", Name: "h2"}}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("got %+v, want %+v", got, want)
 	}
 }

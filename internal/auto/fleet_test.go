@@ -3,6 +3,7 @@ package auto_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -381,5 +382,46 @@ steps:
 	}
 	if strings.Join(wiped, ",") != "h1" {
 		t.Errorf("wiped %v: after h1's check failed no other host may be changed", wiped)
+	}
+}
+
+// TestProgressNamesABigGroupBySize: a step on 40 hosts prints one short
+// line (its first and last hosts and the count), not 40 names.
+func TestProgressNamesABigGroupBySize(t *testing.T) {
+	rb, err := engine.Load("fleet.yaml", []byte(`runbook: 1
+id: big
+title: big
+targets:
+  nodes: {group: true}
+steps:
+  - id: probe
+    title: Is it up?
+    run: {on: nodes, cmd: "true"}
+    next: done
+  - id: done
+    end: resolved
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for i := 1; i <= 40; i++ {
+		names = append(names, fmt.Sprintf("web%02d", i))
+	}
+	var progress strings.Builder
+	s, err := engine.NewSession(rb, engine.Options{
+		Executor: enginetest.New(enginetest.Rule{Match: `^true$`}),
+		Targets:  fleetHosts(names...),
+		OnEvent:  auto.NewProgress(&progress, rb).Event,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res := auto.Run(context.Background(), s, auto.Policy{}); res.Outcome != auto.Resolved {
+		t.Fatalf("outcome %s", res.Outcome)
+	}
+	first := strings.SplitN(progress.String(), "\n", 2)[0]
+	if !strings.Contains(first, " · web01,web02,web03 … web40 (40 hosts) · ") || len(first) > 120 {
+		t.Errorf("progress line: %q", first)
 	}
 }

@@ -206,17 +206,30 @@ func (p *Progress) line(step string, v engine.Visit, result, decision string) {
 	}
 	hosts := "-"
 	if len(v.Hosts) > 0 {
-		hosts = strings.Join(v.Hosts, ",")
+		hosts = hostList(v.Hosts)
 	} else if len(v.Results) > 0 {
 		var hs []string
 		for _, r := range v.Results {
 			hs = append(hs, r.Host)
 		}
-		hosts = strings.Join(hs, ",")
+		hosts = hostList(hs)
 	}
 	// result and decision quote the server (an exit-signal name) and the
 	// runbook: clean is idempotent, so already-clean parts are unchanged.
 	fmt.Fprintf(p.w, "%-5s %s · %s · %s · %s\n", clean(ref), clean(title), clean(hosts), clean(result), clean(decision))
+}
+
+// maxListedHosts is how many hosts a progress line names one by one; a
+// longer group is named by its first and last hosts and its size, so a
+// 1 000-host step stays one readable line (the JSON and the bundle name
+// every host).
+const maxListedHosts = 6
+
+func hostList(hs []string) string {
+	if len(hs) <= maxListedHosts {
+		return strings.Join(hs, ",")
+	}
+	return fmt.Sprintf("%s … %s (%d hosts)", strings.Join(hs[:3], ","), hs[len(hs)-1], len(hs))
 }
 
 // clean makes untrusted text (host output, runbook text) safe for one

@@ -38,6 +38,9 @@ func newPseudonymiser(targets map[string][]engine.Host) *redact.Pseudonymiser {
 				continue
 			}
 			p.AddHost(h.Name)
+			if h.Addr != "" {
+				p.AddHost(h.Addr)
+			}
 		}
 	}
 	return p

@@ -14,14 +14,27 @@ import (
 type Host struct {
 	Role string `json:"role"`
 	// Name is the host as the operator gave it: "local", "user@host[:port]",
-	// or an ssh_config alias. Executors resolve it.
+	// an ssh_config alias, or an inventory's host name. It is what every
+	// surface shows and what results, answers and paths are keyed by.
 	Name string `json:"name"`
+	// Addr, when set, is where executors connect instead of Name:
+	// [user@]address[:port], from an inventory's ansible_host, ansible_port
+	// and ansible_user.
+	Addr string `json:"addr,omitempty"`
 }
 
 func (h Host) String() string { return h.Name }
 
+// Dial is what executors resolve: Addr, or Name when there is none.
+func (h Host) Dial() string {
+	if h.Addr != "" {
+		return h.Addr
+	}
+	return h.Name
+}
+
 // IsLocal reports whether the host is this machine.
-func (h Host) IsLocal() bool { return h.Name == "local" }
+func (h Host) IsLocal() bool { return h.Dial() == "local" }
 
 // Address is the host part of Name: no user, no port (ParseHostSpec).
 func (h Host) Address() string {

@@ -54,13 +54,16 @@ type Header struct {
 	Source   string              `json:"source"`             // the runbook YAML as it ran
 	Includes []Include           `json:"includes,omitempty"` // the files its calls read, as they ran
 	Targets  map[string][]string `json:"targets,omitempty"`
-	Params   map[string]string   `json:"params,omitempty"`   // raw values; secrets left out
-	Captures map[string]string   `json:"captures,omitempty"` // --capture STEP.NAME=VALUE presets
-	StartAt  string              `json:"start_at,omitempty"`
-	DryRun   bool                `json:"dry_run,omitempty"`
-	Started  time.Time           `json:"started"`
-	PID      int                 `json:"pid"`
-	Hostname string              `json:"hostname,omitempty"`
+	// Addrs is where hosts named by an inventory are dialled (engine.Host
+	// Addr), by name.
+	Addrs    map[string]string `json:"addrs,omitempty"`
+	Params   map[string]string `json:"params,omitempty"`   // raw values; secrets left out
+	Captures map[string]string `json:"captures,omitempty"` // --capture STEP.NAME=VALUE presets
+	StartAt  string            `json:"start_at,omitempty"`
+	DryRun   bool              `json:"dry_run,omitempty"`
+	Started  time.Time         `json:"started"`
+	PID      int               `json:"pid"`
+	Hostname string            `json:"hostname,omitempty"`
 	// Demo is set for `runbook demo` sessions: their hosts were simulated,
 	// and resume starts the same simulated hosts again.
 	Demo *Demo `json:"demo,omitempty"`

@@ -294,7 +294,7 @@ func (l *lifecycle) openJournal() error {
 		rb := o.Runbook
 		h := journal.Header{
 			ID: journal.NewID(rb.ID, now), Runbook: rb.ID, Title: rb.Title, File: rb.File, SHA256: rb.SHA256,
-			Source: string(rb.Raw), Includes: journal.Includes(rb), Targets: HostNames(o.Targets), Params: PublicParams(rb, o.Params),
+			Source: string(rb.Raw), Includes: journal.Includes(rb), Targets: HostNames(o.Targets), Addrs: HostAddrs(o.Targets), Params: PublicParams(rb, o.Params),
 			Captures: flatCaptures(o.Captures), StartAt: o.StartAt, DryRun: o.DryRun, Started: now, PID: os.Getpid(),
 			Demo: o.Journal.Demo,
 		}

@@ -13,6 +13,23 @@ func HostNames(t map[string][]engine.Host) map[string][]string {
 	return out
 }
 
+// HostAddrs are the targets' dial addresses where they differ from their
+// names (inventory hosts), for the journal.
+func HostAddrs(t map[string][]engine.Host) map[string]string {
+	var out map[string]string
+	for _, hs := range t {
+		for _, h := range hs {
+			if h.Addr != "" {
+				if out == nil {
+					out = map[string]string{}
+				}
+				out[h.Name] = h.Addr
+			}
+		}
+	}
+	return out
+}
+
 // PublicParams are the params to journal: secrets stay out of files.
 func PublicParams(rb *engine.Runbook, params map[string]string) map[string]string {
 	out := map[string]string{}

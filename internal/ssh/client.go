@@ -133,7 +133,7 @@ func (c *Client) run(ctx context.Context, h engine.Host, req engine.CommandReque
 	if len(line) > MaxCommandLine {
 		return fail, fmt.Errorf("%w: %d bytes once wrapped, the limit is %d (a param or captured value is too large to pass on a command line)", ErrCommandTooLong, len(line), MaxCommandLine)
 	}
-	cn, sess, release, err := c.session(rctx, h.Name)
+	cn, sess, release, err := c.session(rctx, h.Dial())
 	if err != nil {
 		return fail, err
 	}

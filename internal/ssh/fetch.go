@@ -32,7 +32,7 @@ var sftpOpts = []sftp.ClientOption{
 // a session held for the life of the connection starved every later probe
 // on a host with MaxSessions 1.
 func (c *Client) openSFTP(ctx context.Context, h engine.Host) (*sftp.Client, func(), error) {
-	_, sess, release, err := c.session(ctx, h.Name)
+	_, sess, release, err := c.session(ctx, h.Dial())
 	if err != nil {
 		return nil, nil, err
 	}
@@ -62,7 +62,7 @@ func (c *Client) openSFTP(ctx context.Context, h engine.Host) (*sftp.Client, fun
 // sudoSFTP starts sftp-server as root over an exec session: `sudo -n`
 // (or `sudo -S` with a password on stdin) then the server binary.
 func (c *Client) sudoSFTP(ctx context.Context, h engine.Host, pass []byte) (*sftp.Client, func(), error) {
-	_, sess, release, err := c.session(ctx, h.Name)
+	_, sess, release, err := c.session(ctx, h.Dial())
 	if err != nil {
 		return nil, nil, err
 	}
@@ -120,7 +120,7 @@ func (c *Client) sudoSFTP(ctx context.Context, h engine.Host, pass []byte) (*sft
 // of `date +%s`); `since` windows use it so a skewed clock does not drop
 // or add files. Falls back to our clock when the host cannot tell.
 func (c *Client) remoteNow(ctx context.Context, h engine.Host) time.Time {
-	cn, err := c.get(ctx, h.Name)
+	cn, err := c.get(ctx, h.Dial())
 	if err != nil {
 		return time.Now()
 	}
