@@ -225,8 +225,11 @@ func Run(ctx context.Context, s *engine.Session, pol Policy) *Result {
 				if strings.TrimSpace(st.Auto) == "" {
 					reason = "the step declares no auto answer"
 				}
-				return needsHuman(res, s, st, "ask", p.Text, p.Choices,
-					reason+"; answer with --answer "+st.ID+"=CHOICE ("+strings.Join(p.Choices, "|")+")")
+				hint := reason + "; answer with --answer " + st.ID + "=CHOICE (" + strings.Join(p.Choices, "|") + ")"
+				if p.Section != nil {
+					hint += ", or one host apart with --answer " + st.ID + "@HOST=CHOICE (" + hostList(p.Hosts) + ")"
+				}
+				return needsHuman(res, s, st, "ask", p.Text, p.Choices, hint)
 			}
 			if err := s.Answer(answer, by); err != nil {
 				return fail(res, err)
@@ -359,6 +362,14 @@ func hostAnswers(m map[string]string, st *engine.Step, hosts []engine.Host) (cho
 		}
 	}
 	return choice, same
+}
+
+func hostList(hs []engine.Host) string {
+	names := make([]string, len(hs))
+	for i, h := range hs {
+		names[i] = h.Name
+	}
+	return strings.Join(names, ", ")
 }
 
 // lookup finds an answer by step id, then by vendor ref.

@@ -275,6 +275,10 @@ func TestAutoStopInsideSectionKeepsWhereEachHostIs(t *testing.T) {
 	if want := "2 hosts → fine (ping ok) · 1 host → cable (ping failed): h2"; res.Divergence[0].Line != want {
 		t.Errorf("got %q", res.Divergence[0].Line)
 	}
+	// The stop says how to answer this host apart, naming the hosts waiting.
+	if want := "or one host apart with --answer cable@HOST=CHOICE (h2)"; !strings.Contains(res.Stopped.Reason, want) {
+		t.Errorf("the stop's reason lacks %q: %s", want, res.Stopped.Reason)
+	}
 }
 
 // TestAutoAnswersOneHostApart: --answer STEP@HOST answers one host of a
