@@ -70,7 +70,11 @@ func runShippedUntil(t *testing.T, id, name, stop string) (*auto.Result, []engin
 	}
 	if stop != "" {
 		pol.Answers = maps.Clone(pol.Answers)
-		delete(pol.Answers, stop)
+		for k := range pol.Answers {
+			if k == stop || strings.HasPrefix(k, stop+"@") { // STEP@HOST: one host of a per-host section
+				delete(pol.Answers, k)
+			}
+		}
 	}
 	res := auto.Run(context.Background(), sess, pol)
 	if stop == "" && (string(res.Outcome) != s.Expect.Outcome || !slices.Equal(pathOf(res), s.Expect.Path)) {
@@ -161,10 +165,22 @@ func TestECSSScreensNameHostsAndRows(t *testing.T) {
 		scenario, step string
 		want, not      []string
 	}{
+		// Both servers wait at the same question: each one's own rows,
+		// subsystems and what each choice does on it, one paragraph each.
 		{"ds-mnesia-stopped", "choose-restart", []string{
-			"Split rows (each server's view): ecss1: ds1@ecss1 ds1@ecss2; ecss2: ds1@ecss1 ds1@ecss2."},
+			"ecss1: Its own /node/nodes-info shows split: ds1@ecss1 (Erlang ds1@ecss1,ds1@ecss2; Mnesia not running), ds1@ecss2 (Erlang ds1@ecss1,ds1@ecss2; Mnesia not running).",
+			"\n\necss2: Its own /node/nodes-info shows split: ds1@ecss1",
+			"Its subsystems: core running, ds running, mediator running, mycelium running, pa-sip running."},
 			[]string{"mycelium1@", "core1@"}},
-		{"split-restart-host", "choose-restart", []string{"ecss1: core1@ecss1 ds1@ecss1 md1@ecss1 mycelium1@ecss1; ecss2: core1@ecss2 ds1@ecss2 md1@ecss2 mycelium1@ecss2."}, []string{"sip1@"}},
+		{"split-restart-host", "choose-restart", []string{
+			"ecss1: Its own /node/nodes-info shows split: core1@ecss1 (Erlang core1@ecss1; Mnesia not running), ds1@ecss1 (Erlang ds1@ecss1; Mnesia ds1@ecss1), md1@ecss1 (Erlang md1@ecss1; Mnesia md1@ecss1), mycelium1@ecss1 (Erlang mycelium1@ecss1; Mnesia not running).",
+			"ecss2: Its own /node/nodes-info shows split: core1@ecss2 (Erlang core1@ecss2; Mnesia not running), ds1@ecss2",
+			"keep: its half stays active, nothing restarts on ecss1;",
+			"subsystem: sudo systemctl restart ecss-NAME.service on ecss2 only;",
+			"all: sudo systemctl restart ecss.service on ecss2 only (every subsystem, every call on it drops)."},
+			[]string{"sip1@", "core1@ecss2 (Erlang core1@ecss1"}},
+		// CoCon did not answer on ecss2: its question says no table was read.
+		{"cli-unreachable", "choose-restart", []string{"ecss2: Its own /node/nodes-info shows split: (no table read from it: see cli-unavailable)."}, nil},
 		{"password-needed", "cli-unavailable", []string{
 			"ecss1: CoCon refused key login and no cli_password was given (BatchMode allows key login only)",
 			"ecss2: CoCon refused key login"}, nil},
