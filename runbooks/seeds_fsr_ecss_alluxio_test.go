@@ -168,17 +168,17 @@ func TestECSSScreensNameHostsAndRows(t *testing.T) {
 		// Both servers wait at the same question: each one's own rows,
 		// subsystems and what each choice does on it, one paragraph each.
 		{"ds-mnesia-stopped", "choose-restart", []string{
-			"ecss1: Split in its own table: ds1@ecss1 (Mnesia not running), ds1@ecss2 (Mnesia not running). Subsystems: core, ds, mediator, mycelium, pa-sip.",
-			"\n\necss2: Split in its own table: ds1@ecss1 (Mnesia not running)"},
+			"ecss1: Split in its table: ds1@ecss1 (Mnesia not running), ds1@ecss2 (Mnesia not running). Subsystems: core, ds, mediator, mycelium, pa-sip.",
+			"\n\necss2: Split in its table: ds1@ecss1 (Mnesia not running)"},
 			[]string{"mycelium1@", "core1@", "Erlang"}},
 		{"split-restart-host", "choose-restart", []string{
-			"ecss1: Split in its own table: core1@ecss1 (Erlang core1@ecss1), ds1@ecss1 (Erlang ds1@ecss1; Mnesia ds1@ecss1), md1@ecss1 (Erlang md1@ecss1; Mnesia md1@ecss1), mycelium1@ecss1 (Erlang mycelium1@ecss1).",
-			"ecss2: Split in its own table: core1@ecss2 (Erlang core1@ecss2), ds1@ecss2",
-			"keep: restart nothing on ecss1;",
-			"keep: restart nothing on ecss2; subsystem: sudo systemctl restart ecss-NAME.service on it; all: sudo systemctl restart ecss.service on it (every subsystem)."},
+			"ecss1: Split in its table: core1@ecss1 (Erlang core1@ecss1), ds1@ecss1 (Erlang ds1@ecss1; Mnesia ds1@ecss1), md1@ecss1 (Erlang md1@ecss1; Mnesia md1@ecss1), mycelium1@ecss1 (Erlang mycelium1@ecss1).",
+			"ecss2: Split in its table: core1@ecss2 (Erlang core1@ecss2), ds1@ecss2",
+			"keep = restart nothing on ecss1;",
+			"keep = restart nothing on ecss2; subsystem = sudo systemctl restart ecss-NAME.service; all = sudo systemctl restart ecss.service (all of ecss2)."},
 			[]string{"sip1@", "core1@ecss2 (Erlang core1@ecss1"}},
 		// CoCon did not answer on ecss2: its question says no table was read.
-		{"cli-unreachable", "choose-restart", []string{"ecss2: Split in its own table: (no table read from it: see cli-unavailable)."}, nil},
+		{"cli-unreachable", "choose-restart", []string{"ecss2: Split in its table: (no table read from it: see cli-unavailable)."}, nil},
 		{"password-needed", "cli-unavailable", []string{
 			"ecss1: CoCon refused key login and no cli_password was given (BatchMode allows key login only)",
 			"ecss2: CoCon refused key login"}, nil},
