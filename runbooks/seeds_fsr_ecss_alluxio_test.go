@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"maps"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -137,8 +138,16 @@ func TestFSRScreensNameHostsAndCauses(t *testing.T) {
 // reaches ssh through sshpass, and no event (hence no transcript, journal
 // or bundle) carries it, not even in the shell-quoted form the command has.
 func TestECSSPasswordNeverShown(t *testing.T) {
-	_, events, _ := runShipped(t, "ecss10-cluster-split", "password-login")
-	sawCommand := false
+	for _, name := range []string{"password-login", "password-restart"} {
+		testECSSPasswordNeverShown(t, name)
+	}
+}
+
+// testECSSPasswordNeverShown checks one scenario: password-restart also
+// goes through the per-host section and the polls after the restart.
+func testECSSPasswordNeverShown(t *testing.T, name string) {
+	_, events, _ := runShipped(t, "ecss10-cluster-split", name)
+	sawCommand, sawPoll := false, false
 	for _, e := range events {
 		b, err := json.Marshal(e)
 		if err != nil {
@@ -146,15 +155,19 @@ func TestECSSPasswordNeverShown(t *testing.T) {
 		}
 		for _, piece := range []string{"Tr0ub4dor", "Tr0ub4dor&3'x", `'"'"'x`} {
 			if strings.Contains(string(b), piece) {
-				t.Errorf("event %s of %s carries %q: %s", e.Type, e.Step, piece, b)
+				t.Errorf("%s: event %s of %s carries %q: %s", name, e.Type, e.Step, piece, b)
 			}
 		}
 		if e.Type == engine.EvCommand && strings.Contains(e.Command, "sshpass -e ssh") {
 			sawCommand = true
+			sawPoll = sawPoll || e.Step == "verify-split"
 		}
 	}
 	if !sawCommand {
-		t.Error("no command event shows the sshpass login")
+		t.Errorf("%s: no command event shows the sshpass login", name)
+	}
+	if name == "password-restart" && !sawPoll {
+		t.Errorf("%s: the polls after the restart did not log in through sshpass", name)
 	}
 }
 
@@ -254,5 +267,31 @@ func TestAlluxioEtcdBackupBeforeDelete(t *testing.T) {
 	}
 	if strings.Contains(text, "alluxio-worker-cache-0") {
 		t.Errorf("backup instructions name the worker cache PV:\n%s", text)
+	}
+}
+
+// TestECSSUnitsCaptureReadsEveryUnit: the per-server units probe reads every
+// ecss unit of `systemctl list-units --plain`, a failed one (marked ●) too,
+// with its state, so the question can say "ds (failed)".
+func TestECSSUnitsCaptureReadsEveryUnit(t *testing.T) {
+	st := shipped(t)["ecss10-cluster-split"].Step("units")
+	var re *regexp.Regexp
+	for _, c := range st.Capture {
+		if c.Name == "units" {
+			re = regexp.MustCompile(c.Pattern)
+		}
+	}
+	if re == nil {
+		t.Fatal("step units has no units capture")
+	}
+	out := "  ecss-core.service          loaded active running daemon ecss-core-17.0 of ecss-10 system\n" +
+		"● ecss-ds.service            loaded failed failed  daemon ecss-ds-17.0 of ecss-10 system\n" +
+		"  ecss.service               loaded active exited  ECSS-10 system\n"
+	var got []string
+	for _, m := range re.FindAllStringSubmatch(out, -1) {
+		got = append(got, m[re.SubexpIndex("unit")]+" "+m[re.SubexpIndex("sub")])
+	}
+	if want := []string{"ecss-core running", "ecss-ds failed", "ecss exited"}; !slices.Equal(got, want) {
+		t.Errorf("units read %v, want %v", got, want)
 	}
 }
