@@ -295,3 +295,73 @@ func TestECSSUnitsCaptureReadsEveryUnit(t *testing.T) {
 		t.Errorf("units read %v, want %v", got, want)
 	}
 }
+
+// TestECSSSecondRoundShowsTheLatestTable: going through the servers again
+// (restart-more → units), each server's question shows the rows of the
+// last poll, not of the first /node/nodes-info: after the first restart
+// md1@ecss3 is back in Erlang, so only its Mnesia cell is named.
+func TestECSSSecondRoundShowsTheLatestTable(t *testing.T) {
+	rb := shipped(t)["ecss10-cluster-split"]
+	var s *scenario.Scenario
+	for _, sf := range scenarios(t)["ecss10-cluster-split"] {
+		if sf.s.Name == "second-restart-round" {
+			s = sf.s
+		}
+	}
+	if s == nil {
+		t.Fatal("no scenario second-restart-round")
+	}
+	clock := engine.NewSteppedClock(time.Date(2026, 11, 28, 3, 0, 0, 0, time.UTC))
+	ex := scenario.NewExecutor(s)
+	ex.Now = clock.Now
+	sess, err := engine.NewSession(rb, engine.Options{Executor: ex, Targets: s.Bindings(), Params: s.Params, Clock: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	var questions []string // the ecss3 paragraph of each round's choose-restart
+	for range 200 {
+		p, err := sess.Advance(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case p.Kind == engine.PromptEnd:
+			if p.Outcome != engine.OutcomeResolved || len(questions) != 2 {
+				t.Fatalf("ended %s after %d rounds, want resolved after 2", p.Outcome, len(questions))
+			}
+			if !strings.Contains(questions[0], "md1@ecss3 (Erlang md1@ecss3; Mnesia md1@ecss3)") {
+				t.Errorf("round 1: ecss3's question does not name md1@ecss3's Erlang and Mnesia cells:\n%s", questions[0])
+			}
+			if !strings.Contains(questions[1], "md1@ecss3 (Mnesia md1@ecss3)") || strings.Contains(questions[1], "Erlang md1@ecss3;") {
+				t.Errorf("round 2: ecss3's question does not show the last poll's rows (md1@ecss3 back in Erlang, Mnesia apart):\n%s", questions[1])
+			}
+			return
+		case p.Kind == engine.PromptRun || p.Kind == engine.PromptDecided:
+			err = sess.Proceed()
+		case p.Kind == engine.PromptAsk && p.Step.ID == "alarms":
+			err = sess.Answer("yes", "operator")
+		case p.Kind == engine.PromptAsk && p.Step.ID == "restart-more":
+			err = sess.Answer("yes", "operator")
+		case p.Kind == engine.PromptAsk && p.Step.ID == "choose-restart" && len(p.Hosts) == 3:
+			for _, para := range strings.Split(p.Text, "\n\n") {
+				if strings.HasPrefix(para, "ecss3: ") {
+					questions = append(questions, para)
+				}
+			}
+			if err = sess.Select([]string{"ecss3"}); err == nil {
+				err = sess.Answer("subsystem", "operator")
+			}
+		case p.Kind == engine.PromptAsk && p.Step.ID == "choose-restart":
+			err = sess.Answer("keep", "operator")
+		case p.Kind == engine.PromptConfirm && p.Step.ID == "restart-subsystem":
+			err = sess.Confirm(map[string]string{"subsystem": "mediator"}, "operator")
+		default:
+			t.Fatalf("unexpected %s at %s for %v", p.Kind, p.Step.ID, p.Hosts)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Fatal("the session did not end")
+}
