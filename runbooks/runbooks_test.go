@@ -165,8 +165,17 @@ func TestCoverage(t *testing.T) {
 		// claim, so a wrong `expect` cannot hide an unvisited step.
 		visited := map[string]bool{}
 		for _, sf := range all[id] {
-			for _, st := range pathOf(runScenario(t, rb, sf.s)) {
+			res := runScenario(t, rb, sf.s)
+			for _, st := range pathOf(res) {
 				visited[st] = true
+			}
+			// Inside a per-host section each host walks its own steps.
+			for _, d := range res.Divergence {
+				for _, hp := range d.Paths {
+					for _, ps := range hp.Steps {
+						visited[ps.Step] = true
+					}
+				}
 			}
 		}
 		var missing []string

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"maps"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -70,7 +71,11 @@ func runShippedUntil(t *testing.T, id, name, stop string) (*auto.Result, []engin
 	}
 	if stop != "" {
 		pol.Answers = maps.Clone(pol.Answers)
-		delete(pol.Answers, stop)
+		for k := range pol.Answers {
+			if k == stop || strings.HasPrefix(k, stop+"@") { // STEP@HOST: one host of a per-host section
+				delete(pol.Answers, k)
+			}
+		}
 	}
 	res := auto.Run(context.Background(), sess, pol)
 	if stop == "" && (string(res.Outcome) != s.Expect.Outcome || !slices.Equal(pathOf(res), s.Expect.Path)) {
@@ -133,8 +138,16 @@ func TestFSRScreensNameHostsAndCauses(t *testing.T) {
 // reaches ssh through sshpass, and no event (hence no transcript, journal
 // or bundle) carries it, not even in the shell-quoted form the command has.
 func TestECSSPasswordNeverShown(t *testing.T) {
-	_, events, _ := runShipped(t, "ecss10-cluster-split", "password-login")
-	sawCommand := false
+	for _, name := range []string{"password-login", "password-restart"} {
+		testECSSPasswordNeverShown(t, name)
+	}
+}
+
+// testECSSPasswordNeverShown checks one scenario: password-restart also
+// goes through the per-host section and the polls after the restart.
+func testECSSPasswordNeverShown(t *testing.T, name string) {
+	_, events, _ := runShipped(t, "ecss10-cluster-split", name)
+	sawCommand, sawPoll := false, false
 	for _, e := range events {
 		b, err := json.Marshal(e)
 		if err != nil {
@@ -142,15 +155,19 @@ func TestECSSPasswordNeverShown(t *testing.T) {
 		}
 		for _, piece := range []string{"Tr0ub4dor", "Tr0ub4dor&3'x", `'"'"'x`} {
 			if strings.Contains(string(b), piece) {
-				t.Errorf("event %s of %s carries %q: %s", e.Type, e.Step, piece, b)
+				t.Errorf("%s: event %s of %s carries %q: %s", name, e.Type, e.Step, piece, b)
 			}
 		}
 		if e.Type == engine.EvCommand && strings.Contains(e.Command, "sshpass -e ssh") {
 			sawCommand = true
+			sawPoll = sawPoll || e.Step == "verify-split"
 		}
 	}
 	if !sawCommand {
-		t.Error("no command event shows the sshpass login")
+		t.Errorf("%s: no command event shows the sshpass login", name)
+	}
+	if name == "password-restart" && !sawPoll {
+		t.Errorf("%s: the polls after the restart did not log in through sshpass", name)
 	}
 }
 
@@ -161,10 +178,20 @@ func TestECSSScreensNameHostsAndRows(t *testing.T) {
 		scenario, step string
 		want, not      []string
 	}{
+		// Both servers wait at the same question: each one's own rows,
+		// subsystems and what each choice does on it, one paragraph each.
 		{"ds-mnesia-stopped", "choose-restart", []string{
-			"Split rows (each server's view): ecss1: ds1@ecss1 ds1@ecss2; ecss2: ds1@ecss1 ds1@ecss2."},
-			[]string{"mycelium1@", "core1@"}},
-		{"split-restart-host", "choose-restart", []string{"ecss1: core1@ecss1 ds1@ecss1 md1@ecss1 mycelium1@ecss1; ecss2: core1@ecss2 ds1@ecss2 md1@ecss2 mycelium1@ecss2."}, []string{"sip1@"}},
+			"ecss1: Split in its table: ds1@ecss1 (Mnesia not running), ds1@ecss2 (Mnesia not running). Subsystems: core, ds, mediator, mycelium, pa-sip.",
+			"\n\necss2: Split in its table: ds1@ecss1 (Mnesia not running)"},
+			[]string{"mycelium1@", "core1@", "Erlang"}},
+		{"split-restart-host", "choose-restart", []string{
+			"ecss1: Split in its table: core1@ecss1 (Erlang core1@ecss1), ds1@ecss1 (Erlang ds1@ecss1; Mnesia ds1@ecss1), md1@ecss1 (Erlang md1@ecss1; Mnesia md1@ecss1), mycelium1@ecss1 (Erlang mycelium1@ecss1).",
+			"ecss2: Split in its table: core1@ecss2 (Erlang core1@ecss2), ds1@ecss2",
+			"keep = restart nothing on ecss1;",
+			"keep = restart nothing on ecss2; subsystem = sudo systemctl restart ecss-NAME.service; all = sudo systemctl restart ecss.service (all of ecss2)."},
+			[]string{"sip1@", "core1@ecss2 (Erlang core1@ecss1"}},
+		// CoCon did not answer on ecss2: its question says no table was read.
+		{"cli-unreachable", "choose-restart", []string{"ecss2: Split in its table: (no table read from it: see cli-unavailable)."}, nil},
 		{"password-needed", "cli-unavailable", []string{
 			"ecss1: CoCon refused key login and no cli_password was given (BatchMode allows key login only)",
 			"ecss2: CoCon refused key login"}, nil},
@@ -241,4 +268,100 @@ func TestAlluxioEtcdBackupBeforeDelete(t *testing.T) {
 	if strings.Contains(text, "alluxio-worker-cache-0") {
 		t.Errorf("backup instructions name the worker cache PV:\n%s", text)
 	}
+}
+
+// TestECSSUnitsCaptureReadsEveryUnit: the per-server units probe reads every
+// ecss unit of `systemctl list-units --plain`, a failed one (marked ●) too,
+// with its state, so the question can say "ds (failed)".
+func TestECSSUnitsCaptureReadsEveryUnit(t *testing.T) {
+	st := shipped(t)["ecss10-cluster-split"].Step("units")
+	var re *regexp.Regexp
+	for _, c := range st.Capture {
+		if c.Name == "units" {
+			re = regexp.MustCompile(c.Pattern)
+		}
+	}
+	if re == nil {
+		t.Fatal("step units has no units capture")
+	}
+	out := "  ecss-core.service          loaded active running daemon ecss-core-17.0 of ecss-10 system\n" +
+		"● ecss-ds.service            loaded failed failed  daemon ecss-ds-17.0 of ecss-10 system\n" +
+		"  ecss.service               loaded active exited  ECSS-10 system\n"
+	var got []string
+	for _, m := range re.FindAllStringSubmatch(out, -1) {
+		got = append(got, m[re.SubexpIndex("unit")]+" "+m[re.SubexpIndex("sub")])
+	}
+	if want := []string{"ecss-core running", "ecss-ds failed", "ecss exited"}; !slices.Equal(got, want) {
+		t.Errorf("units read %v, want %v", got, want)
+	}
+}
+
+// TestECSSSecondRoundShowsTheLatestTable: going through the servers again
+// (restart-more → units), each server's question shows the rows of the
+// last poll, not of the first /node/nodes-info: after the first restart
+// md1@ecss3 is back in Erlang, so only its Mnesia cell is named.
+func TestECSSSecondRoundShowsTheLatestTable(t *testing.T) {
+	rb := shipped(t)["ecss10-cluster-split"]
+	var s *scenario.Scenario
+	for _, sf := range scenarios(t)["ecss10-cluster-split"] {
+		if sf.s.Name == "second-restart-round" {
+			s = sf.s
+		}
+	}
+	if s == nil {
+		t.Fatal("no scenario second-restart-round")
+	}
+	clock := engine.NewSteppedClock(time.Date(2026, 11, 28, 3, 0, 0, 0, time.UTC))
+	ex := scenario.NewExecutor(s)
+	ex.Now = clock.Now
+	sess, err := engine.NewSession(rb, engine.Options{Executor: ex, Targets: s.Bindings(), Params: s.Params, Clock: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	var questions []string // the ecss3 paragraph of each round's choose-restart
+	for range 200 {
+		p, err := sess.Advance(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case p.Kind == engine.PromptEnd:
+			if p.Outcome != engine.OutcomeResolved || len(questions) != 2 {
+				t.Fatalf("ended %s after %d rounds, want resolved after 2", p.Outcome, len(questions))
+			}
+			if !strings.Contains(questions[0], "md1@ecss3 (Erlang md1@ecss3; Mnesia md1@ecss3)") {
+				t.Errorf("round 1: ecss3's question does not name md1@ecss3's Erlang and Mnesia cells:\n%s", questions[0])
+			}
+			if !strings.Contains(questions[1], "md1@ecss3 (Mnesia md1@ecss3)") || strings.Contains(questions[1], "Erlang md1@ecss3;") {
+				t.Errorf("round 2: ecss3's question does not show the last poll's rows (md1@ecss3 back in Erlang, Mnesia apart):\n%s", questions[1])
+			}
+			return
+		case p.Kind == engine.PromptRun || p.Kind == engine.PromptDecided:
+			err = sess.Proceed()
+		case p.Kind == engine.PromptAsk && p.Step.ID == "alarms":
+			err = sess.Answer("yes", "operator")
+		case p.Kind == engine.PromptAsk && p.Step.ID == "restart-more":
+			err = sess.Answer("yes", "operator")
+		case p.Kind == engine.PromptAsk && p.Step.ID == "choose-restart" && len(p.Hosts) == 3:
+			for _, para := range strings.Split(p.Text, "\n\n") {
+				if strings.HasPrefix(para, "ecss3: ") {
+					questions = append(questions, para)
+				}
+			}
+			if err = sess.Select([]string{"ecss3"}); err == nil {
+				err = sess.Answer("subsystem", "operator")
+			}
+		case p.Kind == engine.PromptAsk && p.Step.ID == "choose-restart":
+			err = sess.Answer("keep", "operator")
+		case p.Kind == engine.PromptConfirm && p.Step.ID == "restart-subsystem":
+			err = sess.Confirm(map[string]string{"subsystem": "mediator"}, "operator")
+		default:
+			t.Fatalf("unexpected %s at %s for %v", p.Kind, p.Step.ID, p.Hosts)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Fatal("the session did not end")
 }

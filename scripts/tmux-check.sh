@@ -328,14 +328,24 @@ for size in "200 50" "80 24"; do
 	keys y
 	wait_for "Ready to run on {ecss1,ecss2}."
 	keys Enter
-	wait_for "else → Decide"   # the facts before it list the rows capture, so the line wraps at 80
+	wait_for "else →"   # the facts before it list the rows capture, so the line wraps at 80
 	screen | grep -qE "│ ecss1 │ |│ ecss2 │ " || fail "group output lines carry no host"
 	! screen | grep -qE '^[^│]*│ :node/nodes-info' || fail "a host's output line has no host label"
 	keys Enter
-	wait_for "Decide which nodes to restart · ask"
-	wait_for "3 escalate  → Collect the cluster state"
-	keys 3
-	wait_for "collects from ecss1:"
+	# The per-host section: each server's units, then each server's question.
+	wait_for "per-host · for 2 hosts: ecss1, ecss2 · p shows the paths"
+	wait_for "Ready to run on {ecss1,ecss2}."
+	keys Enter
+	wait_for "next → Keep or restart this server?"
+	keys Enter
+	wait_for "Keep or restart this server? · ask"
+	wait_for "ecss1: Split in its table: ds1@ecss1"   # one paragraph per server, each its own rows
+	wait_for "ecss2: Split in its table: ds1@ecss1"
+	! screen | grep -qF '\n' || fail "the question shows a literal \\n"
+	wait_for "1 keep  → Make sure the split is gone"
+	[ "$W" -lt 200 ] || wait_for "3 all  → Restart all ECSS subsystems on this server"
+	keys 1 # keep on both: nothing restarts, the table is read once, then collect
+	enter_until "collects from ecss1:"
 	wait_for "output of  systemctl status"
 	wait_for "Ready to collect from {ecss1,ecss2}."
 	screen | tail -n 1 | grep -qF "e edit" && fail "e edit offered on a collect step"
@@ -346,8 +356,8 @@ for size in "200 50" "80 24"; do
 	wait_for "→ collected 0 files (0 B), 6 command outputs"
 	keys v
 	wait_for "Look back at which visit? (read-only)"
-	keys 3 # newest first: 4 collect, 3 choose-restart, 2 nodes-info
-	wait_for "Visit 2 of 4"
+	keys 4 # newest first: 5 collect, 4 verify-split, 3 units, 2 nodes-info
+	wait_for "Visit 2 of 5"
 	wait_for "by auto: →"
 	wait_for "Erlang"
 	keys /

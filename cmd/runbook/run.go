@@ -113,7 +113,7 @@ func addDriverFlags(f *pflag.FlagSet, o *runOptions) {
 	f.BoolVar(&o.auto, "auto", false, "run unattended (no prompts)")
 	f.StringArrayVar(&o.answers, "answer", nil, "answer an ask (or a manual step with \"done\") in --auto: STEP=CHOICE (step id or ref; repeatable); STEP@HOST=CHOICE answers one host of a per-host section apart")
 	f.StringVar(&o.answersFile, "answers", "", "YAML or JSON file of answers: STEP: CHOICE, or STEP: {INPUT: VALUE} for a fix's inputs")
-	f.StringArrayVar(&o.inputs, "input", nil, "a fix input in --auto: STEP.NAME=VALUE (repeatable)")
+	f.StringArrayVar(&o.inputs, "input", nil, "a fix input in --auto: STEP.NAME=VALUE (repeatable); STEP@HOST.NAME=VALUE gives one host of a per-host section its own value")
 	f.BoolVar(&o.allowFix, "allow-fix", false, "let --auto run fix steps")
 	f.BoolVar(&o.allowDest, "allow-destructive", false, "let --auto run destructive fix steps (with --allow-fix)")
 	f.StringArrayVar(&o.assume, "assume-done", nil, "treat a manual step as done in --auto (repeatable)")

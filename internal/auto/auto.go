@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 	"time"
 
@@ -225,8 +226,11 @@ func Run(ctx context.Context, s *engine.Session, pol Policy) *Result {
 				if strings.TrimSpace(st.Auto) == "" {
 					reason = "the step declares no auto answer"
 				}
-				return needsHuman(res, s, st, "ask", p.Text, p.Choices,
-					reason+"; answer with --answer "+st.ID+"=CHOICE ("+strings.Join(p.Choices, "|")+")")
+				hint := reason + "; answer with --answer " + st.ID + "=CHOICE (" + strings.Join(p.Choices, "|") + ")"
+				if p.Section != nil {
+					hint += ", or one host apart with --answer " + st.ID + "@HOST=CHOICE (" + hostList(p.Hosts) + ")"
+				}
+				return needsHuman(res, s, st, "ask", p.Text, p.Choices, hint)
 			}
 			if err := s.Answer(answer, by); err != nil {
 				return fail(res, err)
@@ -295,9 +299,31 @@ func Run(ctx context.Context, s *engine.Session, pol Policy) *Result {
 				_ = s.Decline(reason, ByPolicy)
 				return needsHuman(res, s, st, "fix", p.Command, nil, reason)
 			}
+			if p.Section != nil && len(p.Hosts) > 1 {
+				// A host with inputs of its own (STEP@HOST) confirms apart.
+				for _, h := range p.Hosts {
+					if hostInputs(pol.Inputs, st, h.Name) != nil {
+						if err := s.Select([]string{h.Name}); err != nil {
+							return fail(res, err)
+						}
+						p = s.Pending()
+						break
+					}
+				}
+			}
 			inputs := pol.Inputs[st.ID]
 			if inputs == nil && st.Ref != "" {
 				inputs = pol.Inputs[st.Ref]
+			}
+			if p.Section != nil && len(p.Hosts) == 1 {
+				if own := hostInputs(pol.Inputs, st, p.Hosts[0].Name); own != nil {
+					merged := maps.Clone(inputs)
+					if merged == nil {
+						merged = map[string]string{}
+					}
+					maps.Copy(merged, own)
+					inputs = merged
+				}
 			}
 			if err := s.Confirm(inputs, ByFlag); err != nil {
 				reason := "fix needs inputs (give them in an --answers file or with --input " + st.ID + ".NAME=VALUE): " + err.Error()
@@ -340,6 +366,18 @@ func Run(ctx context.Context, s *engine.Session, pol Policy) *Result {
 	return fail(res, errors.New("too many prompts"))
 }
 
+// hostInputs are the inputs given for one host of a per-host section
+// (STEP@HOST, by step id or ref), nil when there are none.
+func hostInputs(m map[string]map[string]string, st *engine.Step, host string) map[string]string {
+	if in, ok := m[st.ID+"@"+host]; ok {
+		return in
+	}
+	if st.Ref != "" {
+		return m[st.Ref+"@"+host]
+	}
+	return nil
+}
+
 // hostAnswers finds STEP@HOST answers for the hosts of a prompt: the
 // first host's answer and every host that has the same one.
 func hostAnswers(m map[string]string, st *engine.Step, hosts []engine.Host) (choice string, same []string) {
@@ -359,6 +397,14 @@ func hostAnswers(m map[string]string, st *engine.Step, hosts []engine.Host) (cho
 		}
 	}
 	return choice, same
+}
+
+func hostList(hs []engine.Host) string {
+	names := make([]string, len(hs))
+	for i, h := range hs {
+		names[i] = h.Name
+	}
+	return strings.Join(names, ", ")
 }
 
 // lookup finds an answer by step id, then by vendor ref.

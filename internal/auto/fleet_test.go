@@ -276,6 +276,10 @@ func TestAutoStopInsideSectionKeepsWhereEachHostIs(t *testing.T) {
 	if want := "2 hosts → fine (ping ok) · 1 host → cable (ping failed): h2"; res.Divergence[0].Line != want {
 		t.Errorf("got %q", res.Divergence[0].Line)
 	}
+	// The stop says how to answer this host apart, naming the hosts waiting.
+	if want := "or one host apart with --answer cable@HOST=CHOICE (h2)"; !strings.Contains(res.Stopped.Reason, want) {
+		t.Errorf("the stop's reason lacks %q: %s", want, res.Stopped.Reason)
+	}
 }
 
 // TestAutoAnswersOneHostApart: --answer STEP@HOST answers one host of a
@@ -423,5 +427,69 @@ steps:
 	first := strings.SplitN(progress.String(), "\n", 2)[0]
 	if !strings.Contains(first, " · web01,web02,web03 … web40 (40 hosts) · ") || len(first) > 120 {
 		t.Errorf("progress line: %q", first)
+	}
+}
+
+// TestAutoInputsPerHost: inside a per-host section, inputs given for one
+// host (STEP@HOST) are that host's, the step's own inputs the others'; the
+// policy check accepts them and refuses an unknown input for one host.
+func TestAutoInputsPerHost(t *testing.T) {
+	src := `runbook: 1
+id: units
+title: units
+targets:
+  nodes: {group: true}
+steps:
+  - id: check
+    per_host: {join: done}
+    run: {on: nodes, cmd: "systemctl is-failed ecss-core"}
+    branches:
+      - {if: exit != 0, goto: done}
+    else: restart
+  - id: restart
+    fix:
+      on: nodes
+      input:
+        unit: {type: string, pattern: '[a-z-]+'}
+      cmd: "systemctl restart ecss-{{ input.unit }}.service"
+    next: done
+  - id: done
+    run: {on: nodes, cmd: "true"}
+    next: end
+  - id: end
+    end: resolved
+`
+	rb, err := engine.Load("units.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fake := enginetest.New(enginetest.Rule{Match: `^systemctl is-failed`, Stdout: "failed\n"}, enginetest.Rule{Match: `^systemctl restart`}, enginetest.Rule{Match: `^true$`})
+	s, err := engine.NewSession(rb, engine.Options{Executor: fake, Targets: fleetHosts("h1", "h2", "h3")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pol := auto.Policy{AllowFix: true, Inputs: map[string]map[string]string{"restart": {"unit": "core"}, "restart@h2": {"unit": "ds"}}}
+	if err := pol.Check(rb); err != nil {
+		t.Fatalf("per-host inputs refused: %v", err)
+	}
+	res := auto.Run(context.Background(), s, pol)
+	if res.Outcome != auto.Resolved {
+		t.Fatalf("%s %+v %v", res.Outcome, res.Stopped, res.Errors)
+	}
+	got := map[string]string{}
+	for _, c := range fake.Calls() {
+		if strings.HasPrefix(c.Script, "systemctl restart") {
+			got[c.Host] = c.Script
+		}
+	}
+	want := map[string]string{"h1": "systemctl restart ecss-core.service", "h2": "systemctl restart ecss-ds.service", "h3": "systemctl restart ecss-core.service"}
+	for h, w := range want {
+		if got[h] != w {
+			t.Errorf("%s ran %q, want %q", h, got[h], w)
+		}
+	}
+	bad := auto.Policy{Inputs: map[string]map[string]string{"restart@h2": {"service": "ds"}, "restart@": {"unit": "ds"}}}
+	if err := bad.Check(rb); err == nil || !strings.Contains(err.Error(), "input restart.service: the fix declares no such input") || !strings.Contains(err.Error(), "name the host after @") {
+		t.Errorf("bad per-host inputs: %v", err)
 	}
 }

@@ -123,7 +123,12 @@ func (pol Policy) Check(rb *engine.Runbook) error {
 		}
 	}
 	for _, k := range sortedKeys(pol.Inputs) {
-		st := rb.Step(k)
+		id, host, perHost := strings.Cut(k, "@") // STEP@HOST: one host of a per-host section
+		if perHost && host == "" {
+			errs = append(errs, fmt.Errorf("inputs for %q: name the host after @ (STEP@HOST.NAME=VALUE)", k))
+			continue
+		}
+		st := rb.Step(id)
 		if st == nil || st.Kind != engine.KindFix {
 			errs = append(errs, fmt.Errorf("inputs for %q: no such fix step", k))
 			continue

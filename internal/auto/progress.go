@@ -206,13 +206,13 @@ func (p *Progress) line(step string, v engine.Visit, result, decision string) {
 	}
 	hosts := "-"
 	if len(v.Hosts) > 0 {
-		hosts = hostList(v.Hosts)
+		hosts = shortHostList(v.Hosts)
 	} else if len(v.Results) > 0 {
 		var hs []string
 		for _, r := range v.Results {
 			hs = append(hs, r.Host)
 		}
-		hosts = hostList(hs)
+		hosts = shortHostList(hs)
 	}
 	// result and decision quote the server (an exit-signal name) and the
 	// runbook: clean is idempotent, so already-clean parts are unchanged.
@@ -225,7 +225,7 @@ func (p *Progress) line(step string, v engine.Visit, result, decision string) {
 // every host).
 const maxListedHosts = 6
 
-func hostList(hs []string) string {
+func shortHostList(hs []string) string {
 	if len(hs) <= maxListedHosts {
 		return strings.Join(hs, ",")
 	}

@@ -260,6 +260,7 @@ func (sec *section) show(s *Session, g []*lane) {
 		p.Hosts = append(p.Hosts, ln.host)
 		p.Commands = append(p.Commands, ln.s.pending.Commands...)
 	}
+	p.Text = groupText(g)
 	if len(g) > 1 && p.Decision != nil {
 		d := *p.Decision
 		d.Explain = fmt.Sprintf("%d hosts: %s", len(g), d.Explain)
@@ -279,6 +280,30 @@ func (sec *section) show(s *Session, g []*lane) {
 	}
 	p.Section = view
 	s.pending = &p
+}
+
+// groupText is the question or instructions of a set of lanes: each lane
+// renders its own ({{ targets.ROLE.name }}, its own results), so when they
+// differ every host's text is shown, "h1, h3: text" for each distinct one,
+// not the first host's alone for all of them.
+func groupText(g []*lane) string {
+	var texts []string
+	hosts := map[string][]string{}
+	for _, ln := range g {
+		t := ln.s.pending.Text
+		if _, ok := hosts[t]; !ok {
+			texts = append(texts, t)
+		}
+		hosts[t] = append(hosts[t], ln.host.Name)
+	}
+	if len(texts) <= 1 {
+		return g[0].s.pending.Text
+	}
+	parts := make([]string, len(texts))
+	for i, t := range texts {
+		parts[i] = strings.Join(hosts[t], ", ") + ": " + t
+	}
+	return strings.Join(parts, "\n\n")
 }
 
 func laneGroup(g []*lane) LaneGroup {

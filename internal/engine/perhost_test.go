@@ -455,3 +455,34 @@ func BenchmarkPerHostSection1000(b *testing.B) {
 	}
 	b.ReportMetric(float64(events)/float64(b.N), "events/op")
 }
+
+// TestPerHostGroupAskShowsEveryHostsText: hosts waiting at the same ask are
+// asked once, but each renders the question with its own name and results;
+// the one question shows every host's text (it used to show the first
+// host's alone, so an answer for h2 and h4 was given reading h2's facts).
+func TestPerHostGroupAskShowsEveryHostsText(t *testing.T) {
+	src := strings.Replace(perHostRunbook, `ask: "Is the node's uplink cable plugged in?"`,
+		`ask: "{{ targets.nodes.name }} lost {{ steps.ping.results[0].stdout contains '100% packet loss' ? 'every' : 'some' }} ping: is its uplink cable plugged in?"`, 1)
+	rb := mustLoad(t, src)
+	s, err := engine.NewSession(rb, engine.Options{Executor: perHostFake(), Targets: nodes("h1", "h2", "h3", "h4")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := s.Advance(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Kind != engine.PromptAsk || !slices.Equal(hostNames(p.Hosts), []string{"h2", "h4"}) {
+		t.Fatalf("want one ask for h2 and h4, got %s for %v", p.Kind, hostNames(p.Hosts))
+	}
+	want := "h2: h2 lost every ping: is its uplink cable plugged in?\n\nh4: h4 lost every ping: is its uplink cable plugged in?"
+	if p.Text != want {
+		t.Fatalf("the question for h2 and h4 reads\n%q\nwant\n%q", p.Text, want)
+	}
+	if err := s.Select([]string{"h4"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.Pending().Text; got != "h4 lost every ping: is its uplink cable plugged in?" {
+		t.Fatalf("narrowed to h4, the question reads %q", got)
+	}
+}

@@ -122,7 +122,15 @@ func printResult(w io.Writer, res *auto.Result) {
 		}
 	}
 	if res.Stopped != nil {
-		fmt.Fprintf(w, "needs a human at %s: %s\n  %s\n", clean(res.Stopped.Step), clean(res.Stopped.Question), clean(res.Stopped.Reason))
+		// A question over several hosts of a per-host section is one
+		// paragraph per host: each line is printed (indented) on its own.
+		q := strings.Split(res.Stopped.Question, "\n")
+		for i := range q {
+			if q[i] = clean(q[i]); i > 0 && q[i] != "" {
+				q[i] = "  " + q[i]
+			}
+		}
+		fmt.Fprintf(w, "needs a human at %s: %s\n  %s\n", clean(res.Stopped.Step), strings.Join(q, "\n"), clean(res.Stopped.Reason))
 	}
 	for _, e := range res.Errors {
 		fmt.Fprintln(w, "error:", clean(e))

@@ -36,3 +36,22 @@ func TestTextResultShowsPathGroups(t *testing.T) {
 		t.Errorf("an escape reached the terminal: %q", out)
 	}
 }
+
+// TestTextResultQuestionOverHosts: a question asked once for several hosts
+// of a per-host section holds one paragraph per host; --auto prints each
+// line on its own, indented (not as one line with literal \n), and still
+// sanitised.
+func TestTextResultQuestionOverHosts(t *testing.T) {
+	res := &auto.Result{Runbook: "r", Outcome: auto.NeedsHuman, Stopped: &auto.Stop{Step: "choose-restart", Kind: "ask",
+		Question: "ecss1: its table shows split: ds1@ecss1.\n\necss2: its table shows split: ds1@ecss2\x1b[31m.", Reason: "auto: stop"}}
+	var b strings.Builder
+	printResult(&b, res)
+	out := b.String()
+	want := "needs a human at choose-restart: ecss1: its table shows split: ds1@ecss1.\n\n  ecss2: its table shows split: ds1@ecss2"
+	if !strings.Contains(out, want) {
+		t.Errorf("text result lacks %q:\n%s", want, out)
+	}
+	if strings.Contains(out, `\n`) || strings.Contains(out, "\x1b") {
+		t.Errorf("a literal \\n or an escape in the text result: %q", out)
+	}
+}

@@ -26,7 +26,8 @@ func TestLookBackLongCaptureKeepsTheDecision(t *testing.T) {
 		}
 	}
 	b.WriteString("└───────────────┴───────────────────────────────┴─────────────────────┘\n")
-	h := newHarness(t, shipped+"ecss10-cluster-split.yaml", enginetest.New(enginetest.Rule{Match: `/node/nodes-info nodes`, Stdout: b.String()}))
+	h := newHarness(t, shipped+"ecss10-cluster-split.yaml", enginetest.New(enginetest.Rule{Match: `/node/nodes-info nodes`, Stdout: b.String()},
+		enginetest.Rule{Match: `^systemctl list-units 'ecss\*'`, Stdout: "ecss-ds.service   loaded active running daemon ecss-ds-17.0 of ecss-10 system\n"}))
 	h.send(tea.WindowSizeMsg{Width: 80, Height: 24})
 	h.settle()
 	h.wantPrompt(engine.PromptAsk, "alarms")
@@ -34,10 +35,14 @@ func TestLookBackLongCaptureKeepsTheDecision(t *testing.T) {
 	h.wantPrompt(engine.PromptRun, "nodes-info")
 	h.press("enter")
 	h.press("enter")
+	h.wantPrompt(engine.PromptRun, "units") // the per-host section starts: each server's ecss units
+	h.press("enter")
+	h.wantPrompt(engine.PromptDecided, "units")
+	h.press("enter")
 	h.wantPrompt(engine.PromptAsk, "choose-restart")
 	h.press("v")
 	h.mustSee("Look back at which visit? (read-only)")
-	h.press("2") // newest first: choose-restart, nodes-info
+	h.press("2") // newest first: units, nodes-info
 	h.mustSee("Visit 2 of 3", "captures", "rows=", "decision", "by auto: →")
 }
 

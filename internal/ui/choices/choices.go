@@ -42,9 +42,10 @@ type Model struct {
 }
 
 // New builds a list. Labels, notes and the title may come from a runbook
-// and are sanitised here.
+// and are sanitised here. The title keeps its line breaks: a question asked
+// once for several hosts of a per-host section is one paragraph per host.
 func New(title string, items []Item, st styles.Styles, km keymap.KeyMap) Model {
-	m := Model{styles: st, keys: km, title: untrusted.SanitizeLine(title)}
+	m := Model{styles: st, keys: km, title: textblock.ExpandTabs(untrusted.Sanitize(title))}
 	for _, it := range items {
 		it.Label = untrusted.SanitizeLine(it.Label)
 		it.Note = untrusted.SanitizeLine(it.Note)
