@@ -4,6 +4,7 @@ package engine
 // shown with a decision, and moving along the route.
 
 import (
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -120,10 +121,34 @@ func (s *Session) facts(st *Step, env Env) string {
 	return strings.Join(parts, ", ")
 }
 
-// factOf is factValue for a value that may be missing (a capture that did not match).
+// factOf is factValue for a value that may be missing (a capture that did not
+// match). A table's rows are counted (rows=[10 rows]); other lists and
+// objects are shown as JSON, never in Go's map syntax.
 func factOf(v any) string {
-	if v == nil {
+	switch x := v.(type) {
+	case nil:
 		return "<no match>"
+	case []any:
+		rows := len(x) > 0
+		for _, e := range x {
+			if _, ok := e.(map[string]any); !ok {
+				rows = false
+				break
+			}
+		}
+		if rows {
+			if len(x) == 1 {
+				return "[1 row]"
+			}
+			return fmt.Sprintf("[%d rows]", len(x))
+		}
+		if b, err := json.Marshal(x); err == nil {
+			return factValue(string(b))
+		}
+	case map[string]any:
+		if b, err := json.Marshal(x); err == nil {
+			return factValue(string(b))
+		}
 	}
 	return factValue(toString(v))
 }

@@ -47,3 +47,25 @@ func TestEveryHelperIsDocumented(t *testing.T) {
 		}
 	}
 }
+
+// A decision line shows a table capture by its row count and other lists
+// and objects as JSON, never in Go's map syntax ("[map[Erlang:…").
+func TestFactOfListsAndObjects(t *testing.T) {
+	rows := []any{map[string]any{"Node": "md1@ecss1", "Erlang": "md1@ecss1"}, map[string]any{"Node": "md1@ecss2"}}
+	for _, c := range []struct {
+		v    any
+		want string
+	}{
+		{rows, "[2 rows]"},
+		{rows[:1], "[1 row]"},
+		{[]any{"ntp1", "ntp2"}, `"[\"ntp1\",\"ntp2\"]"`},
+		{[]any{}, `"[]"`},
+		{map[string]any{"ok": true}, `"{\"ok\":true}"`},
+		{"93", "93"},
+		{nil, "<no match>"},
+	} {
+		if got := factOf(c.v); got != c.want {
+			t.Errorf("factOf(%v) = %s, want %s", c.v, got, c.want)
+		}
+	}
+}
