@@ -302,7 +302,7 @@ func Run(ctx context.Context, s *engine.Session, pol Policy) *Result {
 			if p.Section != nil && len(p.Hosts) > 1 {
 				// A host with inputs of its own (STEP@HOST) confirms apart.
 				for _, h := range p.Hosts {
-					if hostInputs(pol.Inputs, st, h.Name) != nil {
+					if _, ok := byStep(pol.Inputs, st, h.Name); ok {
 						if err := s.Select([]string{h.Name}); err != nil {
 							return fail(res, err)
 						}
@@ -311,12 +311,9 @@ func Run(ctx context.Context, s *engine.Session, pol Policy) *Result {
 					}
 				}
 			}
-			inputs := pol.Inputs[st.ID]
-			if inputs == nil && st.Ref != "" {
-				inputs = pol.Inputs[st.Ref]
-			}
+			inputs, _ := byStep(pol.Inputs, st, "")
 			if p.Section != nil && len(p.Hosts) == 1 {
-				if own := hostInputs(pol.Inputs, st, p.Hosts[0].Name); own != nil {
+				if own, ok := byStep(pol.Inputs, st, p.Hosts[0].Name); ok {
 					merged := maps.Clone(inputs)
 					if merged == nil {
 						merged = map[string]string{}
@@ -366,26 +363,11 @@ func Run(ctx context.Context, s *engine.Session, pol Policy) *Result {
 	return fail(res, errors.New("too many prompts"))
 }
 
-// hostInputs are the inputs given for one host of a per-host section
-// (STEP@HOST, by step id or ref), nil when there are none.
-func hostInputs(m map[string]map[string]string, st *engine.Step, host string) map[string]string {
-	if in, ok := m[st.ID+"@"+host]; ok {
-		return in
-	}
-	if st.Ref != "" {
-		return m[st.Ref+"@"+host]
-	}
-	return nil
-}
-
 // hostAnswers finds STEP@HOST answers for the hosts of a prompt: the
 // first host's answer and every host that has the same one.
 func hostAnswers(m map[string]string, st *engine.Step, hosts []engine.Host) (choice string, same []string) {
 	for _, h := range hosts {
-		a, ok := m[st.ID+"@"+h.Name]
-		if !ok && st.Ref != "" {
-			a, ok = m[st.Ref+"@"+h.Name]
-		}
+		a, ok := byStep(m, st, h.Name)
 		if !ok {
 			continue
 		}
@@ -409,13 +391,27 @@ func hostList(hs []engine.Host) string {
 
 // lookup finds an answer by step id, then by vendor ref.
 func lookup(m map[string]string, st *engine.Step) string {
-	if v, ok := m[st.ID]; ok {
-		return v
+	v, _ := byStep(m, st, "")
+	return v
+}
+
+// byStep finds st's entry in an answers or inputs map: by step id, then by
+// vendor ref; with a host, that host's own (STEP@HOST, one host of a
+// per-host section).
+func byStep[V any](m map[string]V, st *engine.Step, host string) (V, bool) {
+	suffix := ""
+	if host != "" {
+		suffix = "@" + host
+	}
+	if v, ok := m[st.ID+suffix]; ok {
+		return v, true
 	}
 	if st.Ref != "" {
-		return m[st.Ref]
+		v, ok := m[st.Ref+suffix]
+		return v, ok
 	}
-	return ""
+	var zero V
+	return zero, false
 }
 
 func fail(res *Result, err error) *Result {

@@ -53,6 +53,17 @@ func pingOut(loss string) string {
 	return "PING 10.20.0.1 (10.20.0.1) 56(84) bytes of data.\n\n--- 10.20.0.1 ping statistics ---\n2 packets transmitted, 1 received, " + loss + "% packet loss, time 1001ms\n"
 }
 
+// hostsRan are the hosts, in call order, that ran a script starting with prefix.
+func hostsRan(fake *enginetest.Fake, prefix string) []string {
+	var hosts []string
+	for _, c := range fake.Calls() {
+		if strings.HasPrefix(c.Script, prefix) {
+			hosts = append(hosts, c.Host)
+		}
+	}
+	return hosts
+}
+
 func fleetHosts(names ...string) map[string][]engine.Host {
 	var hs []engine.Host
 	for _, n := range names {
@@ -86,12 +97,7 @@ func TestAutoPerHostAnswersEachHostByItsOwnPolicy(t *testing.T) {
 	if res.Outcome != auto.Resolved {
 		t.Fatalf("outcome %s: %+v %v", res.Outcome, res.Stopped, res.Errors)
 	}
-	var restarted []string
-	for _, c := range fake.Calls() {
-		if strings.HasPrefix(c.Script, "systemctl restart") {
-			restarted = append(restarted, c.Host)
-		}
-	}
+	restarted := hostsRan(fake, "systemctl restart")
 	if strings.Join(restarted, ",") != "h4" {
 		t.Fatalf("restarted on %v, want h4 only", restarted)
 	}
@@ -184,12 +190,7 @@ func TestAutoStopsAFailingRollout(t *testing.T) {
 			t.Fatal(err)
 		}
 		res := auto.Run(context.Background(), s, auto.Policy{AllowFix: true, AllowDestructive: true, Answers: tc.answers})
-		var wiped []string
-		for _, c := range fake.Calls() {
-			if strings.HasPrefix(c.Script, "rm -rf") {
-				wiped = append(wiped, c.Host)
-			}
-		}
+		wiped := hostsRan(fake, "rm -rf")
 		if res.Outcome != tc.want || strings.Join(wiped, ",") != tc.wiped {
 			t.Errorf("answers %v: %s (%+v), wiped %v; want %s on %s", tc.answers, res.Outcome, res.Stopped, wiped, tc.want, tc.wiped)
 		}
@@ -316,12 +317,7 @@ func TestAutoAnswersOneHostApart(t *testing.T) {
 	if res.Outcome != auto.Resolved {
 		t.Fatalf("%s %+v %v", res.Outcome, res.Stopped, res.Errors)
 	}
-	var restarted []string
-	for _, c := range fake.Calls() {
-		if strings.HasPrefix(c.Script, "systemctl restart") {
-			restarted = append(restarted, c.Host)
-		}
-	}
+	restarted := hostsRan(fake, "systemctl restart")
 	if strings.Join(restarted, ",") != "root@h2" {
 		t.Errorf("restarted %v: h2 takes the step-wide yes, h4 its own no", restarted)
 	}
@@ -378,12 +374,7 @@ steps:
 	if res.Outcome != auto.NeedsHuman || res.Stopped.Step != "why" {
 		t.Fatalf("want a stop at h1's failed check: %s %+v", res.Outcome, res.Stopped)
 	}
-	var wiped []string
-	for _, c := range fake.Calls() {
-		if strings.HasPrefix(c.Script, "rm -rf") {
-			wiped = append(wiped, c.Host)
-		}
-	}
+	wiped := hostsRan(fake, "rm -rf")
 	if strings.Join(wiped, ",") != "h1" {
 		t.Errorf("wiped %v: after h1's check failed no other host may be changed", wiped)
 	}

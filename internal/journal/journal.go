@@ -255,10 +255,10 @@ func (w *Writer) event(e engine.Event) (n uint64, ok bool) {
 		for _, t := range w.cap.flush(func(o engine.Event) bool {
 			return e.Type != engine.EvResult || (o.Step == e.Step && o.Host == e.Host)
 		}) {
-			w.writeKeep(t, false)
+			w.writeKeep(t)
 		}
 	}
-	w.writeKeep(e, false)
+	w.writeKeep(e)
 	return w.written, durable[e.Type]
 }
 
@@ -292,8 +292,10 @@ func (w *Writer) syncUpTo(n uint64) {
 	w.mu.Unlock()
 }
 
-func (w *Writer) writeKeep(v any, sync bool) {
-	if err := w.write(v, sync); err != nil && w.err == nil {
+// writeKeep writes v without an fsync (Event waits for one through
+// syncUpTo) and keeps the first error.
+func (w *Writer) writeKeep(v any) {
+	if err := w.write(v, false); err != nil && w.err == nil {
 		w.err = err
 	}
 }
@@ -323,7 +325,7 @@ func (w *Writer) Close() error {
 		return w.err
 	}
 	for _, t := range w.cap.flush(func(engine.Event) bool { return true }) {
-		w.writeKeep(t, false)
+		w.writeKeep(t)
 	}
 	serr := w.f.Sync()
 	cerr := w.f.Close()

@@ -174,6 +174,12 @@ func (c *Client) run(ctx context.Context, h engine.Host, req engine.CommandReque
 		defer t.Stop()
 		deadline = t.C
 	}
+	// abandon closes the channel on a command we stop waiting for.
+	abandon := func(signal string) engine.CommandResult {
+		c.kill(sess, done)
+		_ = marks.flush()
+		return engine.CommandResult{Exit: -1, Signal: signal, Duration: time.Since(start)}
+	}
 	var werr error
 	timedOut := false
 	select {
@@ -190,18 +196,14 @@ func (c *Client) run(ctx context.Context, h engine.Host, req engine.CommandReque
 		case werr = <-done:
 		case <-bound.C:
 			// The host did not end it (or vanished): close the channel.
-			c.kill(sess, done)
-			_ = marks.flush()
-			return engine.CommandResult{Exit: -1, Signal: "KILL", Duration: time.Since(start), TimedOut: true}, nil
+			res := abandon("KILL")
+			res.TimedOut = true
+			return res, nil
 		case <-ctx.Done():
-			c.kill(sess, done)
-			_ = marks.flush()
-			return engine.CommandResult{Exit: -1, Signal: "TERM", Duration: time.Since(start)}, ctx.Err()
+			return abandon("TERM"), ctx.Err()
 		}
 	case <-ctx.Done():
-		c.kill(sess, done)
-		_ = marks.flush()
-		return engine.CommandResult{Exit: -1, Signal: "TERM", Duration: time.Since(start)}, ctx.Err()
+		return abandon("TERM"), ctx.Err()
 	}
 	_ = marks.flush()
 	res := engine.CommandResult{Duration: time.Since(start)}

@@ -90,7 +90,17 @@ const (
 	runOwnShell = `sh -c "$1"`
 )
 
-var wrapperRE = regexp.MustCompile(`^exec 3<&0; (\(eval "set --; \$1"\)|sh -c "\$1") </dev/null 3<&- & p=\$!; \{ trap '' PIPE; while read -r _; do :; done; echo ([A-Za-z0-9-]+):` + markStdinEOF + ` >&4; exec 4>&-; trap : TERM; kill -TERM 0; sleep (\d+) </dev/null >/dev/null 2>&1 & k=\$!; trap "kill \$k; exit" TERM; wait \$k && kill -KILL 0; \} <&3 4>&2 >/dev/null 2>&1 & w=\$!; wait \$p; s=\$\?; kill \$w 2>/dev/null; \[ \$s -gt 128 \] && kill -\$\(\(s-128\)\) \$\$ 2>/dev/null; exit \$s$`)
+// wrapperRE recovers the runner, nonce and kill delay from a wrapper: the
+// format itself, quoted, with a group where each verb was.
+var wrapperRE = func() *regexp.Regexp {
+	q := regexp.QuoteMeta(fmt.Sprintf(wrapperFormat, "\x00R", "\x00N", 0))
+	q = strings.NewReplacer(
+		"\x00R", "("+regexp.QuoteMeta(runSubshell)+"|"+regexp.QuoteMeta(runOwnShell)+")",
+		"\x00N", "([A-Za-z0-9-]+)",
+		"sleep 0 ", `sleep (\d+) `,
+	).Replace(q)
+	return regexp.MustCompile("^" + q + "$")
+}()
 
 // namesShellPID says whether a script mentions $$ or $PPID (in any
 // quoting, even where the shell would not expand it: a false positive only
