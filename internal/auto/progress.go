@@ -58,6 +58,10 @@ func (p *Progress) Event(e engine.Event) {
 	}
 	n := p.fold.VisitOf(e)
 	p.fold.Apply(e)
+	switch e.Type {
+	case engine.EvCommand, engine.EvOutput, engine.EvResult:
+		return // a group step's hosts: nothing to print, and no copy of their results to make
+	}
 	v, _ := p.fold.Visit(n) // the visit e is about (empty when none)
 	switch e.Type {
 	case engine.EvDecision:

@@ -132,18 +132,24 @@ func (f *State) Apply(e Event) {
 		}
 		delete(f.out, e.Host+"\x00stdout")
 		delete(f.out, e.Host+"\x00stderr")
+		// v.Results are the filled slots in slot order. Hosts finish in any
+		// order: the result goes in at its place, in place (the accessors
+		// hand out copies of the visit in progress), not by rebuilding the
+		// list, which cost a group step O(hosts²).
 		i := f.slot(e.Host)
 		if i < 0 { // a result without its command (a journal cut mid-write)
 			f.slots, f.filled = append(f.slots, hr), append(f.filled, true)
+			v.Results = append(v.Results, hr)
 		} else {
 			hr.Item = f.slots[i].Item
 			f.slots[i], f.filled[i] = hr, true
-		}
-		v.Results = v.Results[:0:0]
-		for i, r := range f.slots {
-			if f.filled[i] {
-				v.Results = append(v.Results, r)
+			at := 0
+			for _, filled := range f.filled[:i] {
+				if filled {
+					at++
+				}
 			}
+			v.Results = slices.Insert(v.Results, at, hr)
 		}
 		f.ran = true
 	case EvPoll:
@@ -319,6 +325,7 @@ func (f *State) Clone() *State {
 		cv := v.clone()
 		c.history[i] = cv
 		if v == f.visit {
+			cv.Results = slices.Clone(v.Results) // both insert into it in place
 			c.visit = cv
 		}
 	}
@@ -357,11 +364,25 @@ func (v *Visit) clone() *Visit {
 // the one a decision, a back or the end named.
 func (f *State) Current() string { return f.cur }
 
+// view is a copy of v to hand out: the visit in progress gets results of
+// its own (Apply inserts into its list in place) and every list is clipped,
+// so that appends to a copy never show in the state.
+func (f *State) view(v *Visit) Visit {
+	c := *v
+	c.Hosts, c.Notes, c.Would = slices.Clip(v.Hosts), slices.Clip(v.Notes), slices.Clip(v.Would)
+	if v == f.visit {
+		c.Results = slices.Clone(v.Results)
+	} else {
+		c.Results = slices.Clip(v.Results)
+	}
+	return c
+}
+
 // Visits is every visit so far, in order (copies).
 func (f *State) Visits() []Visit {
 	out := make([]Visit, len(f.history))
 	for i, v := range f.history {
-		out[i] = *v
+		out[i] = f.view(v)
 	}
 	return out
 }
@@ -371,7 +392,7 @@ func (f *State) Visit(n int) (Visit, bool) {
 	if n < 1 || n > len(f.history) {
 		return Visit{}, false
 	}
-	return *f.history[n-1], true
+	return f.view(f.history[n-1]), true
 }
 
 // InProgress is the visit in progress, if any.
@@ -379,7 +400,7 @@ func (f *State) InProgress() (Visit, bool) {
 	if f.visit == nil {
 		return Visit{}, false
 	}
-	return *f.visit, true
+	return f.view(f.visit), true
 }
 
 // VisitOf is the number of the visit e belongs to (0 when none): e's Visit
@@ -396,7 +417,7 @@ func (f *State) VisitOf(e Event) int {
 func (f *State) Last(step string) (Visit, bool) {
 	for i := len(f.history) - 1; i >= 0; i-- {
 		if f.history[i].Step == step {
-			return *f.history[i], true
+			return f.view(f.history[i]), true
 		}
 	}
 	return Visit{}, false
