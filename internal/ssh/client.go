@@ -129,10 +129,10 @@ func (c *Client) run(ctx context.Context, h engine.Host, req engine.CommandReque
 	if req.Sudo && len(sudoPass) > 0 {
 		rc.SudoStdin = true
 	}
-	line := rc.String()
-	if len(line) > MaxCommandLine {
-		return fail, fmt.Errorf("%w: %d bytes once wrapped, the limit is %d (a param or captured value is too large to pass on a command line)", ErrCommandTooLong, len(line), MaxCommandLine)
+	if err := rc.TooLong(); err != nil {
+		return fail, err
 	}
+	line := rc.String()
 	cn, sess, release, err := c.session(rctx, h.Dial())
 	if err != nil {
 		return fail, err
@@ -154,18 +154,39 @@ func (c *Client) run(ctx context.Context, h engine.Host, req engine.CommandReque
 	if err != nil {
 		return fail, fmt.Errorf("open stdin: %w", err)
 	}
-	defer stdin.Close()
 	sess.Stdout, sess.Stderr = stdout, stderr
 	start := time.Now()
 	if err := sess.Start(line); err != nil {
 		return fail, fmt.Errorf("start command: %w", err)
 	}
+	first := rc.Payload() // the command itself, in the stdin form
 	if rc.SudoStdin {
 		// The password is sudo -S's first line of stdin, never argv.
-		if _, err := stdin.Write(append(bytes.TrimRight(append([]byte{}, sudoPass...), "\n"), '\n')); err != nil {
-			return fail, fmt.Errorf("send sudo password: %w", err)
-		}
+		first = append(bytes.TrimRight(append([]byte{}, sudoPass...), "\n"), '\n')
 	}
+	// Written aside: a host that never reads stdin (a ForceCommand) must
+	// not hold us past the timeout once what we send is over its window.
+	// stdin closes only once the write is done (both touch the channel).
+	wrote := make(chan struct{})
+	go func() {
+		defer close(wrote)
+		_, _ = stdin.Write(first)
+	}()
+	defer func() {
+		select {
+		case <-wrote:
+		default:
+			sess.Close() // ends the write once the host closes too
+			t := time.NewTimer(2 * time.Second)
+			defer t.Stop()
+			select {
+			case <-wrote:
+			case <-t.C:
+				return // a host gone silent: the keepalive ends the connection, and the write
+			}
+		}
+		stdin.Close()
+	}()
 	done := make(chan error, 1)
 	go func() { done <- sess.Wait() }()
 	var deadline <-chan time.Time
@@ -189,7 +210,15 @@ func (c *Client) run(ctx context.Context, h engine.Host, req engine.CommandReque
 		// the command's process group (KILL after KillAfter); what the
 		// command prints meanwhile is still read.
 		timedOut = true
-		stdin.Close()
+		select {
+		case <-wrote:
+			stdin.Close()
+		default:
+			// It never even read its command.
+			res := abandon("KILL")
+			res.TimedOut = true
+			return res, nil
+		}
 		bound := time.NewTimer(c.cfg.KillAfter + 2*time.Second)
 		defer bound.Stop()
 		select {
@@ -234,7 +263,7 @@ func (c *Client) run(ctx context.Context, h engine.Host, req engine.CommandReque
 	if !started {
 		// The login shell ended without /bin/sh running our command:
 		// whatever status it gave is not the probe's.
-		return fail, &WrapperError{Host: h.Name, Exit: res.Exit, Signal: res.Signal, Stderr: head}
+		return fail, &WrapperError{Host: h.Name, Exit: res.Exit, Signal: res.Signal, Stderr: head, Stdin: rc.viaStdin()}
 	}
 	if timedOut {
 		res.TimedOut = true

@@ -147,9 +147,20 @@ type WrapperError struct {
 	Exit   int    // what the session ended with (-1 when a signal)
 	Signal string // set when it ended by a signal
 	Stderr string // the first bytes the login shell printed
+	// Stdin: the command went on stdin (RemoteCommand's stdin form).
+	Stdin bool
+}
+
+// noStdin: the host ran the bootstrap, quietly and well, but its /bin/sh
+// read no command: stdin did not reach it (a ForceCommand `... </dev/null`).
+func (e *WrapperError) noStdin() bool {
+	return e.Stdin && e.Exit == 0 && e.Signal == "" && strings.TrimSpace(e.Stderr) == ""
 }
 
 func (e *WrapperError) Error() string {
+	if e.noStdin() {
+		return fmt.Sprintf("%v: %s ran `%s` but its /bin/sh found no command on stdin, where runbook sends it (nothing ran); a ForceCommand or restricted shell that does not pass stdin through, such as `... </dev/null`?", ErrWrapperNotStarted, e.Host, stdinBootstrap)
+	}
 	how := fmt.Sprintf("exit %d", e.Exit)
 	if e.Signal != "" {
 		how = "signal " + e.Signal
@@ -160,4 +171,12 @@ func (e *WrapperError) Error() string {
 	}
 	return msg + "; check the account's shell, that /bin/sh exists there, and any ForceCommand"
 }
-func (e *WrapperError) Unwrap() error { return ErrWrapperNotStarted }
+
+// Unwrap: ErrWrapperNotStarted, and ErrStdinClosed when stdin never
+// reached the command.
+func (e *WrapperError) Unwrap() []error {
+	if e.noStdin() {
+		return []error{ErrWrapperNotStarted, ErrStdinClosed}
+	}
+	return []error{ErrWrapperNotStarted}
+}

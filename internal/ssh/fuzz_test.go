@@ -12,9 +12,10 @@ import (
 	rbssh "github.com/runbook-dev/runbook/internal/ssh"
 )
 
-// FuzzLoginShellQuoting: for any value, the command line the Client sends
-// for `printf '%s' {{ params.v }}`, run the way sshd runs it (`SHELL -c
-// LINE`) under every installed login shell, prints exactly the value, and
+// FuzzLoginShellQuoting: for any value, the command line and stdin the
+// Client sends for `printf '%s' {{ params.v }}`, run the way sshd runs it
+// (`SHELL -c LINE`) under every installed login shell, prints exactly the
+// value, and
 // the wrapper reports that it started and nothing else. This is the
 // templates + quoting property "what sh -c receives equals the value",
 // extended to the login shells in between.
@@ -48,7 +49,8 @@ func FuzzLoginShellQuoting(f *testing.F) {
 			script = "printf '%s' " + engine.ShellQuote(v)
 		}
 		const nonce = "runbook-fuzz"
-		line := rbssh.RemoteCommand{Script: script, Nonce: nonce}.String()
+		rc := rbssh.RemoteCommand{Script: script, Nonce: nonce}
+		line, payload := rc.String(), rc.Payload()
 		var wg sync.WaitGroup
 		for _, sh := range shells {
 			wg.Add(1)
@@ -66,7 +68,14 @@ func FuzzLoginShellQuoting(f *testing.F) {
 					return
 				}
 				defer stdin.Close()
-				if err := cmd.Run(); err != nil {
+				if err := cmd.Start(); err != nil {
+					t.Error(err)
+					return
+				}
+				if _, err := stdin.Write(payload); err != nil {
+					t.Errorf("%s: write the command: %v", sh, err)
+				}
+				if err := cmd.Wait(); err != nil {
 					t.Errorf("%s -c: %v (stderr %q)", sh, err, errb.String())
 					return
 				}

@@ -64,14 +64,18 @@ func TestHostKeyInfo(t *testing.T) {
 	}
 }
 
-// TestCommandTooLongIsRefusedBeforeSending: a command line the host's exec
+// TestCommandTooLongIsRefusedBeforeSending: a command the host's exec
 // would refuse ("Argument list too long", exit 1, as if the probe had
-// answered) is an error and nothing is sent.
+// answered: a sudo command line, or a script that runs as `sh -c SCRIPT`)
+// is an error and nothing is sent.
 func TestCommandTooLongIsRefusedBeforeSending(t *testing.T) {
 	e := newEnv(t, sshtest.Options{Handler: sshtest.Rules(sshtest.Rule{Match: ".", Response: sshtest.Response{}})}, nil)
-	o := run(testCtx(t), e.client, e.host, engine.CommandRequest{Script: "printf %s " + strings.Repeat("a", 200<<10)})
-	if !errors.Is(o.err, rbssh.ErrCommandTooLong) {
-		t.Fatalf("want ErrCommandTooLong, got %+v", o)
+	big := "printf %s " + strings.Repeat("a", 200<<10)
+	for _, req := range []engine.CommandRequest{{Script: big, Sudo: true}, {Script: "echo $$; " + big}} {
+		o := run(testCtx(t), e.client, e.host, req)
+		if !errors.Is(o.err, rbssh.ErrCommandTooLong) {
+			t.Fatalf("sudo %v: want ErrCommandTooLong, got %+v", req.Sudo, o)
+		}
 	}
 	if e.srv.Execs() != 0 {
 		t.Errorf("%d commands reached the server", e.srv.Execs())

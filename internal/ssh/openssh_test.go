@@ -92,6 +92,24 @@ func TestOpenSSH(t *testing.T) {
 		}
 	})
 
+	t.Run("the command stays out of the host's process list and has no length limit", func(t *testing.T) {
+		// Every user on a host can read every process's argv: a param
+		// (a password, a token) in the wrapper's argv would be theirs.
+		marker := fmt.Sprintf("runbook-secret-%d", rand.Int64())
+		out := run(ctx, c, h, engine.CommandRequest{Script: ": " + marker + "; for f in /proc/[0-9]*/cmdline; do tr '\\0' ' ' < \"$f\"; echo; done 2>/dev/null"})
+		if out.err != nil || out.res.Exit != 0 || !strings.Contains(out.stdout, "/bin/sh -s") {
+			t.Fatalf("process list: %+v", out.err)
+		}
+		if strings.Contains(out.stdout, marker) {
+			t.Errorf("the script is in a process's argv on the host:\n%s", out.stdout)
+		}
+		big := strings.Repeat("0123456789", 30<<10) // 300 KiB: more than one exec(2) argument may hold
+		out = run(ctx, c, h, engine.CommandRequest{Script: "printf %s " + big + " | wc -c"})
+		if out.err != nil || out.res.Exit != 0 || strings.TrimSpace(out.stdout) != fmt.Sprint(len(big)) {
+			t.Fatalf("a 300 KiB script: %+v (%v)", out.res, out.err)
+		}
+	})
+
 	t.Run("timeout leaves no orphan", func(t *testing.T) {
 		a, b := 900000+rand.IntN(90000), 990000+rand.IntN(9000)
 		marker := fmt.Sprintf("runbook-orphan-%d", rand.Int64())
@@ -140,7 +158,7 @@ func TestOpenSSH(t *testing.T) {
 		// Every process of the command's group is /bin/sh (the bootstrap,
 		// the script's subshell, the watchdog) or the script's own: no
 		// timeout(1), no second sh -c, which cost the host an exec a step.
-		out := run(ctx, c, h, engine.CommandRequest{Script: `g=$(ps -o pgid= -p $$); ps -eo pgid=,comm= | awk -v g="$g" '$1 == g + 0 { print $2 }'`, Timeout: 10 * time.Second})
+		out := run(ctx, c, h, engine.CommandRequest{Script: `g=$(ps -o pgid= -p $$); t=$(mktemp); ps -eo pgid=,comm= >"$t"; awk -v g="$g" '$1 == g + 0 { print $2 }' "$t"; rm -f "$t"`, Timeout: 10 * time.Second})
 		if out.err != nil || out.res.Exit != 0 {
 			t.Fatalf("%+v", out)
 		}
@@ -263,7 +281,8 @@ func TestOpenSSHMaxSessions(t *testing.T) {
 }
 
 // TestOpenSSHForceCommand: a host whose ForceCommand runs the command with
-// stdin from /dev/null is reported as such, not as a killed command.
+// stdin from /dev/null is reported as such, not as a result or a killed
+// command, and nothing of the script ran.
 func TestOpenSSHForceCommand(t *testing.T) {
 	o := startOpenSSH(t, `ForceCommand eval "$SSH_ORIGINAL_COMMAND" </dev/null`)
 	c, err := rbssh.New(o.Config())
@@ -271,9 +290,13 @@ func TestOpenSSHForceCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	out := run(testCtx(t), c, engine.Host{Role: "real", Name: o.Target()}, engine.CommandRequest{Script: "sleep 2; echo done", Timeout: 30 * time.Second})
-	if !errors.Is(out.err, rbssh.ErrStdinClosed) {
-		t.Fatalf("want ErrStdinClosed, got %+v (%v)", out, out.err)
+	ran := filepath.Join(t.TempDir(), "ran")
+	out := run(testCtx(t), c, engine.Host{Role: "real", Name: o.Target()}, engine.CommandRequest{Script: "touch " + engine.ShellQuote(ran) + "; echo done", Timeout: 30 * time.Second})
+	if !errors.Is(out.err, rbssh.ErrStdinClosed) || !errors.Is(out.err, rbssh.ErrWrapperNotStarted) || !strings.Contains(out.err.Error(), "ForceCommand") {
+		t.Fatalf("want ErrStdinClosed and ErrWrapperNotStarted naming ForceCommand, got %+v (%v)", out, out.err)
+	}
+	if _, err := os.Stat(ran); err == nil {
+		t.Errorf("the script ran on a host that would not let runbook stop it")
 	}
 	if strings.Contains(out.stderr, "stdin-eof") || strings.Contains(out.stderr, ":start") {
 		t.Errorf("wrapper markers leaked into stderr: %q", out.stderr)

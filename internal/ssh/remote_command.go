@@ -1,9 +1,11 @@
 package ssh
 
 import (
+	"bufio"
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"regexp"
 	"strconv"
@@ -14,25 +16,41 @@ import (
 )
 
 // RemoteCommand is what the Client asks a host to run. String renders the
-// exact command line sent in the SSH "exec" request; ParseRemoteCommand
-// recovers it, so test servers match scenarios against the script the engine
+// exact command line sent in the SSH "exec" request and Payload what the
+// Client writes to the command's stdin first; ReadRemoteCommand recovers
+// both, so test servers match scenarios against the script the engine
 // rendered and not against our wrapper.
 //
 // sshd hands the line to the target user's login shell (`$SHELL -c LINE`),
 // which may be sh, bash, dash, zsh, fish or tcsh, each with its own quoting
-// (fish: \' inside '...'; tcsh: ! history and no multi-line quotes). So
-// the line is a fixed bootstrap that parses the same in all of them around
-// the real command written as a printf format: letters, digits and
-// ` ,._+-=:/@` as themselves, every other byte as a \NNN octal escape:
+// (fish: \' inside '...'; tcsh: ! history and no multi-line quotes). So the
+// line the login shell parses holds nothing of the command. In the common
+// form it is only
+//
+//	exec /bin/sh -s
+//
+// and /bin/sh reads the command from stdin, where the Client writes Inner
+// and a newline before anything else (and then holds stdin open: the
+// watchdog's EOF, see wrapperFormat). /bin/sh parses that whole line before
+// it runs any of it, and the command never shows in the host's process
+// list. Every login shell runs `exec WORD WORD` alike, nothing of a runbook
+// or a param ever reaches their parsers, and no length limit of exec(2)
+// applies. Against the argv form below it saves the host a fork (the
+// decoder's command substitution) and the parse of a line four times as long:
+// ~0.9 ms of the host's CPU a command (docs/benchmarks.md).
+//
+// The sudo forms keep the command in argv (sudo -S reads the password from
+// stdin, and sftp-server speaks its protocol there): a fixed bootstrap that
+// parses the same in all login shells around the command written as a
+// printf format: letters, digits and ` ,._+-=:/@` as themselves, every other
+// byte as a \NNN octal escape:
 //
 //	exec /bin/sh -c 'eval "$(printf "echo\040hi\073\040id")"'
 //
 // Inside single quotes no login shell gives any of these characters a
 // meaning (fish knows only \' and \\ there, tcsh only \! and \newline, and
 // neither ever occurs), and printf, a /bin/sh builtin, turns the escapes back
-// into the bytes without starting a decoder process (base64 cost the host a
-// fork and an exec per step). Nothing a runbook or a param holds ever
-// reaches the login shell's parser.
+// into the bytes.
 type RemoteCommand struct {
 	Script string
 	// Sudo runs the whole command as root with `sudo -n` (or `sudo -S` when
@@ -190,9 +208,18 @@ func ceilSeconds(d time.Duration) int {
 	return int(math.Ceil(d.Seconds()))
 }
 
-// String renders the command line: the bootstrap around Inner as a printf
-// format.
+// stdinBootstrap is the whole command line of the stdin form.
+const stdinBootstrap = "exec /bin/sh -s"
+
+// viaStdin says whether the command goes on stdin (see RemoteCommand).
+func (c RemoteCommand) viaStdin() bool { return !c.Sudo && !c.Direct }
+
+// String renders the command line: stdinBootstrap, or for the sudo forms
+// the bootstrap around Inner as a printf format.
 func (c RemoteCommand) String() string {
+	if c.viaStdin() {
+		return stdinBootstrap
+	}
 	inner := c.Inner()
 	if f := printfFormat(inner); len(bootstrapPrefix)+len(f)+len(bootstrapSuffix) <= MaxCommandLine {
 		return bootstrapPrefix + f + bootstrapSuffix
@@ -200,8 +227,33 @@ func (c RemoteCommand) String() string {
 	return base64Prefix + base64.StdEncoding.EncodeToString([]byte(inner)) + base64Suffix
 }
 
-// Inner is the command /bin/sh runs once the bootstrap decoded it. Every
-// variable part goes through engine.ShellQuote.
+// Payload is what the Client writes to the command's stdin before anything
+// else: Inner and a newline for the stdin form, nil for the argv forms.
+func (c RemoteCommand) Payload() []byte {
+	if !c.viaStdin() {
+		return nil
+	}
+	return []byte(c.Inner() + "\n")
+}
+
+// TooLong says why the host could not start c, if it could not: a command
+// line over MaxCommandLine (the argv forms), or a script that names $$ or
+// $PPID, which then runs as `sh -c SCRIPT` and so must fit one argument.
+func (c RemoteCommand) TooLong() error {
+	if c.viaStdin() {
+		if n := len(c.Script); n > MaxCommandLine && namesShellPID.MatchString(c.Script) {
+			return fmt.Errorf("%w: the script is %d bytes and names $$ or $PPID, so it runs as `sh -c SCRIPT`, one argument of at most %d bytes", ErrCommandTooLong, n, MaxCommandLine)
+		}
+		return nil
+	}
+	if n := len(c.String()); n > MaxCommandLine {
+		return fmt.Errorf("%w: %d bytes once wrapped, the limit is %d (a param or captured value is too large to pass on a sudo command line)", ErrCommandTooLong, n, MaxCommandLine)
+	}
+	return nil
+}
+
+// Inner is the command /bin/sh runs: read from stdin, or decoded by the
+// argv bootstrap. Every variable part goes through engine.ShellQuote.
 func (c RemoteCommand) Inner() string {
 	var b strings.Builder
 	if c.Nonce != "" && !c.Direct {
@@ -245,7 +297,38 @@ func (c RemoteCommand) Inner() string {
 	return b.String()
 }
 
-// ParseRemoteCommand recovers a RemoteCommand from the line String produced.
+// maxPayload bounds what ReadRemoteCommand reads of stdin for a command.
+const maxPayload = 16 << 20
+
+// ReadRemoteCommand recovers a RemoteCommand from the line String produced
+// and, for the stdin form, the Payload at the start of stdin. It returns
+// what the command itself reads of stdin: the rest.
+func ReadRemoteCommand(line string, stdin io.Reader) (RemoteCommand, io.Reader, error) {
+	if line != stdinBootstrap {
+		c, err := ParseRemoteCommand(line)
+		return c, stdin, err
+	}
+	br := bufio.NewReader(stdin)
+	var b strings.Builder
+	for b.Len() <= maxPayload {
+		part, err := br.ReadString('\n')
+		b.WriteString(part)
+		if strings.HasSuffix(part, "\n") {
+			// A newline inside the script's quotes is not the end yet: the
+			// whole command parses only once the newline after it came.
+			if c, perr := parseInner(strings.TrimSuffix(b.String(), "\n")); perr == nil && c.viaStdin() {
+				return c, br, nil
+			}
+		}
+		if err != nil {
+			return RemoteCommand{}, br, fmt.Errorf("runbook command on stdin: %w after %d bytes (%.80q)", err, b.Len(), b.String())
+		}
+	}
+	return RemoteCommand{}, br, fmt.Errorf("runbook command on stdin: no end within %d bytes", maxPayload)
+}
+
+// ParseRemoteCommand recovers a RemoteCommand of an argv form from the line
+// String produced.
 func ParseRemoteCommand(line string) (RemoteCommand, error) {
 	var c RemoteCommand
 	var inner string
@@ -269,6 +352,12 @@ func ParseRemoteCommand(line string) (RemoteCommand, error) {
 	} else {
 		return c, fmt.Errorf("not a runbook command line: %.80q", line)
 	}
+	return parseInner(inner)
+}
+
+// parseInner recovers a RemoteCommand from its Inner.
+func parseInner(inner string) (RemoteCommand, error) {
+	var c RemoteCommand
 	if rest, ok := strings.CutPrefix(inner, "echo "); ok {
 		mark, after, ok := strings.Cut(rest, " >&2; ")
 		nonce, ok2 := strings.CutSuffix(mark, ":"+markStart)

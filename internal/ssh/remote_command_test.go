@@ -2,6 +2,7 @@ package ssh
 
 import (
 	"errors"
+	"io"
 	"os/exec"
 	"regexp"
 	"strings"
@@ -34,9 +35,16 @@ func TestRemoteCommandRoundTrip(t *testing.T) {
 			{Script: s, Sudo: true, SudoStdin: true, Nonce: "runbook-ffff"},
 		} {
 			line := rc.String()
-			got, err := ParseRemoteCommand(line)
+			const after = "what the command itself reads\n"
+			got, rest, err := ReadRemoteCommand(line, strings.NewReader(string(rc.Payload())+after))
 			if err != nil {
 				t.Fatalf("parse %q: %v", line, err)
+			}
+			if b, _ := io.ReadAll(rest); string(b) != after {
+				t.Errorf("%q: the command's own stdin is %q, want %q", line, b, after)
+			}
+			if (line == stdinBootstrap) != (!rc.Sudo && !rc.Direct) {
+				t.Errorf("%+v: line %q", rc, line)
 			}
 			want := rc
 			if !rc.Direct {
@@ -70,8 +78,12 @@ func TestRemoteCommandShape(t *testing.T) {
 	if err != nil || string(out) != rc.Inner() {
 		t.Fatalf("printf of the format: %v\n got %q\nwant %q", err, out, rc.Inner())
 	}
-	if plain := (RemoteCommand{Script: "id", Nonce: "n-1"}).Inner(); !strings.HasPrefix(plain, `echo n-1:start >&2; set -- id; exec 3<&0; (eval "set --; $1") </dev/null 3<&- &`) {
-		t.Errorf("without sudo the bootstrap's shell runs the wrapper itself: %s", plain)
+	plain := RemoteCommand{Script: "id; echo {{secret}}", Nonce: "n-1"}
+	if plain.String() != "exec /bin/sh -s" || strings.Contains(plain.String(), "secret") {
+		t.Errorf("without sudo the login shell gets only the bootstrap: %s", plain.String())
+	}
+	if p := string(plain.Payload()); p != plain.Inner()+"\n" || !strings.HasPrefix(p, `echo n-1:start >&2; set -- 'id; echo {{secret}}'; exec 3<&0; (eval "set --; $1") </dev/null 3<&- &`) {
+		t.Errorf("without sudo the bootstrap's shell reads the wrapper on stdin and runs it itself: %s", p)
 	}
 	got := rc.Inner()
 	if !strings.HasPrefix(got, `echo runbook-abc:start >&2; exec sudo -n -- sh -c 'exec 3<&0; (eval "set --; $1") </dev/null 3<&- &`) ||
@@ -122,21 +134,36 @@ func TestSplitHostSpec(t *testing.T) {
 	}
 }
 
-// A command whose printf format would be too long goes as base64, which
-// still fits, and both forms parse back to the same command.
+// A sudo command whose printf format would be too long goes as base64,
+// which still fits, and both forms parse back to the same command. The
+// stdin form has no such limit, but for a script that runs as `sh -c`.
 func TestRemoteCommandLongFallsBackToBase64(t *testing.T) {
-	rc := RemoteCommand{Script: "printf %s " + engine.ShellQuote(strings.Repeat(`'"$;|&`+"`", 2500)), Nonce: "n-2"}
+	big := "printf %s " + engine.ShellQuote(strings.Repeat(`'"$;|&`+"`", 2500))
+	rc := RemoteCommand{Script: big, Sudo: true, Nonce: "n-2"}
 	line := rc.String()
-	if !strings.HasPrefix(line, base64Prefix) || len(line) > MaxCommandLine {
+	if !strings.HasPrefix(line, base64Prefix) || len(line) > MaxCommandLine || rc.TooLong() != nil {
 		t.Fatalf("long command: %d bytes, prefix %.40q", len(line), line)
 	}
 	got, err := ParseRemoteCommand(line)
 	if err != nil || got.Script != rc.Script {
 		t.Fatalf("round trip: %v", err)
 	}
-	short := RemoteCommand{Script: "id", Nonce: "n-2"}
+	short := RemoteCommand{Script: "id", Sudo: true, Nonce: "n-2"}
 	if !strings.HasPrefix(short.String(), bootstrapPrefix) {
 		t.Fatalf("short command not in the printf form: %s", short.String())
+	}
+	huge := strings.Repeat("a", 200<<10)
+	for _, c := range []struct {
+		rc      RemoteCommand
+		tooLong bool
+	}{
+		{RemoteCommand{Script: "printf %s " + huge}, false},
+		{RemoteCommand{Script: "echo $$; printf %s " + huge}, true},
+		{RemoteCommand{Script: "printf %s " + huge, Sudo: true}, true},
+	} {
+		if err := c.rc.TooLong(); (err != nil) != c.tooLong || (err != nil && !errors.Is(err, ErrCommandTooLong)) {
+			t.Errorf("%.30q sudo %v: TooLong %v, want %v", c.rc.Script, c.rc.Sudo, err, c.tooLong)
+		}
 	}
 }
 

@@ -456,7 +456,7 @@ func sendSignal(ch gossh.Channel, sig string) {
 // exec answers one command. Sudo, the wrapper's watchdog, the sftp-server
 // and clock helpers of the Client are emulated as a real host would.
 func (s *Server) exec(sc *gossh.ServerConn, nc net.Conn, ch gossh.Channel, line string, signals <-chan string, gone <-chan struct{}) {
-	rc, err := rbssh.ParseRemoteCommand(line)
+	rc, stdin, err := rbssh.ReadRemoteCommand(line, ch)
 	if err != nil {
 		fmt.Fprintf(ch.Stderr(), "sshtest: %v\n", err)
 		sendExit(ch, 126)
@@ -466,14 +466,13 @@ func (s *Server) exec(sc *gossh.ServerConn, nc net.Conn, ch gossh.Channel, line 
 		// What the wrapper prints once /bin/sh runs it.
 		fmt.Fprintf(ch.Stderr(), "%s:start\n", rc.Nonce)
 	}
-	var stdin io.Reader = ch
 	if rc.Sudo && s.opts.SudoPassword != "" {
 		if !rc.SudoStdin {
 			fmt.Fprintln(ch.Stderr(), "sudo: a password is required")
 			sendExit(ch, 1)
 			return
 		}
-		pw, rest, err := readLine(ch)
+		pw, rest, err := readLine(stdin)
 		if err != nil || pw != s.opts.SudoPassword {
 			fmt.Fprintln(ch.Stderr(), "sudo: 1 incorrect password attempt")
 			sendExit(ch, 1)
