@@ -129,6 +129,7 @@ func (s *Session) newLane(st, join *Step, h Host, events []Event, finish bool) (
 	o.Targets[st.Command().On] = []Host{h}
 	o.StartAt, o.Resume, o.Captures, o.Now = st.ID, nil, nil, s.started
 	name := h.Name
+	o.Settle = nil // the parent's emit settles what its lanes emit
 	o.OnEvent = func(e Event) {
 		if e.Type == EvSessionStart {
 			return

@@ -158,6 +158,12 @@ type Options struct {
 	Collector Collector
 	// OnEvent observes every event, synchronously, in order.
 	OnEvent func(Event)
+	// Settle, when set, is called with every event after OnEvent, outside
+	// the lock that orders events and before the emitter goes on: a sink
+	// that must make an event durable (the journal's fsync) waits here,
+	// so hosts finishing together share one wait (group commit) and none
+	// holds up another's events meanwhile.
+	Settle func(Event)
 	// OnProgress observes collected files' bytes as they are read (from the
 	// executor's goroutine; it must not block). Optional.
 	OnProgress func(CollectProgress)
@@ -453,6 +459,15 @@ func (s *Session) Start() {
 }
 
 func (s *Session) emit(e Event) {
+	e = s.emitLocked(e)
+	if s.opts.Settle != nil {
+		s.opts.Settle(e)
+	}
+}
+
+// emitLocked numbers, masks, folds and hands e to OnEvent, in order with
+// every other event; it returns e as the sinks saw it.
+func (s *Session) emitLocked(e Event) Event {
 	s.emitMu.Lock()
 	defer s.emitMu.Unlock()
 	s.seq++
@@ -477,6 +492,7 @@ func (s *Session) emit(e Event) {
 	if s.opts.OnEvent != nil {
 		s.opts.OnEvent(e)
 	}
+	return e
 }
 
 func (s *Session) maskMap(m map[string]string) map[string]string {

@@ -1,6 +1,8 @@
 package journal
 
 import (
+	"context"
+	"fmt"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -8,6 +10,7 @@ import (
 	"time"
 
 	"github.com/runbook-dev/runbook/internal/engine"
+	"github.com/runbook-dev/runbook/internal/engine/enginetest"
 )
 
 // Hosts of a group step end together: their results are durable when Event
@@ -81,5 +84,116 @@ func TestDurableEventsShareFsyncs(t *testing.T) {
 	}
 	if n != hosts {
 		t.Fatalf("%d results in the journal, want %d", n, hosts)
+	}
+}
+
+// The same through a live session: the journal is the session's OnEvent
+// (Write, in order) and Settle (the fsync wait, outside the session's
+// event lock), so a group step's hosts share fsyncs, and every result is
+// on disk before the decision made from it.
+func TestSessionResultsShareFsyncs(t *testing.T) {
+	const hosts = 40
+	rb, err := engine.Load("fleet.yaml", []byte(`runbook: 1
+id: fleet
+title: Fleet
+targets:
+  nodes: {description: every node, group: true}
+steps:
+  - id: probe
+    run: {on: nodes, cmd: "true"}
+    branches:
+      - {if: 'all(results, .exit == 0)', goto: ok}
+    else: ok
+  - id: ok
+    end: resolved
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var nodes []engine.Host
+	for i := range hosts {
+		nodes = append(nodes, engine.Host{Role: "nodes", Name: fmt.Sprintf("h%02d", i)})
+	}
+	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	w, err := Create(t.TempDir(), Header{ID: NewID("fleet", t0), Runbook: "fleet", Source: "runbook: 1\n", SHA256: sum("runbook: 1\n"), Started: t0, PID: os.Getpid()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var calls atomic.Int32
+	var mu sync.Mutex
+	var covered, lastResult uint64
+	w.fsync = func(f *os.File) error {
+		calls.Add(1)
+		w.mu.Lock()
+		n := w.written
+		w.mu.Unlock()
+		time.Sleep(10 * time.Millisecond) // a slow disk's fsync
+		mu.Lock()
+		covered = max(covered, n)
+		mu.Unlock()
+		return f.Sync()
+	}
+	unsafe := 0
+	s, err := engine.NewSession(rb, engine.Options{
+		Targets:  map[string][]engine.Host{"nodes": nodes},
+		Executor: enginetest.New(enginetest.Rule{Match: "true", Delay: 5 * time.Millisecond}),
+		OnEvent: func(e engine.Event) {
+			if e.Type == engine.EvDecision {
+				mu.Lock()
+				if covered < lastResult {
+					unsafe++
+				}
+				mu.Unlock()
+			}
+			w.Write(e)
+			if e.Type == engine.EvResult {
+				w.mu.Lock()
+				n := w.written
+				w.mu.Unlock()
+				mu.Lock()
+				lastResult = max(lastResult, n)
+				mu.Unlock()
+			}
+		},
+		Settle: w.Settle,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Start()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for range 10 {
+		if ended, _, _ := s.Ended(); ended {
+			break
+		}
+		if _, err := s.Advance(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if ended, outcome, _ := s.Ended(); !ended || outcome != engine.OutcomeResolved {
+		t.Fatalf("session: ended %v, %s", ended, outcome)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if unsafe > 0 {
+		t.Errorf("the decision was made before its results were on disk")
+	}
+	if c := calls.Load(); c >= hosts/2 {
+		t.Errorf("%d fsyncs for %d hosts' results: each waited alone", c, hosts)
+	}
+	_, evs, err := Read(w.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	results := 0
+	for _, e := range evs {
+		if e.Type == engine.EvResult {
+			results++
+		}
+	}
+	if results != hosts {
+		t.Errorf("%d results in the journal, want %d", results, hosts)
 	}
 }

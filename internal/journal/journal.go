@@ -156,9 +156,12 @@ type Writer struct {
 	// fsync that covers their line, and goroutines ending together (a
 	// group step's hosts) share one: group commit.
 	written uint64
-	syncMu  sync.Mutex
-	synced  uint64
-	fsync   func(*os.File) error // (*os.File).Sync; tests count calls
+	// unsettled: the line count to sync up to for each durable event
+	// Written and not Settled yet, by Seq (under mu).
+	unsettled map[int]uint64
+	syncMu    sync.Mutex
+	synced    uint64
+	fsync     func(*os.File) error // (*os.File).Sync; tests count calls
 }
 
 // SetMaxOutput sets the output kept per step, host and stream (default
@@ -228,10 +231,42 @@ func Append(path string, seq int) (*Writer, error) {
 // Path is the file being written.
 func (w *Writer) Path() string { return w.path }
 
-// Event appends one event. It never fails the session: the first error is
-// kept for Err, and later events are still attempted.
+// Event appends one event and returns once it is durable, when its type
+// must be (Write, then Settle). It never fails the session: the first
+// error is kept for Err, and later events are still attempted.
 func (w *Writer) Event(e engine.Event) {
 	if n, ok := w.event(e); ok {
+		w.syncUpTo(n)
+	}
+}
+
+// Write appends one event without waiting for it to be durable: the
+// session's OnEvent, in event order. Settle waits.
+func (w *Writer) Write(e engine.Event) {
+	n, ok := w.event(e)
+	if !ok || e.Seq == 0 {
+		if ok {
+			w.syncUpTo(n) // no Seq to settle it by
+		}
+		return
+	}
+	w.mu.Lock()
+	if w.unsettled == nil {
+		w.unsettled = map[int]uint64{}
+	}
+	w.unsettled[e.Seq] = n
+	w.mu.Unlock()
+}
+
+// Settle returns once the event Write appended is durable, if its type
+// must be: the session's Settle, outside its event lock, so goroutines
+// settling together share one fsync (group commit).
+func (w *Writer) Settle(e engine.Event) {
+	w.mu.Lock()
+	n, ok := w.unsettled[e.Seq]
+	delete(w.unsettled, e.Seq)
+	w.mu.Unlock()
+	if ok {
 		w.syncUpTo(n)
 	}
 }

@@ -22,7 +22,7 @@ func (l *lifecycle) interactive(ctx context.Context) error {
 		Before:     l.preSteps,
 		Banner:     o.UI.Banner,
 	}
-	cfg.Options.OnEvent = fanout(l.sinks())
+	cfg.Options.OnEvent, cfg.Options.Settle = fanout(l.sinks()), l.settle()
 	if l.bundle != nil {
 		cfg.ExportBundle = l.bundle.export
 	} else {

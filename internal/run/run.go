@@ -309,16 +309,25 @@ func (l *lifecycle) openJournal() error {
 	return nil
 }
 
-// sinks are the event consumers every driver shares.
+// sinks are the event consumers every driver shares. The journal's
+// fsyncs wait in settle, outside the session's event lock.
 func (l *lifecycle) sinks() []func(engine.Event) {
 	var out []func(engine.Event)
 	if l.jw != nil {
-		out = append(out, l.jw.Event)
+		out = append(out, l.jw.Write)
 	}
 	if l.bundle != nil {
 		out = append(out, l.bundle.w.Event)
 	}
 	return out
+}
+
+// settle is the session's Settle: the journal's durable events wait here.
+func (l *lifecycle) settle() func(engine.Event) {
+	if l.jw == nil {
+		return nil
+	}
+	return l.jw.Settle
 }
 
 func fanout(sinks []func(engine.Event)) func(engine.Event) {

@@ -26,7 +26,7 @@ func (l *lifecycle) unattended(ctx context.Context) error {
 		sinks = append(sinks, func(e engine.Event) { _ = jsonl.Encode(e) })
 	}
 	sopts := l.sopts
-	sopts.OnEvent = fanout(sinks)
+	sopts.OnEvent, sopts.Settle = fanout(sinks), l.settle()
 	if l.jw != nil {
 		fmt.Fprintf(o.Stderr, "session %s\n", l.id)
 	}
