@@ -17,26 +17,8 @@ import (
 // returns (an fsync covers each line), but they share fsyncs instead of
 // queueing one each behind the journal's lock.
 func TestDurableEventsShareFsyncs(t *testing.T) {
-	dir := t.TempDir()
-	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	w, err := Create(dir, Header{ID: NewID("fleet", t0), Runbook: "fleet", Source: "runbook: 1\n", SHA256: sum("runbook: 1\n"), Started: t0, PID: os.Getpid()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var calls atomic.Int32
-	var mu sync.Mutex
-	var covered uint64 // lines on disk per the fake fsync
-	w.fsync = func(f *os.File) error {
-		calls.Add(1)
-		w.mu.Lock()
-		n := w.written
-		w.mu.Unlock()
-		time.Sleep(20 * time.Millisecond) // a slow disk's fsync
-		mu.Lock()
-		covered = max(covered, n)
-		mu.Unlock()
-		return f.Sync()
-	}
+	sd := newSlowDisk(t, 20*time.Millisecond)
+	w, calls := sd.w, &sd.calls
 	const hosts = 50
 	var wg sync.WaitGroup
 	var early atomic.Int32
@@ -47,16 +29,12 @@ func TestDurableEventsShareFsyncs(t *testing.T) {
 			defer wg.Done()
 			<-start
 			exit := 0
-			w.mu.Lock()
-			before := w.written
-			w.mu.Unlock()
+			before := sd.written()
 			w.Event(engine.Event{Seq: i + 1, Type: engine.EvResult, Step: "probe", Host: "h" + string(rune('a'+i%26)) + string(rune('a'+i/26)), Exit: &exit})
 			// Durable on return: an fsync covered this event's line.
-			mu.Lock()
-			if covered < before+1 {
+			if sd.onDisk() < before+1 {
 				early.Add(1)
 			}
-			mu.Unlock()
 		}()
 	}
 	close(start)
@@ -114,45 +92,20 @@ steps:
 	for i := range hosts {
 		nodes = append(nodes, engine.Host{Role: "nodes", Name: fmt.Sprintf("h%02d", i)})
 	}
-	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	w, err := Create(t.TempDir(), Header{ID: NewID("fleet", t0), Runbook: "fleet", Source: "runbook: 1\n", SHA256: sum("runbook: 1\n"), Started: t0, PID: os.Getpid()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var calls atomic.Int32
-	var mu sync.Mutex
-	var covered, lastResult uint64
-	w.fsync = func(f *os.File) error {
-		calls.Add(1)
-		w.mu.Lock()
-		n := w.written
-		w.mu.Unlock()
-		time.Sleep(10 * time.Millisecond) // a slow disk's fsync
-		mu.Lock()
-		covered = max(covered, n)
-		mu.Unlock()
-		return f.Sync()
-	}
+	sd := newSlowDisk(t, 10*time.Millisecond)
+	w, calls := sd.w, &sd.calls
+	var lastResult uint64 // OnEvent calls are serialised
 	unsafe := 0
 	s, err := engine.NewSession(rb, engine.Options{
 		Targets:  map[string][]engine.Host{"nodes": nodes},
 		Executor: enginetest.New(enginetest.Rule{Match: "true", Delay: 5 * time.Millisecond}),
 		OnEvent: func(e engine.Event) {
-			if e.Type == engine.EvDecision {
-				mu.Lock()
-				if covered < lastResult {
-					unsafe++
-				}
-				mu.Unlock()
+			if e.Type == engine.EvDecision && sd.onDisk() < lastResult {
+				unsafe++
 			}
 			w.Write(e)
 			if e.Type == engine.EvResult {
-				w.mu.Lock()
-				n := w.written
-				w.mu.Unlock()
-				mu.Lock()
-				lastResult = max(lastResult, n)
-				mu.Unlock()
+				lastResult = max(lastResult, sd.written())
 			}
 		},
 		Settle: w.Settle,
@@ -196,4 +149,47 @@ steps:
 	if results != hosts {
 		t.Errorf("%d results in the journal, want %d", results, hosts)
 	}
+}
+
+// slowDisk is a new journal whose fsync takes d, counts itself, and says
+// how many lines it has put on disk.
+type slowDisk struct {
+	w       *Writer
+	calls   atomic.Int32
+	mu      sync.Mutex
+	covered uint64 // lines on disk per the fake fsync
+}
+
+func newSlowDisk(t *testing.T, d time.Duration) *slowDisk {
+	t.Helper()
+	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	w, err := Create(t.TempDir(), Header{ID: NewID("fleet", t0), Runbook: "fleet", Source: "runbook: 1\n", SHA256: sum("runbook: 1\n"), Started: t0, PID: os.Getpid()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sd := &slowDisk{w: w}
+	w.fsync = func(f *os.File) error {
+		sd.calls.Add(1)
+		n := sd.written()
+		time.Sleep(d) // a slow disk's fsync
+		sd.mu.Lock()
+		sd.covered = max(sd.covered, n)
+		sd.mu.Unlock()
+		return f.Sync()
+	}
+	return sd
+}
+
+// written is how many lines the journal has written; onDisk how many of
+// them an fsync covered.
+func (sd *slowDisk) written() uint64 {
+	sd.w.mu.Lock()
+	defer sd.w.mu.Unlock()
+	return sd.w.written
+}
+
+func (sd *slowDisk) onDisk() uint64 {
+	sd.mu.Lock()
+	defer sd.mu.Unlock()
+	return sd.covered
 }

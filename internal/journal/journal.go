@@ -243,19 +243,19 @@ func (w *Writer) Event(e engine.Event) {
 // Write appends one event without waiting for it to be durable: the
 // session's OnEvent, in event order. Settle waits.
 func (w *Writer) Write(e engine.Event) {
-	n, ok := w.event(e)
-	if !ok || e.Seq == 0 {
-		if ok {
-			w.syncUpTo(n) // no Seq to settle it by
+	n, durable := w.event(e)
+	switch {
+	case !durable:
+	case e.Seq == 0:
+		w.syncUpTo(n) // no Seq to settle it by
+	default:
+		w.mu.Lock()
+		if w.unsettled == nil {
+			w.unsettled = map[int]uint64{}
 		}
-		return
+		w.unsettled[e.Seq] = n
+		w.mu.Unlock()
 	}
-	w.mu.Lock()
-	if w.unsettled == nil {
-		w.unsettled = map[int]uint64{}
-	}
-	w.unsettled[e.Seq] = n
-	w.mu.Unlock()
 }
 
 // Settle returns once the event Write appended is durable, if its type
